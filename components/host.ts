@@ -1,0 +1,40 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * One machine of the pair, as plain data. Everything after the hosts step is the same for
+ * every platform, so local, existing and (later) AWS hosts differ only in how they make these.
+ */
+export interface Host {
+  /** Role in the pair when it was built: primary or standby. */
+  role: "primary" | "standby";
+  /** A name for people and for PostgreSQL's application_name. */
+  name: pulumi.Output<string>;
+  /** Address other hosts and clients use: the standby replicates from the primary's. */
+  address: pulumi.Output<string>;
+  sshPort: pulumi.Output<number>;
+  /** SSH login user; it also runs PostgreSQL. */
+  user: pulumi.Output<string>;
+  /** Private half of the key SSH logs in with. Always a secret. */
+  privateKey: pulumi.Output<string>;
+  /** Pinned public host key line(s); a different key stops the run. */
+  hostKey: pulumi.Output<string>;
+  dbPort: number;
+  dataDir: pulumi.Output<string>;
+  /** Changes when the machine is rebuilt, so that every step runs again on the new one. */
+  instance: pulumi.Output<string>;
+  /** What must exist before anything runs on the host (its creation, when we create it). */
+  ready: pulumi.Resource[];
+}
+
+/** The SSH connection @pulumi/command's remote.Command takes for a host. */
+export function sshConnection(host: Host) {
+  return {
+    host: host.address,
+    port: host.sshPort,
+    user: host.user,
+    privateKey: host.privateKey,
+    hostKey: host.hostKey,
+    dialErrorLimit: 5,
+    perDialTimeout: 10,
+  };
+}

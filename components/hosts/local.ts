@@ -1,0 +1,109 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { LocalSettings } from "../config";
+import { SshCommandLine } from "../engines/engine";
+import { Host } from "../host";
+import { shellQuote } from "../shell";
+
+export interface LocalHostsArgs {
+  stack: string;
+  settings: LocalSettings;
+  primaryDbPort: number;
+  standbyDbPort: number;
+}
+
+/** What `scripts/local-hosts.sh create` prints. */
+interface CreatedHost {
+  name: string;
+  address: string;
+  sshPort: number;
+  user: string;
+  hostKey: string;
+  home: string;
+}
+
+const SCRIPT = "bash scripts/local-hosts.sh";
+const HOST_OCTET = { primary: 11, standby: 12 } as const;
+
+/**
+ * Two hosts on this machine, each with its own sshd (and, as root, its own network namespace
+ * on a bridge, so that tests can cut the link between them). Created and removed through
+ * local.Command, so `pulumi destroy` leaves nothing behind.
+ */
+export class LocalHosts extends pulumi.ComponentResource implements SshCommandLine {
+  readonly primary: Host;
+  readonly standby: Host;
+  /** The client key file on this machine, for commands an operator pastes. */
+  readonly keyPath: pulumi.Output<string>;
+  readonly knownHostsPath: string;
+
+  constructor(name: string, args: LocalHostsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gpmirror:hosts:LocalHosts", name, {}, opts);
+    const s = args.settings;
+    const base = { GPM_STACK: args.stack, GPM_STATE_DIR: s.stateDir, GPM_MODE: s.mode };
+
+    const clientKey = new command.local.Command(
+      `${name}-client-key`,
+      { create: `${SCRIPT} client-key`, environment: base, logging: "none" },
+      { parent: this, additionalSecretOutputs: ["stdout"] },
+    );
+    const key = clientKey.stdout.apply(
+      (out) => JSON.parse(out) as { privateKey: string; publicKey: string; path: string },
+    );
+    const publicKey = pulumi.unsecret(key.apply((k) => k.publicKey));
+    this.keyPath = pulumi.unsecret(key.apply((k) => k.path));
+    this.knownHostsPath = `${s.stateDir}/known_hosts`;
+
+    const makeHost = (role: "primary" | "standby", dbPort: number): Host => {
+      const created = new command.local.Command(
+        `${name}-${role}`,
+        {
+          create: `${SCRIPT} create`,
+          delete: `${SCRIPT} destroy`,
+          environment: {
+            ...base,
+            GPM_HOST: role,
+            GPM_ADDRESS: s.mode === "netns" ? `${s.subnet}.${HOST_OCTET[role]}` : "127.0.0.1",
+            GPM_BRIDGE: s.bridge,
+            GPM_BRIDGE_ADDRESS: `${s.subnet}.1/24`,
+            GPM_SSH_PORT: String(
+              s.mode === "netns" ? 22 : s.sshPortBase + (role === "primary" ? 0 : 1),
+            ),
+            GPM_AUTHORIZED_KEY: publicKey,
+            GPM_OS_USER: s.osUser,
+          },
+          logging: "stderr",
+        },
+        { parent: this },
+      );
+      const info = created.stdout.apply(
+        (out) => JSON.parse(out.trim().split("\n").pop() ?? "") as CreatedHost,
+      );
+      return {
+        role,
+        name: info.apply((i) => i.name),
+        address: info.apply((i) => i.address),
+        sshPort: info.apply((i) => i.sshPort),
+        user: info.apply((i) => i.user),
+        privateKey: pulumi.secret(key.apply((k) => k.privateKey)),
+        hostKey: info.apply((i) => i.hostKey),
+        dbPort,
+        dataDir: info.apply((i) => `${i.home}/data`),
+        instance: created.id,
+        ready: [created],
+      };
+    };
+    this.primary = makeHost("primary", args.primaryDbPort);
+    this.standby = makeHost("standby", args.standbyDbPort);
+    this.registerOutputs({});
+  }
+
+  prefix(host: Host): pulumi.Output<string> {
+    return pulumi
+      .all([this.keyPath, host.sshPort, host.user, host.address])
+      .apply(
+        ([keyPath, port, user, address]) =>
+          `ssh -i ${shellQuote(keyPath)} -o UserKnownHostsFile=${shellQuote(this.knownHostsPath)} -o StrictHostKeyChecking=yes -p ${port} ${user}@${address}`,
+      );
+  }
+}

@@ -1,0 +1,119 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ReplicationSettings } from "./config";
+import { Engine, Pair, SshCommandLine } from "./engines/engine";
+import { Host } from "./host";
+import { RemoteStep, StepResult } from "./remoteStep";
+
+export interface MasterMirrorArgs {
+  primary: Host;
+  standby: Host;
+  engine: Engine;
+  replication: ReplicationSettings;
+  replicationPassword: pulumi.Output<string>;
+  /** How an operator reaches the hosts, for the activation command. */
+  ssh: SshCommandLine;
+  /** Bound on one step; the verify step has its own timeout inside. */
+  stepTimeoutSeconds?: number;
+}
+
+export interface NodeSummary {
+  host: string;
+  port: number;
+  dataDir: string;
+}
+
+export interface ReplicationStatus {
+  state: string;
+  syncState: string;
+  replayLagBytes: number;
+}
+
+export interface Activation {
+  /** Paste it to promote the standby by hand. */
+  command: string;
+}
+
+/**
+ * The primary/standby pair and the order of its steps:
+ * prepare (both) -> primary -> access -> standby -> verify.
+ */
+export class MasterMirror extends pulumi.ComponentResource {
+  readonly primary: pulumi.Output<NodeSummary>;
+  readonly standby: pulumi.Output<NodeSummary>;
+  readonly clientEndpoint: pulumi.Output<string>;
+  readonly replication: pulumi.Output<ReplicationStatus>;
+  readonly activation: pulumi.Output<Activation>;
+
+  constructor(name: string, args: MasterMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gpmirror:index:MasterMirror", name, {}, opts);
+    const pair: Pair = {
+      primary: args.primary,
+      standby: args.standby,
+      replication: args.replication,
+      replicationPassword: args.replicationPassword,
+    };
+    const engine = args.engine;
+    const timeoutSeconds = args.stepTimeoutSeconds ?? 900;
+    const run = (
+      stepName: string,
+      host: Host,
+      s: { script: string; env: Record<string, pulumi.Input<string>> },
+      after: pulumi.Resource[],
+    ) =>
+      new RemoteStep(
+        `${name}-${stepName}`,
+        { host, ...s, timeoutSeconds },
+        { parent: this, dependsOn: after },
+      );
+
+    const preparePrimary = run(
+      "prepare-primary",
+      pair.primary,
+      engine.prepare(pair, pair.primary),
+      [],
+    );
+    const prepareStandby = run(
+      "prepare-standby",
+      pair.standby,
+      engine.prepare(pair, pair.standby),
+      [],
+    );
+    const primary = run("primary", pair.primary, engine.primary(pair), [preparePrimary]);
+    const access = run("access", pair.primary, engine.access(pair), [primary]);
+    const standby = run("standby", pair.standby, engine.standby(pair), [access, prepareStandby]);
+    const verify = run("verify", pair.primary, engine.verify(pair), [standby]);
+
+    this.primary = summary(pair.primary);
+    this.standby = summary(pair.standby);
+    this.clientEndpoint = pulumi.interpolate`${pair.primary.address}:${pair.primary.dbPort}`;
+    this.replication = verify.result.apply(replicationStatus);
+    this.activation = engine
+      .activationCommand(
+        pair,
+        args.ssh,
+        prepareStandby.result.apply((r) => String(r["pgBin"] ?? "")),
+      )
+      .apply((cmd) => ({ command: cmd }));
+    this.registerOutputs({
+      primary: this.primary,
+      standby: this.standby,
+      clientEndpoint: this.clientEndpoint,
+      replication: this.replication,
+      activation: this.activation,
+    });
+  }
+}
+
+function summary(host: Host): pulumi.Output<NodeSummary> {
+  return pulumi
+    .all([host.address, host.dataDir])
+    .apply(([address, dataDir]) => ({ host: address, port: host.dbPort, dataDir }));
+}
+
+function replicationStatus(r: StepResult): ReplicationStatus {
+  return {
+    state: String(r["state"] ?? "unknown"),
+    syncState: String(r["syncState"] ?? "unknown"),
+    replayLagBytes: Number(r["replayLagBytes"] ?? -1),
+  };
+}

@@ -1,0 +1,37 @@
+// gpmirror: config -> hosts -> MasterMirror -> stack outputs.
+import { loadConfig, MirrorConfig } from "./components/config";
+import { PostgresEngine } from "./components/engines/postgres";
+import { ExistingHosts } from "./components/hosts/existing";
+import { LocalHosts } from "./components/hosts/local";
+import { MasterMirror } from "./components/masterMirror";
+import { replicationPassword } from "./components/replicationPassword";
+
+function hostsFor(config: MirrorConfig) {
+  if (config.platform === "existing" && config.existing) {
+    return new ExistingHosts(config.existing, config.primaryDbPort, config.standbyDbPort);
+  }
+  if (!config.local) throw new Error("internal: local settings missing");
+  return new LocalHosts("local", {
+    stack: config.stack,
+    settings: config.local,
+    primaryDbPort: config.primaryDbPort,
+    standbyDbPort: config.standbyDbPort,
+  });
+}
+
+const config = loadConfig();
+const hosts = hostsFor(config);
+const mirror = new MasterMirror("mirror", {
+  primary: hosts.primary,
+  standby: hosts.standby,
+  engine: new PostgresEngine(),
+  replication: config.replication,
+  replicationPassword: replicationPassword("replication-password", config.replication.password, {}),
+  ssh: hosts,
+});
+
+export const primary = mirror.primary;
+export const standby = mirror.standby;
+export const clientEndpoint = mirror.clientEndpoint;
+export const replication = mirror.replication;
+export const activation = mirror.activation;

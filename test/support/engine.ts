@@ -1,0 +1,45 @@
+// The project's own Pulumi engine, as scripts/pulumi-env.sh sets it up, for Automation API tests.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const PULUMI_HOME = process.env["PULUMI_HOME"] ?? path.join(ROOT, ".pulumi-home");
+
+/** A stack of the real program with its own file backend and passphrase, removed by `dispose`. */
+export async function testStack(name: string, config: Record<string, string>) {
+  const cli = path.join(PULUMI_HOME, "bin", "pulumi");
+  if (!fs.existsSync(cli)) {
+    throw new Error(
+      `${cli} is missing: run scripts/setup.sh (it builds the engine) before the integration tests`,
+    );
+  }
+  const backend = fs.mkdtempSync(path.join(os.tmpdir(), "gpmirror-state-"));
+  const envVars = {
+    PULUMI_HOME,
+    PULUMI_BACKEND_URL: `file://${backend}`,
+    PULUMI_CONFIG_PASSPHRASE: "integration-test-passphrase",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PATH: `${path.join(PULUMI_HOME, "bin")}:${path.join(ROOT, "node_modules", ".bin")}:${process.env["PATH"] ?? ""}`,
+  };
+  const pulumiCommand = await PulumiCommand.get({ root: PULUMI_HOME, skipVersionCheck: true });
+  const stack = await LocalWorkspace.createOrSelectStack(
+    { stackName: name, workDir: ROOT },
+    { envVars, pulumiCommand },
+  );
+  for (const [key, value] of Object.entries(config)) {
+    await stack.setConfig(
+      `gpmirror:${key}`,
+      { value, secret: key === "replicationPassword" },
+      true,
+    );
+  }
+  const dispose = async (s: Stack) => {
+    await s.workspace.removeStack(name, { force: true }).catch(() => undefined);
+    fs.rmSync(path.join(ROOT, "stacks", `Pulumi.${name}.yaml`), { force: true });
+    fs.rmSync(backend, { recursive: true, force: true });
+  };
+  return { stack, dispose: () => dispose(stack), backend };
+}

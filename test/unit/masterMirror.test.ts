@@ -1,0 +1,204 @@
+import * as pulumi from "@pulumi/pulumi";
+import { parseSettings } from "../../components/config";
+import { PostgresEngine } from "../../components/engines/postgres";
+import { LocalHosts } from "../../components/hosts/local";
+import { MasterMirror } from "../../components/masterMirror";
+import { replicationPassword } from "../../components/replicationPassword";
+
+interface Created {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+const created: Created[] = [];
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Inputs as the engine receives them wrap secrets in a signature object. */
+function isSecretValue(v: unknown): boolean {
+  return typeof v === "object" && v !== null && SECRET_SIG in v;
+}
+function plain(v: unknown): unknown {
+  if (isSecretValue(v)) return plain((v as { value: unknown }).value);
+  if (Array.isArray(v)) return v.map(plain);
+  if (typeof v === "object" && v !== null) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  }
+  return v;
+}
+const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nunit\n-----END OPENSSH PRIVATE KEY-----";
+
+// What the real scripts print, so the components see the same shapes as on a real run.
+function fakeStdout(name: string, inputs: Record<string, unknown>): string {
+  const env = (inputs["environment"] ?? {}) as Record<string, string>;
+  if (name.endsWith("client-key")) {
+    return JSON.stringify({
+      privateKey: PRIVATE_KEY,
+      publicKey: "ssh-ed25519 AAAAclient",
+      path: "/var/lib/gpmirror/unit/client_key",
+    });
+  }
+  if (name === "replication-password") return "0123456789abcdef0123456789abcdef";
+  if (name.startsWith("local-")) {
+    return JSON.stringify({
+      name: `unit-${env["GPM_HOST"]}`,
+      address: env["GPM_ADDRESS"],
+      sshPort: 22,
+      user: "gpmirror",
+      hostKey: `ssh-ed25519 AAAAhost${env["GPM_HOST"]}`,
+      home: `/var/lib/gpmirror/unit/hosts/${env["GPM_HOST"]}`,
+    });
+  }
+  if (name.endsWith("-verify"))
+    return JSON.stringify({ state: "streaming", syncState: "async", replayLagBytes: 0 });
+  if (name.endsWith("-prepare-standby"))
+    return JSON.stringify({ pgBin: "/usr/lib/postgresql/15/bin" });
+  return "{}";
+}
+
+pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      created.push({ type: args.type, name: args.name, inputs: args.inputs });
+      const inputs = plain(args.inputs) as Record<string, unknown>;
+      const outputs = { ...inputs, stdout: fakeStdout(args.name, inputs), stderr: "" };
+      return { id: `${args.name}-id`, state: outputs };
+    },
+    call: (args) => args.inputs,
+  },
+  "gpmirror",
+  "unit",
+  false,
+);
+
+function value<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply(resolve));
+}
+
+function build() {
+  const config = parseSettings({}, { stack: "unit", uid: 0, homeDir: "/root" });
+  if (!config.local) throw new Error("no local settings");
+  const hosts = new LocalHosts("local", {
+    stack: "unit",
+    settings: config.local,
+    primaryDbPort: 5432,
+    standbyDbPort: 5432,
+  });
+  const mirror = new MasterMirror("mirror", {
+    primary: hosts.primary,
+    standby: hosts.standby,
+    engine: new PostgresEngine(),
+    replication: config.replication,
+    replicationPassword: replicationPassword("replication-password", undefined, {}),
+    ssh: hosts,
+  });
+  return { hosts, mirror };
+}
+
+describe("MasterMirror on local hosts (mocks)", () => {
+  const { mirror } = build();
+  let commands: Created[] = [];
+
+  beforeAll(async () => {
+    await value(mirror.replication);
+    await value(mirror.activation);
+    commands = created.filter((c) => c.type.startsWith("command:"));
+  });
+
+  const remote = (suffix: string) => {
+    const c = commands.find(
+      (x) => x.type === "command:remote:Command" && x.name === `mirror-${suffix}`,
+    );
+    if (!c) throw new Error(`no remote step ${suffix}`);
+    return c;
+  };
+  const stdinOf = (suffix: string) => String(plain(remote(suffix).inputs["stdin"]));
+
+  it("creates two local hosts whose removal is part of the resource", () => {
+    const hosts = commands.filter(
+      (c) => c.type === "command:local:Command" && /^local-(primary|standby)$/.test(c.name),
+    );
+    expect(hosts.map((h) => h.name).sort()).toEqual(["local-primary", "local-standby"]);
+    for (const h of hosts) {
+      expect(h.inputs["create"]).toBe("bash scripts/local-hosts.sh create");
+      expect(h.inputs["delete"]).toBe("bash scripts/local-hosts.sh destroy");
+    }
+    const env = (name: string) =>
+      commands.find((c) => c.name === name)?.inputs["environment"] as Record<string, string>;
+    expect(env("local-primary")["GPM_ADDRESS"]).toBe("10.201.0.11");
+    expect(env("local-standby")["GPM_ADDRESS"]).toBe("10.201.0.12");
+    expect(env("local-primary")["GPM_AUTHORIZED_KEY"]).toBe("ssh-ed25519 AAAAclient");
+  });
+
+  it("runs each step on the right host, over SSH with a pinned host key", () => {
+    const onHost = (suffix: string) =>
+      (plain(remote(suffix).inputs["connection"]) as Record<string, unknown>)["host"];
+    expect(onHost("prepare-primary")).toBe("10.201.0.11");
+    expect(onHost("primary")).toBe("10.201.0.11");
+    expect(onHost("access")).toBe("10.201.0.11");
+    expect(onHost("standby")).toBe("10.201.0.12");
+    expect(onHost("verify")).toBe("10.201.0.11");
+    const conn = plain(remote("standby").inputs["connection"]) as Record<string, unknown>;
+    expect(conn["hostKey"]).toBe("ssh-ed25519 AAAAhoststandby");
+    expect(conn["privateKey"]).toBe(PRIVATE_KEY);
+  });
+
+  it("passes every parameter on stdin, never on the command line", () => {
+    for (const c of commands.filter((x) => x.type === "command:remote:Command")) {
+      expect(c.inputs["create"]).toBe("bash -s");
+      expect(String(plain(c.inputs["stdin"]))).toMatch(/^set -euo pipefail\nexport GPM_/);
+    }
+    expect(stdinOf("access")).toContain(
+      "export GPM_REPL_PASSWORD='0123456789abcdef0123456789abcdef'",
+    );
+    expect(stdinOf("access")).toContain("export GPM_STANDBY_ADDRESS='10.201.0.12'");
+    expect(stdinOf("standby")).toContain("export GPM_PRIMARY_ADDRESS='10.201.0.11'");
+    expect(stdinOf("standby")).toContain("export GPM_SLOT_NAME='gpmirror_standby'");
+    expect(stdinOf("primary")).toContain("export GPM_MAX_SLOT_WAL_KEEP_SIZE='1GB'");
+  });
+
+  it("keeps the password and the SSH key secret", async () => {
+    // What reaches the provider, and so the state: the steps that carry the password or key.
+    expect(isSecretValue(remote("access").inputs["stdin"])).toBe(true);
+    expect(isSecretValue(remote("standby").inputs["stdin"])).toBe(true);
+    expect(isSecretValue(remote("verify").inputs["connection"])).toBe(true);
+    const password = replicationPassword("replication-password-2", undefined, {});
+    expect(await pulumi.isSecret(password)).toBe(true);
+    const { hosts } = build2();
+    expect(await pulumi.isSecret(hosts.primary.privateKey)).toBe(true);
+  });
+
+  it("reports replication and a ready-to-paste activation command", async () => {
+    expect(await value(mirror.replication)).toEqual({
+      state: "streaming",
+      syncState: "async",
+      replayLagBytes: 0,
+    });
+    expect(await value(mirror.clientEndpoint)).toBe("10.201.0.11:5432");
+    expect(await value(mirror.standby)).toEqual({
+      host: "10.201.0.12",
+      port: 5432,
+      dataDir: "/var/lib/gpmirror/unit/hosts/standby/data",
+    });
+    const { command } = await value(mirror.activation);
+    expect(command).toBe(
+      "ssh -i '/var/lib/gpmirror/unit/client_key' -o UserKnownHostsFile='/var/lib/gpmirror/unit/known_hosts' -o StrictHostKeyChecking=yes -p 22 gpmirror@10.201.0.12 " +
+        `'/usr/lib/postgresql/15/bin/pg_ctl promote -w -t 60 -D '\\''/var/lib/gpmirror/unit/hosts/standby/data'\\'''`,
+    );
+  });
+});
+
+function build2() {
+  const config = parseSettings(
+    { local: { subnet: "10.201.5", bridge: "gpm-unit2" } },
+    { stack: "unit", uid: 0, homeDir: "/root" },
+  );
+  if (!config.local) throw new Error("no local settings");
+  return {
+    hosts: new LocalHosts("local2", {
+      stack: "unit",
+      settings: config.local,
+      primaryDbPort: 5432,
+      standbyDbPort: 5432,
+    }),
+  };
+}
