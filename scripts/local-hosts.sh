@@ -59,18 +59,24 @@ if command -v flock >/dev/null 2>&1; then
   flock -w 300 9 || die "could not lock $lock_parent within 300 s (another local-hosts.sh run?)"
 fi
 
+# ensure_key PATH COMMENT WHAT: an ed25519 key pair at PATH, generated once and kept.
+ensure_key() {
+  local key="$1" comment="$2" what="$3"
+  if [[ ! -f "$key" || ! -f "$key.pub" ]]; then
+    log "generating $what ($key)"
+    rm -f "$key" "$key.pub"
+    ssh-keygen -q -t ed25519 -N '' -C "$comment" -f "$key" >/dev/null
+  fi
+  chmod 0600 "$key"
+}
+
 # ---------------------------------------------------------------------------- client-key
 if [[ "$ACTION" == client-key ]]; then
   command -v ssh-keygen >/dev/null 2>&1 || die "ssh-keygen is required (apt-get install openssh-client)"
   mkdir -p "$STATE_DIR"
   chmod 0755 "$STATE_DIR"
   key="$STATE_DIR/client_key"
-  if [[ ! -f "$key" || ! -f "$key.pub" ]]; then
-    log "creating the client key pair $key"
-    rm -f "$key" "$key.pub"
-    ssh-keygen -q -t ed25519 -N '' -C "gpmirror-$GPM_STACK-client" -f "$key" >/dev/null
-  fi
-  chmod 0600 "$key"
+  ensure_key "$key" "gpmirror-$GPM_STACK-client" "the client key pair"
   jq -cn --rawfile privateKey "$key" --arg publicKey "$(cut -d' ' -f1,2 "$key.pub")" --arg path "$key" \
     '{privateKey: $privateKey, publicKey: $publicKey, path: $path}'
   exit 0
@@ -380,12 +386,7 @@ fi
 
 # sshd: host key (generated once), authorized key, config.
 HOST_KEY="$SSH_DIR/ssh_host_ed25519_key"
-if [[ ! -f "$HOST_KEY" || ! -f "$HOST_KEY.pub" ]]; then
-  log "generating the host key of $NAME"
-  rm -f "$HOST_KEY" "$HOST_KEY.pub"
-  ssh-keygen -q -t ed25519 -N '' -C "gpmirror-$NAME" -f "$HOST_KEY" >/dev/null
-fi
-chmod 0600 "$HOST_KEY"
+ensure_key "$HOST_KEY" "gpmirror-$NAME" "the host key of $NAME"
 printf '%s\n' "$GPM_AUTHORIZED_KEY" >"$SSH_DIR/authorized_keys.tmp"
 chmod 0644 "$SSH_DIR/authorized_keys.tmp"
 mv -f "$SSH_DIR/authorized_keys.tmp" "$SSH_DIR/authorized_keys"

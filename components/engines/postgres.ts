@@ -12,6 +12,15 @@ function common(host: Host): Record<string, pulumi.Input<string>> {
   };
 }
 
+/** The role and slot the standby replicates through: created by access, used by standby. */
+function replicationRole(pair: Pair): Record<string, pulumi.Input<string>> {
+  return {
+    GPM_REPL_USER: pair.replication.user,
+    GPM_REPL_PASSWORD: pair.replicationPassword,
+    GPM_SLOT_NAME: pair.replication.slotName,
+  };
+}
+
 function step(name: string, env: Record<string, pulumi.Input<string>>): StepScript {
   return { script: remoteScript("postgres", name), env };
 }
@@ -34,10 +43,8 @@ export class PostgresEngine implements Engine {
   access(pair: Pair): StepScript {
     return step("access", {
       ...common(pair.primary),
-      GPM_REPL_USER: pair.replication.user,
-      GPM_REPL_PASSWORD: pair.replicationPassword,
+      ...replicationRole(pair),
       GPM_STANDBY_ADDRESS: pair.standby.address,
-      GPM_SLOT_NAME: pair.replication.slotName,
     });
   }
 
@@ -46,9 +53,7 @@ export class PostgresEngine implements Engine {
       ...common(pair.standby),
       GPM_PRIMARY_ADDRESS: pair.primary.address,
       GPM_PRIMARY_PORT: String(pair.primary.dbPort),
-      GPM_REPL_USER: pair.replication.user,
-      GPM_REPL_PASSWORD: pair.replicationPassword,
-      GPM_SLOT_NAME: pair.replication.slotName,
+      ...replicationRole(pair),
       GPM_STANDBY_NAME: pair.standby.name,
       GPM_APPLICATION_NAME: pair.standby.name,
       // The same bound on the standby, so that a promoted standby keeps it.

@@ -62,6 +62,15 @@ describe("local stack on the real engine", () => {
       statement,
     );
 
+  /** Waits until the standby has replayed everything the primary has written so far. */
+  const standbyCaughtUp = () => {
+    const lsn = onPrimary("SELECT pg_current_wal_lsn()");
+    return waitFor(
+      () => onStandby(`SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn`) === "t",
+      30_000,
+    );
+  };
+
   beforeAll(async () => {
     ({ stack, dispose, backend } = await testStack(STACK, config));
     // A leftover of an earlier, interrupted run would make `up` adopt nothing and fail.
@@ -89,11 +98,7 @@ describe("local stack on the real engine", () => {
     onPrimary(
       "CREATE TABLE IF NOT EXISTS drill (id int PRIMARY KEY, note text); INSERT INTO drill SELECT g, 'row ' || g FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING;",
     );
-    const lsn = onPrimary("SELECT pg_current_wal_lsn()");
-    await waitFor(
-      () => onStandby(`SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn`) === "t",
-      30_000,
-    );
+    await standbyCaughtUp();
     expect(onStandby("SELECT count(*), sum(id) FROM drill")).toBe("1000|500500");
   });
 
@@ -126,11 +131,7 @@ describe("local stack on the real engine", () => {
         "INSERT INTO drill SELECT g, 'late' FROM generate_series(1001, 1500) g; SELECT count(*) FROM drill",
       ),
     );
-    const lsn = onPrimary("SELECT pg_current_wal_lsn()");
-    await waitFor(
-      () => onStandby(`SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn`) === "t",
-      30_000,
-    );
+    await standbyCaughtUp();
     const { command } = outputs["activation"].value as { command: string };
     execSync(command, { stdio: "pipe", timeout: 120_000 });
     await waitFor(() => onStandby("SELECT pg_is_in_recovery()") === "f", 60_000);

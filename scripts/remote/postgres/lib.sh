@@ -114,19 +114,26 @@ gpm_common_setup() {
   gpm_require_cmd jq "needed to print the JSON result; install the jq package"
 }
 
-# psql on the local server through the unix socket, as the OS user. Uses the port and
-# socket dir of the running postmaster (postmaster.pid) when there is one, so it still
-# reaches a server whose configured port is about to change.
-gpm_psql() {
-  local port="$DB_PORT" host="$SOCKET_DIR"
+# Where the local server listens: the port and socket dir of the running postmaster
+# (postmaster.pid) when there is one, so that a server whose configured port is about to
+# change is still reached. Sets PG_CONN_PORT and PG_CONN_HOST.
+gpm_conn_target() {
+  PG_CONN_PORT="$DB_PORT"
+  PG_CONN_HOST="$SOCKET_DIR"
   if [[ -f "$DATA_DIR/postmaster.pid" ]]; then
     local p s
     p="$(sed -n 4p "$DATA_DIR/postmaster.pid" 2>/dev/null || true)"
     s="$(sed -n 5p "$DATA_DIR/postmaster.pid" 2>/dev/null || true)"
-    [[ "$p" =~ ^[0-9]+$ ]] && port="$p"
-    [[ "$s" == /* ]] && host="$s"
+    [[ "$p" =~ ^[0-9]+$ ]] && PG_CONN_PORT="$p"
+    [[ "$s" == /* ]] && PG_CONN_HOST="$s"
   fi
-  "$PG_BIN/psql" -h "$host" -p "$port" -U "$OS_USER" -d postgres -X -q -v ON_ERROR_STOP=1 -At "$@"
+  return 0
+}
+
+# psql on the local server through the unix socket, as the OS user.
+gpm_psql() {
+  gpm_conn_target
+  "$PG_BIN/psql" -h "$PG_CONN_HOST" -p "$PG_CONN_PORT" -U "$OS_USER" -d postgres -X -q -v ON_ERROR_STOP=1 -At "$@"
 }
 
 # 0 when a postmaster runs on DATA_DIR.
@@ -137,15 +144,8 @@ gpm_pg_running() {
 
 # 0 when the local server accepts connections.
 gpm_pg_ready() {
-  local port="$DB_PORT" host="$SOCKET_DIR"
-  if [[ -f "$DATA_DIR/postmaster.pid" ]]; then
-    local p s
-    p="$(sed -n 4p "$DATA_DIR/postmaster.pid" 2>/dev/null || true)"
-    s="$(sed -n 5p "$DATA_DIR/postmaster.pid" 2>/dev/null || true)"
-    [[ "$p" =~ ^[0-9]+$ ]] && port="$p"
-    [[ "$s" == /* ]] && host="$s"
-  fi
-  "$PG_BIN/pg_isready" -q -h "$host" -p "$port" -d postgres >/dev/null 2>&1
+  gpm_conn_target
+  "$PG_BIN/pg_isready" -q -h "$PG_CONN_HOST" -p "$PG_CONN_PORT" -d postgres >/dev/null 2>&1
 }
 
 # Quote a value as a postgresql.conf string literal.

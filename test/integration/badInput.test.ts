@@ -1,0 +1,33 @@
+import * as fs from "fs";
+import { testStack } from "../support/engine";
+
+jest.setTimeout(5 * 60 * 1000);
+
+// Bad settings stop the real engine at preview, naming the setting and the fix, and nothing
+// is created: no host, no state directory.
+describe("bad input on the real engine", () => {
+  it("stops at preview with every problem named, before any resource exists", async () => {
+    const { stack, dispose } = await testStack("itest-bad", {
+      dbPort: "70000",
+      "local.stateDir": "relative/dir",
+      "replication.user": "rep;rm -rf /",
+    });
+    try {
+      const preview = stack.preview();
+      await expect(preview).rejects.toThrow(
+        /gpmirror:dbPort: must be a whole number from 1 to 65535/,
+      );
+      await expect(preview).rejects.toThrow(/gpmirror:local.stateDir: must be an absolute path/);
+      await expect(preview).rejects.toThrow(/gpmirror:replication.user: .* is not a plain name/);
+      const up = stack.up();
+      await expect(up).rejects.toThrow(/3 setting\(s\) need fixing before anything is created/);
+      const state = await stack.exportStack();
+      const resources = (state.deployment.resources ?? []) as { type: string }[];
+      // Only the stack's own root object: no host, no command, no provider.
+      expect(resources.map((r) => r.type).filter((t) => t !== "pulumi:pulumi:Stack")).toEqual([]);
+      expect(fs.existsSync("/var/lib/gpmirror/itest-bad")).toBe(false);
+    } finally {
+      await dispose();
+    }
+  });
+});
