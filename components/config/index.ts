@@ -1,0 +1,177 @@
+// The one place where gpmirror's settings are read and validated. Everything else takes
+// the typed MirrorConfig; nothing else reads pulumi.Config. Each platform's and engine's
+// settings are parsed in a file of their own beside this one.
+import * as os from "os";
+import * as pulumi from "@pulumi/pulumi";
+import { ExistingHostSettings, parseExistingHost } from "./existing";
+import { LocalSettings, parseLocal } from "./local";
+import {
+  CONFIG_NAMESPACE,
+  ConfigContext,
+  ConfigError,
+  RawSettings,
+  Reader,
+  SAFE_NAME,
+  SIZE,
+} from "./reader";
+
+export { CONFIG_NAMESPACE, ConfigError } from "./reader";
+export type { ConfigContext, RawSettings } from "./reader";
+export type { LocalMode, LocalSettings } from "./local";
+export type { ExistingHostSettings } from "./existing";
+
+export type Platform = "local" | "existing";
+export type EngineName = "postgres";
+
+export interface ReplicationSettings {
+  user: string;
+  slotName: string;
+  /** Bound on WAL the slot may hold for an absent standby (max_slot_wal_keep_size). */
+  maxSlotWalKeepSize: string;
+  /** How long the verify step waits for `streaming`. */
+  timeoutSeconds: number;
+  /** Given as a secret in config; generated once and kept in state when absent. */
+  password?: pulumi.Output<string>;
+}
+
+export interface MirrorConfig {
+  stack: string;
+  platform: Platform;
+  engine: EngineName;
+  primaryDbPort: number;
+  standbyDbPort: number;
+  replication: ReplicationSettings;
+  local?: LocalSettings;
+  existing?: { primary: ExistingHostSettings; standby: ExistingHostSettings };
+}
+
+const KNOWN_KEYS = [
+  "platform",
+  "engine",
+  "dbPort",
+  "standbyDbPort",
+  "replication",
+  "replicationPassword",
+  "local",
+  "hosts",
+] as const;
+
+/** Validates raw settings; throws one ConfigError that lists every problem found. */
+export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfig {
+  const r = new Reader(raw);
+  for (const key of Object.keys(raw)) {
+    if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
+      r.fail(
+        key,
+        "is not a gpmirror setting",
+        `remove it, or use one of: ${KNOWN_KEYS.join(", ")}`,
+      );
+    }
+  }
+  if (!SAFE_NAME.test(ctx.stack) || !/^[a-z0-9-]+$/.test(ctx.stack)) {
+    r.problems.push(
+      `stack name "${ctx.stack}": gpmirror uses it in host and directory names, so it may hold only a-z, 0-9 and -. Fix: pulumi stack init <such a name>`,
+    );
+  }
+  const platform = r.oneOf<Platform>("platform", ["local", "existing"], "local");
+  const engine = r.oneOf<EngineName>("engine", ["postgres"], "postgres");
+  const primaryDbPort = r.integer("dbPort", 5432, 1, 65535);
+  const local = platform === "local" ? parseLocal(r, ctx) : undefined;
+  // On one loopback address the two servers need different ports.
+  const standbyDefault = local?.mode === "loopback" ? primaryDbPort + 1 : primaryDbPort;
+  const standbyDbPort = r.integer("standbyDbPort", Math.min(standbyDefault, 65535), 1, 65535);
+  if (local?.mode === "loopback" && standbyDbPort === primaryDbPort) {
+    r.fail(
+      "standbyDbPort",
+      "must differ from dbPort when both hosts share 127.0.0.1 (loopback mode)",
+      `pulumi config set ${CONFIG_NAMESPACE}:standbyDbPort ${primaryDbPort + 1}`,
+    );
+  }
+  const existing =
+    platform === "existing"
+      ? {
+          primary: parseExistingHost(r, "primary", ctx, raw),
+          standby: parseExistingHost(r, "standby", ctx, raw),
+        }
+      : undefined;
+  if (
+    existing &&
+    existing.primary.address !== "" &&
+    existing.primary.address === existing.standby.address &&
+    primaryDbPort === standbyDbPort
+  ) {
+    r.fail(
+      "hosts.standby.address",
+      "the standby is the same host and port as the primary",
+      "use another host, or set standbyDbPort to another port",
+    );
+  }
+  const size = r.string("replication.maxSlotWalKeepSize", "1GB");
+  if (!SIZE.test(size)) {
+    r.fail(
+      "replication.maxSlotWalKeepSize",
+      `must be a size such as 1GB or 512MB, got "${size}"`,
+      "use a whole number with kB, MB, GB or TB",
+    );
+  }
+  const passwordRaw = raw["replicationPassword"];
+  if (passwordRaw !== undefined && (typeof passwordRaw !== "string" || passwordRaw.length < 16)) {
+    r.fail(
+      "replicationPassword",
+      "must be a string of at least 16 characters",
+      `pulumi config set --secret ${CONFIG_NAMESPACE}:replicationPassword <password>, or remove it to have one generated`,
+    );
+  }
+  const replication: ReplicationSettings = {
+    user: r.name("replication.user", "replicator"),
+    slotName: r.string("replication.slotName", "gpmirror_standby"),
+    maxSlotWalKeepSize: size,
+    timeoutSeconds: r.integer("replication.timeoutSeconds", 120, 5, 3600),
+    password: typeof passwordRaw === "string" ? pulumi.secret(passwordRaw) : undefined,
+  };
+  if (!/^[a-z0-9_]{1,63}$/.test(replication.slotName)) {
+    r.fail(
+      "replication.slotName",
+      `"${replication.slotName}" is not a valid slot name (a-z, 0-9, _ only)`,
+      "use a name such as gpmirror_standby",
+    );
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return {
+    stack: ctx.stack,
+    platform,
+    engine,
+    primaryDbPort,
+    standbyDbPort,
+    replication,
+    local,
+    existing,
+  };
+}
+
+/** Reads the `gpmirror:*` settings of the current stack and validates them. */
+export function loadConfig(): MirrorConfig {
+  const raw: RawSettings = {};
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!key.startsWith(prefix)) continue;
+    raw[key.slice(prefix.length)] = parseValue(value);
+  }
+  return parseSettings(raw, {
+    stack: pulumi.getStack(),
+    uid: process.getuid ? process.getuid() : 1000,
+    homeDir: os.homedir(),
+  });
+}
+
+/** Stack files hold objects as JSON text; scalars stay strings and are typed by the parser. */
+function parseValue(value: string): unknown {
+  if (value.startsWith("{") || value.startsWith("[")) {
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
