@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 /**
  * One machine of the pair, as plain data. Everything after the hosts step is the same for
- * every platform, so local, existing and (later) AWS hosts differ only in how they make these.
+ * every platform, so local, existing and AWS hosts differ only in how they make these.
  */
 export interface Host {
   /** Role in the pair when it was built: primary or standby. */
@@ -24,6 +24,18 @@ export interface Host {
   instance: pulumi.Output<string>;
   /** What must exist before anything runs on the host (its creation, when we create it). */
   ready: pulumi.Resource[];
+  /** A bastion SSH goes through, when the host cannot be reached directly. */
+  proxy?: SshProxy;
+}
+
+/** A bastion (jump host): its own address, login and pinned host key. */
+export interface SshProxy {
+  address: pulumi.Output<string>;
+  sshPort: pulumi.Output<number>;
+  user: pulumi.Output<string>;
+  /** Always a secret. */
+  privateKey: pulumi.Output<string>;
+  hostKey: pulumi.Output<string>;
 }
 
 /** The SSH connection @pulumi/command's remote.Command takes for a host. */
@@ -36,5 +48,18 @@ export function sshConnection(host: Host) {
     hostKey: host.hostKey,
     dialErrorLimit: 5,
     perDialTimeout: 10,
+    ...(host.proxy
+      ? {
+          proxy: {
+            host: host.proxy.address,
+            port: host.proxy.sshPort,
+            user: host.proxy.user,
+            privateKey: host.proxy.privateKey,
+            hostKey: host.proxy.hostKey,
+            dialErrorLimit: 5,
+            perDialTimeout: 10,
+          },
+        }
+      : {}),
   };
 }

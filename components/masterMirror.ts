@@ -12,6 +12,11 @@ export interface MasterMirrorArgs {
   replicationPassword: pulumi.Output<string>;
   /** How an operator reaches the hosts, for the activation command. */
   ssh: SshCommandLine;
+  /**
+   * What clients use to reach the active master, when the hosts give one (a DNS name that
+   * activation moves); the primary's address and port otherwise.
+   */
+  clientEndpoint?: pulumi.Input<string>;
   /** Bound on one step; the verify step has its own timeout inside. */
   stepTimeoutSeconds?: number;
 }
@@ -85,7 +90,9 @@ export class MasterMirror extends pulumi.ComponentResource {
 
     this.primary = summary(pair.primary);
     this.standby = summary(pair.standby);
-    this.clientEndpoint = pulumi.interpolate`${pair.primary.address}:${pair.primary.dbPort}`;
+    this.clientEndpoint = args.clientEndpoint
+      ? pulumi.output(args.clientEndpoint)
+      : pulumi.interpolate`${pair.primary.address}:${pair.primary.dbPort}`;
     this.replication = verify.result.apply(replicationStatus);
     this.activation = engine
       .activationCommand(

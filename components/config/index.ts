@@ -3,6 +3,7 @@
 // settings are parsed in a file of their own beside this one.
 import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
+import { AwsSettings, parseAws } from "./aws";
 import { ExistingHostSettings, parseExistingHost } from "./existing";
 import { LocalSettings, parseLocal } from "./local";
 import {
@@ -19,8 +20,9 @@ export { CONFIG_NAMESPACE, ConfigError } from "./reader";
 export type { ConfigContext, RawSettings } from "./reader";
 export type { LocalMode, LocalSettings } from "./local";
 export type { ExistingHostSettings } from "./existing";
+export type { AwsSettings, PortRange, ProxySettings } from "./aws";
 
-export type Platform = "local" | "existing";
+export type Platform = "local" | "existing" | "aws";
 export type EngineName = "postgres";
 
 export interface ReplicationSettings {
@@ -43,6 +45,7 @@ export interface MirrorConfig {
   replication: ReplicationSettings;
   local?: LocalSettings;
   existing?: { primary: ExistingHostSettings; standby: ExistingHostSettings };
+  aws?: AwsSettings;
 }
 
 const KNOWN_KEYS = [
@@ -54,6 +57,7 @@ const KNOWN_KEYS = [
   "replicationPassword",
   "local",
   "hosts",
+  "aws",
 ] as const;
 
 /** Validates raw settings; throws one ConfigError that lists every problem found. */
@@ -73,10 +77,11 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
       `stack name "${ctx.stack}": gpmirror uses it in host and directory names, so it may hold only a-z, 0-9 and -. Fix: pulumi stack init <such a name>`,
     );
   }
-  const platform = r.oneOf<Platform>("platform", ["local", "existing"], "local");
+  const platform = r.oneOf<Platform>("platform", ["local", "existing", "aws"], "local");
   const engine = r.oneOf<EngineName>("engine", ["postgres"], "postgres");
   const primaryDbPort = r.integer("dbPort", 5432, 1, 65535);
   const local = platform === "local" ? parseLocal(r, ctx) : undefined;
+  const aws = platform === "aws" ? parseAws(r, ctx, raw) : undefined;
   // On one loopback address the two servers need different ports.
   const standbyDefault = local?.mode === "loopback" ? primaryDbPort + 1 : primaryDbPort;
   const standbyDbPort = r.integer("standbyDbPort", Math.min(standbyDefault, 65535), 1, 65535);
@@ -146,6 +151,7 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     replication,
     local,
     existing,
+    aws,
   };
 }
 
