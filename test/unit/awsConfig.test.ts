@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import { ConfigError, parseSettings, RawSettings } from "../../components/config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -313,5 +315,45 @@ describe("aws settings: bad input is refused with the setting's name and a fix",
 
   it("refuses aws settings that are not a setting of gpmirror", () => {
     expect(problemsOf({ platform: "aws", awz: {} })[0]).toMatch(/^gpmirror:awz: is not/);
+  });
+});
+
+describe("stacks/Pulumi.aws-example.yaml", () => {
+  // js-yaml comes with the dev tools (eslint, ts-jest); the project itself needs no YAML.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const yaml = require("js-yaml") as { load(text: string): unknown };
+  const file = path.join(__dirname, "..", "..", "stacks", "Pulumi.aws-example.yaml");
+  const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+
+  it("is a valid AWS stack, setting by setting", () => {
+    const raw: RawSettings = {};
+    for (const [key, value] of Object.entries(doc.config)) {
+      // The engine's own settings are the engine's tests' business.
+      if (key.startsWith("gpmirror:") && key !== "gpmirror:engine") raw[key.slice(9)] = value;
+    }
+    const c = parseSettings(raw, {
+      ...ctx,
+      readFile: (f) => (f === "/home/ann/.ssh/id_ed25519" ? KEY : undefined),
+    });
+    expect(c.platform).toBe("aws");
+    expect(c.aws?.network.primarySubnetId).toBe("subnet-0aaaaaaaaaaaaaaaa");
+    expect(c.aws?.connection.proxy?.securityGroupId).toBe("sg-0bbbbbbbbbbbbbbb1");
+    expect(doc.config["aws:region"]).toBe("eu-west-1");
+  });
+
+  it("documents every aws setting the parser reads", () => {
+    const text = fs.readFileSync(file, "utf8");
+    const source = fs.readFileSync(
+      path.join(__dirname, "..", "..", "components", "config", "aws.ts"),
+      "utf8",
+    );
+    const keys = [...source.matchAll(/"aws\.([A-Za-z0-9.]+)"/g)].map((m) => m[1]);
+    expect(keys.length).toBeGreaterThan(30);
+    for (const key of new Set(keys)) {
+      const leaf = key.split(".").pop() ?? key;
+      // As a key of its own, or named in full in a comment.
+      const documented = new RegExp(`\\b${leaf}:`).test(text) || text.includes(`aws.${key}`);
+      expect({ key, documented }).toEqual({ key, documented: true });
+    }
   });
 });
