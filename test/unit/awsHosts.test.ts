@@ -3,6 +3,7 @@ import { AwsSettings, parseSettings, RawSettings } from "../../components/config
 import { PostgresEngine } from "../../components/engines/postgres";
 import { AwsHosts, checkPlacement, subnetCidr } from "../../components/hosts/aws";
 import { MasterMirror } from "../../components/masterMirror";
+import { isSecretValue, plain, value } from "../support/mockValues";
 
 interface Created {
   type: string;
@@ -12,7 +13,6 @@ interface Created {
 const created: Created[] = [];
 /** Registration events in order: `start:<name>` when asked for, `done:<name>` when created. */
 const events: string[] = [];
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const PRIVATE_KEY =
   "-----BEGIN OPENSSH PRIVATE KEY-----\nclient\n-----END OPENSSH PRIVATE KEY-----";
 const HOST_PRIVATE = (role: string) =>
@@ -29,18 +29,6 @@ const SUBNETS: Record<string, { vpcId: string; availabilityZone: string }> = {
   "subnet-0bbbbbbbbbbbbbbbb": { vpcId: "vpc-0f0f0f0f0f", availabilityZone: "eu-west-1b" },
 };
 const calls: { token: string; inputs: Record<string, unknown> }[] = [];
-
-function isSecretValue(v: unknown): boolean {
-  return typeof v === "object" && v !== null && SECRET_SIG in v;
-}
-function plain(v: unknown): unknown {
-  if (isSecretValue(v)) return plain((v as { value: unknown }).value);
-  if (Array.isArray(v)) return v.map(plain);
-  if (typeof v === "object" && v !== null) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  }
-  return v;
-}
 
 // What the real scripts and AWS answer, so the components see the same shapes.
 function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>) {
@@ -98,10 +86,6 @@ pulumi.runtime.setMocks(
   "unit",
   false,
 );
-
-function value<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply(resolve));
-}
 
 const SHA = "ab".repeat(32);
 function settings(aws: Record<string, unknown>): AwsSettings {

@@ -1,19 +1,9 @@
 // The whole program (index.ts) on `platform: aws`, under mocks: the stack file's settings
 // pick AwsHosts, and the stack outputs carry the DNS name as the client endpoint.
 import * as pulumi from "@pulumi/pulumi";
+import { plain, value } from "../support/mockValues";
 
 const types: string[] = [];
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-function plain(v: unknown): unknown {
-  if (typeof v === "object" && v !== null && SECRET_SIG in v) {
-    return plain((v as unknown as { value: unknown }).value);
-  }
-  if (Array.isArray(v)) return v.map(plain);
-  if (typeof v === "object" && v !== null) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  }
-  return v;
-}
 
 pulumi.runtime.setMocks(
   {
@@ -61,10 +51,6 @@ pulumi.runtime.setAllConfig({
     },
   }),
 });
-
-function value<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply(resolve));
-}
 
 describe("the program on platform aws", () => {
   // Let the last registrations finish before jest tears the module scope down.

@@ -1,0 +1,118 @@
+// Where the two masters run: the user's subnets (checked against AWS's answers), or a new
+// VPC with two private subnets in two zones.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AwsSettings } from "../../config";
+import { ROLES, Role, Tags } from "./common";
+
+export /** Where the two masters' subnets are, after the checks that need AWS's answers. */
+interface Placement {
+  vpcId: string;
+  subnetIds: Record<Role, string>;
+  zones: Record<Role, string>;
+}
+
+/** The user's subnets (checked against AWS's answers), or a new VPC with two private subnets. */
+export function placeHosts(
+  name: string,
+  s: AwsSettings,
+  tags: Tags,
+  parent: pulumi.CustomResourceOptions,
+): pulumi.Output<Placement> {
+  const n = s.network;
+  if (n.primarySubnetId && n.standbySubnetId) {
+    const a = aws.ec2.getSubnetOutput({ id: n.primarySubnetId }, parent);
+    const b = aws.ec2.getSubnetOutput({ id: n.standbySubnetId }, parent);
+    return pulumi
+      .all([a.vpcId, a.availabilityZone, b.vpcId, b.availabilityZone])
+      .apply(([vpcA, zoneA, vpcB, zoneB]) =>
+        checkPlacement(
+          s,
+          {
+            vpcId: vpcA,
+            subnetIds: { primary: n.primarySubnetId ?? "", standby: n.standbySubnetId ?? "" },
+            zones: { primary: zoneA, standby: zoneB },
+          },
+          vpcB,
+        ),
+      );
+  }
+  const zones: pulumi.Output<[string, string]> = n.zones
+    ? pulumi.output<[string, string]>(n.zones)
+    : aws
+        .getAvailabilityZonesOutput({ state: "available" }, parent)
+        .names.apply((names): [string, string] => {
+          if (names.length < 2 && !s.allowSameZone) {
+            throw new Error(
+              "gpmirror:aws.network.zones: this region offers fewer than two availability zones. Fix: use another region, or set aws.allowSameZone to true",
+            );
+          }
+          return [names[0], names[1] ?? names[0]];
+        });
+  const vpc = new aws.ec2.Vpc(
+    `${name}-vpc`,
+    {
+      cidrBlock: n.vpcCidr,
+      // The private zone's record needs the VPC's resolver.
+      enableDnsSupport: true,
+      enableDnsHostnames: true,
+      tags: tags("vpc"),
+    },
+    parent,
+  );
+  const subnets = ROLES.map(
+    (role, i) =>
+      new aws.ec2.Subnet(
+        `${name}-${role}-subnet`,
+        {
+          vpcId: vpc.id,
+          cidrBlock: subnetCidr(n.vpcCidr, i + 1),
+          availabilityZone: zones.apply((z) => z[i]),
+          // Private: no public address, and the VPC has no internet gateway.
+          mapPublicIpOnLaunch: false,
+          tags: tags(`${role}-subnet`, role),
+        },
+        parent,
+      ),
+  );
+  return pulumi
+    .all([vpc.id, subnets[0].id, subnets[1].id, zones])
+    .apply(([vpcId, primary, standby, z]) =>
+      checkPlacement(
+        s,
+        {
+          vpcId,
+          subnetIds: { primary, standby },
+          zones: { primary: z[0], standby: z[1] },
+        },
+        vpcId,
+      ),
+    );
+}
+
+/** Refuses, at preview, masters in one zone (unless allowed) or in two VPCs. */
+export function checkPlacement(s: AwsSettings, p: Placement, standbyVpcId: string): Placement {
+  if (standbyVpcId !== p.vpcId) {
+    throw new Error(
+      `gpmirror:aws.network.standbySubnetId: ${p.subnetIds.standby} is in ${standbyVpcId}, the primary's subnet in ${p.vpcId}. Fix: use two subnets of one VPC`,
+    );
+  }
+  if (s.network.vpcId && s.network.vpcId !== p.vpcId) {
+    throw new Error(
+      `gpmirror:aws.network.vpcId: the subnets are in ${p.vpcId}, not ${s.network.vpcId}. Fix: set vpcId to ${p.vpcId}, or use subnets of ${s.network.vpcId}`,
+    );
+  }
+  if (p.zones.primary === p.zones.standby && !s.allowSameZone) {
+    throw new Error(
+      `gpmirror:aws.network.standbySubnetId: both masters would be in ${p.zones.primary}, so one zone outage would take the pair. Fix: use a subnet in another zone, or set aws.allowSameZone to true`,
+    );
+  }
+  return p;
+}
+
+/** The i-th /24 of a VPC CIDR of /23 or wider (config checks the size). */
+export function subnetCidr(vpcCidr: string, i: number): string {
+  const [base] = vpcCidr.split("/");
+  const n = base.split(".").reduce((a, o) => a * 256 + Number(o), 0) + i * 256;
+  return `${[24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".")}/24`;
+}

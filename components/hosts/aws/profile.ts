@@ -1,0 +1,59 @@
+// The instances' IAM role and instance profile.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AwsSettings } from "../../config";
+import { Tags } from "./common";
+
+const SSM_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+
+/** A role that SSM can manage the hosts with, and that may read the Greenplum package. */
+export function instanceProfile(
+  name: string,
+  s: AwsSettings,
+  tags: Tags,
+  parent: pulumi.CustomResourceOptions,
+): aws.iam.InstanceProfile {
+  const role = new aws.iam.Role(
+    `${name}-role`,
+    {
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Service: "ec2.amazonaws.com" },
+            Action: "sts:AssumeRole",
+          },
+        ],
+      }),
+      tags: tags("role"),
+    },
+    parent,
+  );
+  new aws.iam.RolePolicyAttachment(
+    `${name}-ssm`,
+    { role: role.name, policyArn: SSM_POLICY },
+    parent,
+  );
+  const url = s.greenplum.packageUrl;
+  if (!s.greenplum.preinstalled && url.startsWith("s3://")) {
+    new aws.iam.RolePolicy(
+      `${name}-package`,
+      {
+        role: role.id,
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::${url.slice(5)}` },
+          ],
+        }),
+      },
+      parent,
+    );
+  }
+  return new aws.iam.InstanceProfile(
+    `${name}-profile`,
+    { role: role.name, tags: tags("profile") },
+    parent,
+  );
+}

@@ -1,0 +1,93 @@
+// The masters' security group rules.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AwsSettings, PortRange } from "../../config";
+import { Tags } from "./common";
+
+/**
+ * Least privilege, one rule a resource so that each can be read (and tested) alone. Nothing
+ * is open to 0.0.0.0/0 unless config allowed it explicitly (config refuses /0 otherwise).
+ */
+export function securityGroupRules(
+  name: string,
+  s: AwsSettings,
+  sgId: pulumi.Output<string>,
+  dbPorts: number[],
+  tags: Tags,
+  parent: pulumi.CustomResourceOptions,
+): void {
+  type Peer = { key: string; cidrIpv4?: string; referencedSecurityGroupId?: pulumi.Input<string> };
+  type Ports = { protocol: "tcp" | "udp" | "icmp"; from: number; to: number; what: string };
+  const a = s.access;
+  const masters: Peer[] = [{ key: "masters", referencedSecurityGroupId: sgId }];
+  const cidrPeers = (what: string, cidrs: string[]): Peer[] =>
+    cidrs.map((c, i) => ({ key: `${what}${i}`, cidrIpv4: c }));
+  const segments: Peer[] = [
+    ...(a.segmentSecurityGroupId
+      ? [{ key: "segments", referencedSecurityGroupId: a.segmentSecurityGroupId }]
+      : []),
+    ...cidrPeers("segments", a.segmentCidrs),
+  ];
+  const admins: Peer[] = [
+    ...cidrPeers("admin", a.adminCidrs),
+    ...(s.connection.proxy?.securityGroupId
+      ? [{ key: "bastion", referencedSecurityGroupId: s.connection.proxy.securityGroupId }]
+      : []),
+  ];
+  const db: Ports[] = [...new Set(dbPorts)].map((p) => ({
+    protocol: "tcp",
+    from: p,
+    to: p,
+    what: `db${p}`,
+  }));
+  const range = (protocol: "tcp" | "udp", r: PortRange, what: string): Ports => ({
+    protocol,
+    from: r.from,
+    to: r.to,
+    what,
+  });
+  const ssh: Ports = { protocol: "tcp", from: 22, to: 22, what: "ssh" };
+  // ICMP: from port is the type (8, echo request), to port the code (0).
+  const ping: Ports = { protocol: "icmp", from: 8, to: 0, what: "ping" };
+  const interconnect = [
+    range("tcp", a.interconnectPorts, "ic-tcp"),
+    range("udp", a.interconnectPorts, "ic-udp"),
+  ];
+
+  const rule = (dir: "in" | "out", why: string, peers: Peer[], ports: Ports[]) => {
+    for (const peer of peers) {
+      for (const p of ports) {
+        const args = {
+          securityGroupId: sgId,
+          description: why,
+          ipProtocol: p.protocol,
+          fromPort: p.from,
+          toPort: p.to,
+          cidrIpv4: peer.cidrIpv4,
+          referencedSecurityGroupId: peer.referencedSecurityGroupId,
+          tags: tags(`${dir}-${p.what}-${peer.key}`),
+        };
+        const ruleName = `${name}-${dir}-${p.what}-${peer.key}`;
+        if (dir === "in") new aws.vpc.SecurityGroupIngressRule(ruleName, args, parent);
+        else new aws.vpc.SecurityGroupEgressRule(ruleName, args, parent);
+      }
+    }
+  };
+
+  // Between the two masters: replication, and Greenplum's utilities (ssh, ping).
+  rule("in", "replication and utilities between the masters", masters, [...db, ssh, ping]);
+  rule("out", "replication and utilities between the masters", masters, [...db, ssh, ping]);
+  // Segments connect to the master port; query results come back over the interconnect.
+  rule("in", "segment hosts to the master", segments, [...db, ...interconnect]);
+  // A promoted standby runs the cluster: segment ports, interconnect, and ssh for gpstart.
+  rule("out", "masters to the segment hosts", segments, [
+    range("tcp", a.segmentPorts, "segment"),
+    ...interconnect,
+    ssh,
+  ]);
+  rule("in", "database clients", cidrPeers("client", a.clientCidrs), db);
+  rule("in", "administration over SSH", admins, [ssh]);
+  rule("out", "package download and SSM", cidrPeers("https", a.httpsEgressCidrs), [
+    { protocol: "tcp", from: 443, to: 443, what: "https" },
+  ]);
+}
