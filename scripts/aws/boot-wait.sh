@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Runs on a new EC2 master (over SSH, as the OS user) before any of the pair's steps: waits
 # until the first-boot script has finished, so that no step finds a half-prepared host.
 # Parameters: GPM_TIMEOUT_SECONDS. Prints one JSON line.

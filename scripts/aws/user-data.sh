@@ -5,7 +5,7 @@
 # it, and leaves /var/lib/gpmirror/user-data.done behind; the boot step waits for that file
 # before any remote step runs. Every step is safe to repeat.
 #
-# gpmirror prepends the parameters as quoted `export GPM_...=` lines (components/hosts/aws.ts):
+# gpmirror prepends the parameters as quoted `export GPM_...=` lines (components/hosts/aws/firstBoot.ts):
 #   GPM_OS_USER            the OS user (gpadmin): SSH login, owner of the data directory
 #   GPM_AUTHORIZED_KEY     public key gpmirror logs in with
 #   GPM_DATA_DIR           the master's data directory; the data volume is mounted at its parent

@@ -504,6 +504,12 @@ describe("AwsHosts: user data and host keys", () => {
     expect(inputsOf("aws-standby-host-key")["create"]).toBe("bash scripts/aws/host-key.sh");
   });
 
+  it("fits EC2's 16 KB user data limit", () => {
+    for (const name of ["aws-primary", "byo-standby"]) {
+      expect(Buffer.byteLength(String(plain(named(name).inputs["userData"])))).toBeLessThan(16384);
+    }
+  });
+
   it("keeps user data and the generated key secret", async () => {
     expect(isSecretValue(named("aws-primary").inputs["userData"])).toBe(true);
     expect(await pulumi.isSecret(hosts.primary.privateKey)).toBe(true);
