@@ -1,5 +1,6 @@
 // gpmirror: config -> hosts -> MasterMirror -> stack outputs.
 import { loadConfig, MirrorConfig } from "./components/config";
+import { GreenplumEngine } from "./components/engines/greenplum";
 import { PostgresEngine } from "./components/engines/postgres";
 import { AwsHosts } from "./components/hosts/aws";
 import { ExistingHosts } from "./components/hosts/existing";
@@ -33,7 +34,10 @@ const hosts = hostsFor(config);
 const mirror = new MasterMirror("mirror", {
   primary: hosts.primary,
   standby: hosts.standby,
-  engine: new PostgresEngine(),
+  engine:
+    config.engine === "greenplum" && config.greenplum
+      ? new GreenplumEngine(config.greenplum)
+      : new PostgresEngine(),
   replication: config.replication,
   replicationPassword: replicationPassword("replication-password", config.replication.password, {}),
   ssh: hosts,

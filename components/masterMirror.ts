@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ReplicationSettings } from "./config";
-import { Engine, Pair, SshCommandLine } from "./engines/engine";
+import { Engine, Pair, SshCommandLine, StepScript } from "./engines/engine";
 import { Host } from "./host";
 import { RemoteStep, StepResult } from "./remoteStep";
 
@@ -40,7 +40,8 @@ export interface Activation {
 
 /**
  * The primary/standby pair and the order of its steps:
- * prepare (both) -> primary -> access -> standby -> verify.
+ * prepare (both) -> [trust (standby, then primary), when the engine has it] -> primary ->
+ * access -> standby -> verify.
  */
 export class MasterMirror extends pulumi.ComponentResource {
   readonly primary: pulumi.Output<NodeSummary>;
@@ -59,15 +60,10 @@ export class MasterMirror extends pulumi.ComponentResource {
     };
     const engine = args.engine;
     const timeoutSeconds = args.stepTimeoutSeconds ?? 900;
-    const run = (
-      stepName: string,
-      host: Host,
-      s: { script: string; env: Record<string, pulumi.Input<string>> },
-      after: pulumi.Resource[],
-    ) =>
+    const run = (stepName: string, host: Host, s: StepScript, after: pulumi.Resource[]) =>
       new RemoteStep(
         `${name}-${stepName}`,
-        { host, ...s, timeoutSeconds },
+        { script: s.script, env: s.env, host: s.host ?? host, timeoutSeconds },
         { parent: this, dependsOn: after },
       );
 
@@ -85,7 +81,36 @@ export class MasterMirror extends pulumi.ComponentResource {
     );
     const primary = run("primary", pair.primary, engine.primary(pair), [preparePrimary]);
     const access = run("access", pair.primary, engine.access(pair), [primary]);
-    const standby = run("standby", pair.standby, engine.standby(pair), [access, prepareStandby]);
+    // Engines whose tools ssh between the hosts set up that trust first (standby, then primary).
+    const trusted: pulumi.Resource[] = [];
+    if (engine.trust) {
+      const trustStandby = run(
+        "trust-standby",
+        pair.standby,
+        engine.trust(pair, pair.standby, pair.primary, {
+          self: prepareStandby.result,
+          peer: preparePrimary.result,
+          verifyPeer: false,
+        }),
+        [preparePrimary, prepareStandby],
+      );
+      const trustPrimary = run(
+        "trust-primary",
+        pair.primary,
+        engine.trust(pair, pair.primary, pair.standby, {
+          self: preparePrimary.result,
+          peer: prepareStandby.result,
+          verifyPeer: true,
+        }),
+        [trustStandby],
+      );
+      trusted.push(trustPrimary);
+    }
+    const standby = run("standby", pair.standby, engine.standby(pair), [
+      access,
+      prepareStandby,
+      ...trusted,
+    ]);
     const verify = run("verify", pair.primary, engine.verify(pair), [standby]);
 
     this.primary = summary(pair.primary);

@@ -5,6 +5,7 @@ import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings, parseAws } from "./aws";
 import { ExistingHostSettings, parseExistingHost } from "./existing";
+import { GreenplumSettings, parseGreenplum } from "./greenplum";
 import { LocalSettings, parseLocal } from "./local";
 import {
   CONFIG_NAMESPACE,
@@ -20,10 +21,11 @@ export { CONFIG_NAMESPACE, ConfigError } from "./reader";
 export type { ConfigContext, RawSettings } from "./reader";
 export type { LocalMode, LocalSettings } from "./local";
 export type { ExistingHostSettings } from "./existing";
+export type { GreenplumSettings, GreenplumVersionHint } from "./greenplum";
 export type { AwsSettings, PortRange, ProxySettings } from "./aws";
 
 export type Platform = "local" | "existing" | "aws";
-export type EngineName = "postgres";
+export type EngineName = "postgres" | "greenplum";
 
 export interface ReplicationSettings {
   user: string;
@@ -45,6 +47,7 @@ export interface MirrorConfig {
   replication: ReplicationSettings;
   local?: LocalSettings;
   existing?: { primary: ExistingHostSettings; standby: ExistingHostSettings };
+  greenplum?: GreenplumSettings;
   aws?: AwsSettings;
 }
 
@@ -57,6 +60,7 @@ const KNOWN_KEYS = [
   "replicationPassword",
   "local",
   "hosts",
+  "greenplum",
   "aws",
 ] as const;
 
@@ -78,8 +82,9 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     );
   }
   const platform = r.oneOf<Platform>("platform", ["local", "existing", "aws"], "local");
-  const engine = r.oneOf<EngineName>("engine", ["postgres"], "postgres");
+  const engine = r.oneOf<EngineName>("engine", ["postgres", "greenplum"], "postgres");
   const primaryDbPort = r.integer("dbPort", 5432, 1, 65535);
+  const greenplum = engine === "greenplum" ? parseGreenplum(r, primaryDbPort) : undefined;
   const local = platform === "local" ? parseLocal(r, ctx) : undefined;
   const aws = platform === "aws" ? parseAws(r, ctx, raw) : undefined;
   // On one loopback address the two servers need different ports.
@@ -152,6 +157,7 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     local,
     existing,
     aws,
+    greenplum,
   };
 }
 

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ReplicationSettings } from "../config";
 import { Host } from "../host";
+import type { StepResult } from "../remoteStep";
 
 /** The two hosts and what replication between them needs, as every step sees them. */
 export interface Pair {
@@ -15,6 +16,24 @@ export interface Pair {
 export interface StepScript {
   script: string;
   env: Record<string, pulumi.Input<string>>;
+  /** The host the step runs on, when not the usual one (gpinitstandby runs on the primary). */
+  host?: Host;
+}
+
+/** What the activate step may rely on besides its own checks. */
+export interface ActivationOptions {
+  /** Go ahead without proof that the old primary is down (and stop it when it answers). */
+  force: boolean;
+  /** The platform has fenced the old primary's host (e.g. its instance is stopped). */
+  fencedByPlatform: boolean;
+}
+
+/** The prepare results of a host and of its peer, for the trust step. */
+export interface TrustInputs {
+  self: pulumi.Output<StepResult>;
+  peer: pulumi.Output<StepResult>;
+  /** Check ssh to the peer afterwards (the peer's own trust step must have run). */
+  verifyPeer: boolean;
 }
 
 /** What an engine must answer for each step of the pair (see ARCHITECTURE.md). */
@@ -30,6 +49,13 @@ export interface Engine {
   standby(pair: Pair): StepScript;
   /** Wait until streaming; report state and lag. */
   verify(pair: Pair): StepScript;
+  /**
+   * Optional: SSH trust from `host` to `peer` for the engine's own tools; runs on `host` after
+   * prepare ran on both hosts, on the standby first, then on the primary.
+   */
+  trust?(pair: Pair, host: Host, peer: Host, inputs: TrustInputs): StepScript;
+  /** Optional: promote the standby with the engine's safety checks (on the standby host). */
+  activate?(pair: Pair, options: ActivationOptions): StepScript;
   /** The exact command an operator pastes to promote the standby. */
   activationCommand(
     pair: Pair,

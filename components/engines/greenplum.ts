@@ -1,0 +1,153 @@
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { GreenplumSettings } from "../config";
+import { Host } from "../host";
+import { exportLines, shellQuote } from "../shell";
+import { ActivationOptions, Engine, Pair, SshCommandLine, StepScript, TrustInputs } from "./engine";
+import { remoteScript } from "./scriptText";
+
+const SCRIPTS = path.join(__dirname, "..", "..", "scripts", "remote", "greenplum");
+
+type Env = Record<string, pulumi.Input<string>>;
+
+function step(name: string, env: Env, host?: Host): StepScript {
+  return { script: remoteScript("greenplum", name), env, ...(host ? { host } : {}) };
+}
+
+const field = (r: pulumi.Output<Record<string, unknown>>, key: string) =>
+  r.apply((x) => String(x[key] ?? ""));
+
+/**
+ * Greenplum 6, 7 and Apache Cloudberry with Greenplum's own utilities: gpinitstandby,
+ * gpactivatestandby, gpconfig, and the catalog and replication views for the truth. Every
+ * step runs as the Greenplum administrator with its environment loaded (see
+ * scripts/remote/greenplum/lib.sh: the environment file, the data directory variable of the
+ * version found by `postgres --gp-version`, and PGPORT).
+ */
+export class GreenplumEngine implements Engine {
+  readonly name = "greenplum";
+
+  constructor(private readonly settings: GreenplumSettings) {}
+
+  /** What every Greenplum step needs on `host`: its environment and its master. */
+  private base(host: Host): Env {
+    return {
+      GPM_GPHOME: this.settings.gphome,
+      GPM_GP_ADMIN: this.settings.adminUser,
+      GPM_GP_VERSION_HINT: this.settings.version,
+      GPM_DATA_DIR: host.dataDir,
+      GPM_DB_PORT: String(host.dbPort),
+    };
+  }
+
+  prepare(_pair: Pair, host: Host): StepScript {
+    return step("prepare", {
+      ...this.base(host),
+      GPM_ROLE: host.role,
+      GPM_SELF_ADDRESS: host.address,
+    });
+  }
+
+  trust(_pair: Pair, host: Host, peer: Host, inputs: TrustInputs): StepScript {
+    return step("trust", {
+      GPM_GP_ADMIN: this.settings.adminUser,
+      GPM_PEER_NAMES: field(inputs.peer, "names"),
+      GPM_PEER_SSH_PORT: peer.sshPort.apply(String),
+      GPM_PEER_PUBLIC_KEY: field(inputs.peer, "publicKey"),
+      GPM_PEER_HOST_KEYS: field(inputs.peer, "hostKeys"),
+      GPM_SELF_NAMES: field(inputs.self, "names"),
+      GPM_SELF_SSH_PORT: host.sshPort.apply(String),
+      GPM_VERIFY_PEER: String(inputs.verifyPeer),
+    });
+  }
+
+  primary(pair: Pair): StepScript {
+    const s = this.settings;
+    return step("primary", {
+      ...this.base(pair.primary),
+      GPM_SELF_ADDRESS: pair.primary.address,
+      GPM_INITIALIZE_SYSTEM: String(s.initializeSystem),
+      ...(s.initializeSystem
+        ? {
+            GPM_SEGMENT_HOSTS: s.segmentHosts.join(" "),
+            GPM_SEGMENT_DATA_DIR: s.segmentDataDir,
+            GPM_SEGMENTS_PER_HOST: String(s.segmentsPerHost),
+            GPM_SEGMENT_PORT_BASE: String(s.segmentPortBase),
+          }
+        : {}),
+    });
+  }
+
+  access(pair: Pair): StepScript {
+    return step("access", {
+      ...this.base(pair.primary),
+      GPM_WAL_KEEP_SIZE: this.settings.walKeepSize,
+      GPM_WAL_SENDER_TIMEOUT_SECONDS: String(this.settings.walSenderTimeoutSeconds),
+    });
+  }
+
+  /** gpinitstandby runs on the active master: this step runs on the primary host. */
+  standby(pair: Pair): StepScript {
+    return step(
+      "standby",
+      {
+        ...this.base(pair.primary),
+        GPM_STANDBY_ADDRESS: pair.standby.address,
+        GPM_STANDBY_PORT: String(pair.standby.dbPort),
+        GPM_STANDBY_DATA_DIR: pair.standby.dataDir,
+        GPM_STANDBY_SSH_PORT: pair.standby.sshPort.apply(String),
+        GPM_ALLOW_REPLACE_STANDBY: String(this.settings.allowReplaceStandby),
+        GPM_MOVE_ASIDE_LEFTOVER: String(this.settings.moveAsideLeftoverDataDir),
+        GPM_TIMEOUT_SECONDS: String(pair.replication.timeoutSeconds),
+      },
+      pair.primary,
+    );
+  }
+
+  verify(pair: Pair): StepScript {
+    return step("verify", {
+      ...this.base(pair.primary),
+      GPM_STANDBY_ADDRESS: pair.standby.address,
+      GPM_STANDBY_DATA_DIR: pair.standby.dataDir,
+      GPM_STANDBY_SSH_PORT: pair.standby.sshPort.apply(String),
+      GPM_TIMEOUT_SECONDS: String(pair.replication.timeoutSeconds),
+    });
+  }
+
+  /** gpactivatestandby on the standby host, behind the proof that the old master is down. */
+  activate(pair: Pair, options: ActivationOptions): StepScript {
+    return step(
+      "activate",
+      {
+        ...this.base(pair.standby),
+        GPM_OLD_PRIMARY_ADDRESS: pair.primary.address,
+        GPM_OLD_PRIMARY_PORT: String(pair.primary.dbPort),
+        GPM_OLD_PRIMARY_DATA_DIR: pair.primary.dataDir,
+        GPM_OLD_PRIMARY_SSH_PORT: pair.primary.sshPort.apply(String),
+        GPM_FORCE: String(options.force),
+        GPM_FENCED_BY_PLATFORM: String(options.fencedByPlatform),
+        GPM_ACTIVATION_TIMEOUT_SECONDS: String(this.settings.activationTimeoutSeconds),
+        GPM_CLIENT_ENDPOINT: pulumi.interpolate`${pair.standby.address}:${pair.standby.dbPort}`,
+      },
+      pair.standby,
+    );
+  }
+
+  /**
+   * The activate step as a command to paste: its parameters and script text from this
+   * checkout go to `bash -s` on the standby host, so a hand-run activation takes the same
+   * checks (GPM_FORCE=false: edit it only when you know the old master is down).
+   */
+  activationCommand(pair: Pair, ssh: SshCommandLine): pulumi.Output<string> {
+    const env = this.activate(pair, { force: false, fencedByPlatform: false }).env;
+    return pulumi.all([ssh.prefix(pair.standby), pulumi.all(env)]).apply(([prefix, values]) => {
+      const lines = exportLines(values as Record<string, string>)
+        .trimEnd()
+        .split("\n")
+        .map(shellQuote)
+        .join(" ");
+      const files = ["lib.sh", "activate.sh"].map((f) => shellQuote(path.join(SCRIPTS, f)));
+      return `{ printf '%s\\n' 'set -euo pipefail' ${lines}; cat ${files.join(" ")}; } | ${prefix} bash -s`;
+    });
+  }
+}

@@ -1,0 +1,90 @@
+// Known failures of the Greenplum utilities, from their real messages, mapped to what
+// happened and what to do. The remote scripts carry the same table (lib.sh, gpm_gp_explain).
+
+export interface KnownFailure {
+  id: string;
+  /** Matches the utility's own output. */
+  pattern: RegExp;
+  /** What happened and what to do. */
+  message: string;
+}
+
+export const KNOWN_FAILURES: KnownFailure[] = [
+  {
+    id: "standby-already-configured",
+    pattern: /Standby (coordinator|master) already configured/i,
+    message:
+      "a standby is already registered in gp_segment_configuration; gpmirror replaces it only when greenplum.allowReplaceStandby is true (gpinitstandby -r -a, then a new gpinitstandby), or remove it yourself with gpinitstandby -r",
+  },
+  {
+    id: "data-directory-exists",
+    pattern: /Data directory already exists on host|(coordinator|master) data directory exists/i,
+    message:
+      "the standby's data directory already exists on the standby host (often left by an earlier failed run or an old master); move it aside, or set greenplum.moveAsideLeftoverDataDir true so gpmirror renames it with a timestamp",
+  },
+  {
+    id: "parent-directory-missing",
+    pattern: /Parent directory (\S+) does not exist/i,
+    message:
+      "the parent of the standby's data directory does not exist on the standby host; the prepare step creates it, so check that it ran and that the admin user may create it",
+  },
+  {
+    id: "same-host-and-port",
+    pattern: /cannot create standby on the same host and port/i,
+    message:
+      "the standby would use the master's own host and port; set standbyDbPort to another port or use another standby host",
+  },
+  {
+    id: "standby-host-unreachable",
+    pattern: /Unable to ping new standby host (\S+)/i,
+    message:
+      "gpinitstandby pings the standby host first and got no answer; allow ICMP between the hosts (a security-group rule on AWS) and check the name resolves on the master",
+  },
+  {
+    id: "segment-hosts-unreachable",
+    pattern: /unreachable|Unable to connect to (segment )?host/i,
+    message:
+      "one or more segment hosts did not answer over SSH, and with -a gpinitstandby stops; bring the segment hosts back (or fix SSH trust from the master to them) and run again",
+  },
+  {
+    id: "active-postgres-on-coordinator",
+    pattern: /Active postgres process on (coordinator|master)/i,
+    message:
+      "gpactivatestandby found the old master's /tmp/.s.PGSQL.<port>.lock on the old host: either it still runs (stop it first) or it crashed and left the lock; gpmirror removes a stale lock only after seeing the postmaster gone",
+  },
+  {
+    id: "force-activation-required",
+    pattern: /Force activation required/i,
+    message:
+      "the standby is not running, so gpactivatestandby needs -f; set activation.force true only when the standby is known to hold every committed transaction",
+  },
+  {
+    id: "pgport-not-set",
+    pattern: /PGPORT environment variable not set/i,
+    message:
+      "PGPORT was not set for the utility; gpmirror exports it on every call, so the environment file reset it: check greenplum_path.sh",
+  },
+  {
+    id: "environment-not-loaded",
+    pattern:
+      /No module named '?gppylib'?|Environment Variable (COORDINATOR|MASTER)_DATA_DIRECTORY not set/i,
+    message:
+      "Greenplum's environment was not loaded (greenplum_path.sh or cloudberry-env.sh, and the data directory variable); check greenplum.gphome",
+  },
+  {
+    id: "no-standby-configured",
+    pattern: /no standby (located|configured)|Standby (coordinator|master) not configured/i,
+    message: "no standby is registered in gp_segment_configuration; gpinitstandby -s creates one",
+  },
+  {
+    id: "master-not-reachable",
+    pattern: /could not connect to server: Connection refused/i,
+    message:
+      "the utility could not connect to the master on localhost:$PGPORT; check that the master runs and that greenplum.* and dbPort match it",
+  },
+];
+
+/** The first known failure in a utility's output, if any. */
+export function explainFailure(output: string): KnownFailure | undefined {
+  return KNOWN_FAILURES.find((f) => f.pattern.test(output));
+}

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# activate: make the standby the master, never leaving two masters accepting writes.
+# Runs on the STANDBY host as gpadmin. Every call to the old host is bounded (ssh connect
+# timeout and `timeout`), so an unreachable old host cannot hang it.
+#  1. Proof that the old master is down: its postmaster gone on a host that answers, or the
+#     host fenced through the platform (GPM_FENCED_BY_PLATFORM=true, e.g. its instance
+#     stopped). An unreachable host is not proof: gpactivatestandby itself promotes after
+#     its ssh times out, which would leave a partitioned, running master taking writes.
+#     Without proof it refuses unless GPM_FORCE=true; forced, it stops a running old master
+#     first.
+#  2. Only then a stale /tmp/.s.PGSQL.<port>.lock of the dead master is removed
+#     (gpactivatestandby refuses while it exists).
+#  3. gpactivatestandby -d DIR -a (-f only when the standby is not running and forced; the
+#     promote_trigger_file line -f leaves in postgresql.conf is removed afterwards).
+#  4. Checked on the new master: not in recovery, the catalog's primary, accepts a write.
+#  5. The old master's data directory is moved aside when its host answers (it would start
+#     "in production" on the old timeline); otherwise re-protection must do it first.
+# Env: GPM_GPHOME GPM_GP_ADMIN GPM_DATA_DIR GPM_DB_PORT (the standby's) [GPM_GP_VERSION_HINT]
+#      GPM_OLD_PRIMARY_ADDRESS GPM_OLD_PRIMARY_PORT GPM_OLD_PRIMARY_DATA_DIR
+#      [GPM_OLD_PRIMARY_SSH_PORT=22] [GPM_FORCE=false] [GPM_FENCED_BY_PLATFORM=false]
+#      [GPM_ACTIVATION_TIMEOUT_SECONDS=900] [GPM_CLIENT_ENDPOINT=<this host>:<port>: reported]
+# Prints: {"promoted","wasAlreadyPrimary","forced","oldPrimary","staleLockRemoved",
+#          "oldDataDirMovedTo","clientEndpoint","utilityExit"}
+# shellcheck disable=SC1091,SC2034,SC2016 # lib.sh is prepended by the caller; it reads GPM_TAG; remote text in single quotes
+set -euo pipefail
+GPM_TAG=activate
+if ! declare -F gpm_log >/dev/null; then
+  # shellcheck source=lib.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+fi
+
+gpm_need_host GPM_OLD_PRIMARY_ADDRESS "the old master's host"
+gpm_need_port GPM_OLD_PRIMARY_PORT "the old master's port"
+gpm_need_abs GPM_OLD_PRIMARY_DATA_DIR "the old master's data directory"
+GPM_OLD_PRIMARY_SSH_PORT="${GPM_OLD_PRIMARY_SSH_PORT:-22}"
+gpm_need_port GPM_OLD_PRIMARY_SSH_PORT "SSH port of the old master's host"
+gpm_need_bool GPM_FORCE "activate without proof that the old master is down"
+gpm_need_bool GPM_FENCED_BY_PLATFORM "the platform has fenced the old master's host"
+GPM_ACTIVATION_TIMEOUT_SECONDS="${GPM_ACTIVATION_TIMEOUT_SECONDS:-900}"
+gpm_need_int GPM_ACTIVATION_TIMEOUT_SECONDS "bound on gpactivatestandby"
+gpm_gp_setup
+
+OLD="$GPM_OLD_PRIMARY_ADDRESS"
+OLD_DIR="${GPM_OLD_PRIMARY_DATA_DIR%/}"
+GPM_CLIENT_ENDPOINT="${GPM_CLIENT_ENDPOINT:-$(hostname):$DB_PORT}"
+endpoint="$GPM_CLIENT_ENDPOINT"
+
+# On the old host: ACTION check|clear-lock|stop|fence DIR PORT ENVFILE
+# check prints: running=<yes|no> lock=<absent|live|stale> exists=<yes|no>
+OLD_PROBE='
+set -u
+action="$1" dir="$2" port="$3" envfile="$4"
+alive() { [[ "$1" =~ ^[0-9]+$ ]] && [[ -d "/proc/$1" ]]; }
+state() {
+  running=no lock=absent exists=no
+  [[ -e "$dir" ]] && exists=yes
+  if [[ -f "$dir/postmaster.pid" ]] && alive "$(head -n 1 "$dir/postmaster.pid" 2>/dev/null)"; then running=yes; fi
+  if [[ -f "/tmp/.s.PGSQL.$port.lock" ]]; then
+    if alive "$(head -n 1 "/tmp/.s.PGSQL.$port.lock" 2>/dev/null)"; then lock=live; running=yes; else lock=stale; fi
+  fi
+}
+state
+case "$action" in
+  check) ;;
+  clear-lock)
+    [[ "$running" == no ]] || { echo "refused: postmaster running" >&2; exit 3; }
+    rm -f "/tmp/.s.PGSQL.$port.lock" "/tmp/.s.PGSQL.$port" ;;
+  stop)
+    set +u; . "$envfile" >/dev/null 2>&1; set -u
+    pg_ctl stop -D "$dir" -m fast -w -t 60 >&2 || pg_ctl stop -D "$dir" -m immediate -w -t 30 >&2 || true ;;
+  fence)
+    [[ "$running" == no ]] || { echo "refused: postmaster running" >&2; exit 3; }
+    if [[ "$exists" == yes ]]; then
+      dest="$dir.gpmirror-fenced-$(date -u +%Y%m%dT%H%M%SZ)"
+      mv -- "$dir" "$dest" && echo "moved=$dest"
+    fi ;;
+esac
+state
+echo "running=$running lock=$lock exists=$exists"
+'
+old() { gpm_ssh "$OLD" "$GPM_OLD_PRIMARY_SSH_PORT" 60 "$OLD_PROBE" "$1" "$OLD_DIR" "$OLD_PORT" "$ENV_FILE"; }
+
+result() {
+  printf '{"promoted":%s,"wasAlreadyPrimary":%s,"forced":%s,"oldPrimary":%s,"staleLockRemoved":%s,"oldDataDirMovedTo":%s,"clientEndpoint":%s,"utilityExit":%s}\n' \
+    "$1" "$2" "$GPM_FORCE" "$(gpm_json_str "$proof")" "$stale_removed" "$(gpm_json_str "$moved_to")" \
+    "$(gpm_json_str "$endpoint")" "$(gpm_json_num "$utility_rc")"
+}
+proof="" stale_removed=false moved_to="" utility_rc=""
+
+check_new_master() {
+  local i row
+  for ((i = 0; i < 60; i++)); do
+    gpm_master_up && break
+    sleep 1
+  done
+  gpm_master_up || return 1
+  row="$(gpm_psql -F '|' -c "SELECT port, datadir FROM gp_segment_configuration WHERE content = -1 AND role = 'p'")"
+  [[ "$row" == "$DB_PORT|$DATA_DIR" || "$row" == "$DB_PORT|$DATA_DIR/" ]] || {
+    gpm_log "the catalog's primary master is '$row', not $DB_PORT|$DATA_DIR"
+    return 1
+  }
+  gpm_psql -c "CREATE TEMP TABLE gpmirror_activation_probe (i int) DISTRIBUTED RANDOMLY; INSERT INTO gpmirror_activation_probe VALUES (1);" >/dev/null ||
+    {
+      gpm_log "the new master does not accept a write"
+      return 1
+    }
+}
+
+# Already activated (a second run): nothing to promote.
+if gpm_master_up && [[ ! -f "$DATA_DIR/$STANDBY_MARKER" ]]; then
+  check_new_master || gpm_die "this host's master runs but is not the catalog's primary, or refuses writes"
+  gpm_log "$DATA_DIR is already the master; nothing to promote"
+  proof="already-activated"
+  result true true
+  exit 0
+fi
+[[ -f "$DATA_DIR/$STANDBY_MARKER" ]] ||
+  gpm_die "$DATA_DIR has no $STANDBY_MARKER: it is not a standby (and it is not a running master either)"
+
+# The host and port gpactivatestandby checks come from the standby's primary_conninfo.
+conf="$DATA_DIR/postgresql.auto.conf"
+[[ "$GP_FLAVOR" == gp6 ]] && conf="$DATA_DIR/recovery.conf"
+conninfo="$(grep -E '^[[:space:]]*primary_conninfo' "$conf" 2>/dev/null | tail -n 1 || true)"
+OLD_PORT="$GPM_OLD_PRIMARY_PORT"
+if [[ "$conninfo" =~ [[:space:]\']port=([0-9]+) ]]; then OLD_PORT="${BASH_REMATCH[1]}"; fi
+conn_host=""
+if [[ "$conninfo" =~ [[:space:]\']host=([A-Za-z0-9.:-]+) ]]; then conn_host="${BASH_REMATCH[1]}"; fi
+gpm_log "the standby replicates from ${conn_host:-?}:$OLD_PORT (primary_conninfo); the old master is $OLD:$GPM_OLD_PRIMARY_PORT $OLD_DIR"
+
+# 1. Proof.
+set +e
+probe="$(old check)"
+probe_rc=$?
+set -e
+if ((probe_rc == 0)) && [[ "$probe" =~ running=(yes|no)\ lock=(absent|live|stale) ]]; then
+  running="${BASH_REMATCH[1]}" lock="${BASH_REMATCH[2]}"
+  if [[ "$running" == yes ]]; then
+    [[ "$GPM_FORCE" == true ]] ||
+      gpm_die "the old master still runs on $OLD (postmaster of $OLD_DIR or /tmp/.s.PGSQL.$OLD_PORT.lock held by a live process): activating now would leave two masters accepting writes. Stop it first (gpstop -a -M fast on $OLD), or set activation.force true to have gpmirror stop it"
+    gpm_log "FORCED: stopping the old master on $OLD before activation"
+    probe="$(old stop)" || gpm_die "could not stop the old master on $OLD: $probe"
+    [[ "$probe" == *"running=no"* ]] || gpm_die "the old master on $OLD still runs after pg_ctl stop; not activating"
+    proof="stopped-by-gpmirror"
+  else
+    proof="postmaster-gone"
+  fi
+  # 2. Only now, with the postmaster seen gone: a stale lock of a crashed master.
+  if [[ "$probe" == *"lock=stale"* || "$lock" == stale ]]; then
+    gpm_log "removing the stale /tmp/.s.PGSQL.$OLD_PORT.lock left on $OLD by a crashed master (its process is gone)"
+    old clear-lock >/dev/null || gpm_die "could not remove the stale lock on $OLD"
+    stale_removed=true
+  fi
+elif [[ "$GPM_FENCED_BY_PLATFORM" == true ]]; then
+  proof="fenced-by-platform"
+  gpm_log "the old host $OLD does not answer over SSH; the platform has fenced it (instance stopped), so it cannot take writes"
+elif [[ "$GPM_FORCE" == true ]]; then
+  proof="unreachable-forced"
+  gpm_log "WARNING: FORCED activation without proof: $OLD does not answer over SSH, and an unreachable host may still run a master that takes writes"
+else
+  gpm_die "the old master's host $OLD does not answer over SSH within the timeout: that is not proof its master is down (a partitioned master keeps accepting writes, and gpactivatestandby would promote anyway after its own ssh times out). Fence it through the platform (stop its instance), or set activation.force true if you know it is down"
+fi
+
+# 3. gpactivatestandby.
+args=(-d "$DATA_DIR" -a)
+if ! gpm_postmaster_running "$DATA_DIR"; then
+  [[ "$GPM_FORCE" == true ]] ||
+    gpm_die "the standby's postmaster does not run on $DATA_DIR, so gpactivatestandby needs -f: set activation.force true only if the standby holds every committed transaction"
+  args+=(-f)
+fi
+gpm_run_utility "$HOME/gpAdminLogs/gpmirror-gpactivatestandby.out" \
+  timeout --kill-after=30 "$GPM_ACTIVATION_TIMEOUT_SECONDS" gpactivatestandby "${args[@]}"
+utility_rc="$UTIL_RC"
+((UTIL_RC != 124)) || gpm_log "WARNING: gpactivatestandby did not finish within ${GPM_ACTIVATION_TIMEOUT_SECONDS}s"
+if [[ " ${args[*]} " == *" -f "* ]] && grep -qE '^[[:space:]]*promote_trigger_file[[:space:]]*=' "$DATA_DIR/postgresql.conf"; then
+  gpm_log "removing the promote_trigger_file line gpactivatestandby -f left in postgresql.conf"
+  sed -i -E '/^[[:space:]]*promote_trigger_file[[:space:]]*=/d' "$DATA_DIR/postgresql.conf"
+  gpm_psql -c 'SELECT pg_reload_conf()' >/dev/null 2>&1 || true
+fi
+
+# 4. Judged on the new master, not by the exit code (it has said 2 after promoting).
+if ! check_new_master; then
+  if [[ -n "$UTIL_OUT" ]] && why="$(gpm_gp_explain "$UTIL_OUT")"; then
+    gpm_die "activation failed (gpactivatestandby exit $UTIL_RC): $why"
+  fi
+  gpm_die "activation failed: gpactivatestandby exited $UTIL_RC and $DATA_DIR is not a master that takes writes; see its output above"
+fi
+((UTIL_RC == 0)) || gpm_log "WARNING: gpactivatestandby exited $UTIL_RC, but this host is the master and takes writes"
+gpm_log "this host is the master on port $DB_PORT; clients go to $endpoint. Run ANALYZE on the databases when convenient"
+
+# 5. Fence the old data directory when its host answers.
+if [[ "$proof" == postmaster-gone || "$proof" == stopped-by-gpmirror ]]; then
+  if fenced="$(old fence)" && [[ "$fenced" =~ moved=([^[:space:]]+) ]]; then
+    moved_to="${BASH_REMATCH[1]}"
+    gpm_log "moved the old master's data directory aside on $OLD: $moved_to (it would start on the old timeline)"
+  else
+    gpm_log "WARNING: could not move $OLD_DIR aside on $OLD; re-protection must do it before gpinitstandby"
+  fi
+else
+  gpm_log "the old host is not reachable: its data directory $OLD_DIR must be moved aside before it is re-protected"
+fi
+result true false

@@ -1,0 +1,294 @@
+# shellcheck shell=bash disable=SC2034,SC2016
+# (SC2034: globals read by the calling scripts; SC2016: text meant for another shell)
+# Shared helpers of the Greenplum remote scripts.
+#
+# Delivery: the TypeScript side sends, on the stdin of `bash -s` on the host,
+#   export GPM_...='...' lines, then the text of this file, then the text of one script.
+# This file only defines functions. Progress goes to stderr; stdout is reserved for the one
+# JSON line each script prints at its end (printed with printf: Greenplum hosts may lack jq).
+
+GPM_TAG="${GPM_TAG:-gpmirror}"
+
+gpm_log() { printf '[%s] %s\n' "$GPM_TAG" "$*" >&2; }
+
+gpm_die() {
+  printf '[%s] ERROR: %s\n' "$GPM_TAG" "$*" >&2
+  exit 1
+}
+
+gpm_need() {
+  local name="$1" what="$2"
+  [[ -n "${!name:-}" ]] || gpm_die "$name is required ($what)"
+}
+
+gpm_need_abs() {
+  local name="$1" what="$2"
+  gpm_need "$name" "$what"
+  local v="${!name}"
+  [[ "$v" =~ ^/[A-Za-z0-9_./-]*$ && "/$v/" != */../* && "$v" != / ]] ||
+    gpm_die "$name must be a plain absolute path ($what), got '$v'"
+}
+
+gpm_need_port() {
+  local name="$1" what="$2"
+  gpm_need "$name" "$what"
+  local v="${!name}"
+  if ! [[ "$v" =~ ^[0-9]{1,5}$ ]] || ((10#$v < 1 || 10#$v > 65535)); then
+    gpm_die "$name must be a TCP port 1-65535 ($what), got '$v'"
+  fi
+}
+
+gpm_need_match() {
+  local name="$1" re="$2" what="$3"
+  gpm_need "$name" "$what"
+  [[ "${!name}" =~ $re ]] || gpm_die "$name is invalid ($what), got '${!name}'"
+}
+
+gpm_need_host() {
+  gpm_need_match "$1" '^[A-Za-z0-9][A-Za-z0-9.:-]*$' "$2; a host name or address"
+}
+
+gpm_need_bool() {
+  local name="$1" what="$2"
+  printf -v "$name" '%s' "${!name:-false}"
+  [[ "${!name}" == true || "${!name}" == false ]] || gpm_die "$name must be true or false ($what), got '${!name}'"
+}
+
+gpm_need_int() {
+  local name="$1" what="$2"
+  gpm_need_match "$name" '^[0-9]{1,9}$' "$what; a whole number"
+}
+
+gpm_utc_stamp() { date -u +%Y%m%dT%H%M%SZ; }
+
+# A JSON string literal of $1: backslash, quote and control characters escaped.
+gpm_json_str() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  s="${s//$'\n'/\\n}"
+  s="${s//$'\r'/\\r}"
+  s="${s//$'\t'/\\t}"
+  s="$(printf '%s' "$s" | tr -d '\000-\010\013\014\016-\037')"
+  printf '"%s"' "$s"
+}
+
+# A JSON number, or null when $1 is not one.
+gpm_json_num() {
+  if [[ "$1" =~ ^-?[0-9]+$ ]]; then printf '%s' "$1"; else printf 'null'; fi
+}
+
+# Names that differ by version (the same table as components/engines/greenplum/versions.ts).
+gpm_gp_names() {
+  GP_FLAVOR="$1"
+  case "$GP_FLAVOR" in
+    gp6)
+      DATA_VAR=MASTER_DATA_DIRECTORY
+      ONLY_FLAG=--masteronly
+      WAL_KEEP_SETTING=wal_keep_segments
+      STANDBY_MARKER=recovery.conf
+      COL_SENT=sent_location COL_FLUSH=flush_location COL_REPLAY=replay_location
+      CUR_LSN_FN='pg_current_xlog_location()'
+      LSN_DIFF_FN=pg_xlog_location_diff
+      INIT_PREFIX=MASTER
+      ;;
+    gp7 | cloudberry)
+      DATA_VAR=COORDINATOR_DATA_DIRECTORY
+      ONLY_FLAG=--coordinatoronly
+      WAL_KEEP_SETTING=wal_keep_size
+      STANDBY_MARKER=standby.signal
+      COL_SENT=sent_lsn COL_FLUSH=flush_lsn COL_REPLAY=replay_lsn
+      CUR_LSN_FN='pg_current_wal_lsn()'
+      LSN_DIFF_FN=pg_wal_lsn_diff
+      INIT_PREFIX=COORDINATOR
+      ;;
+    *) gpm_die "internal: unknown Greenplum flavor '$GP_FLAVOR'" ;;
+  esac
+}
+
+# Version from `postgres --gp-version` (the same rules as parseGpVersion in versions.ts).
+gpm_gp_flavor_of() {
+  local text="$1"
+  if [[ "$text" =~ \((Apache\ Cloudberry|Cloudberry\ Database)\)\ ([0-9]+\.[0-9]+(\.[0-9]+)?) ]]; then
+    GP_VERSION="${BASH_REMATCH[2]}"
+    printf cloudberry
+  elif [[ "$text" =~ \(Greenplum\ Database\)\ ([0-9]+)\.([0-9]+(\.[0-9]+)?) ]]; then
+    GP_VERSION="${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
+    case "${BASH_REMATCH[1]}" in
+      6) printf gp6 ;;
+      7) printf gp7 ;;
+      *) return 1 ;;
+    esac
+  else
+    return 1
+  fi
+}
+
+# Greenplum's environment for this host: checks the admin user, sources the environment
+# file, detects the version, and exports the data directory variable and PGPORT.
+# Sets DATA_DIR DB_PORT GPHOME_DIR ENV_FILE GP_FLAVOR GP_VERSION GP_VERSION_LINE and the
+# names of gpm_gp_names.
+gpm_gp_setup() {
+  gpm_need_abs GPM_GPHOME "Greenplum installation directory"
+  gpm_need_match GPM_GP_ADMIN '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' "Greenplum administrator user"
+  gpm_need_abs GPM_DATA_DIR "this host's master (coordinator) data directory"
+  gpm_need_port GPM_DB_PORT "this host's master (coordinator) port"
+  local hint="${GPM_GP_VERSION_HINT:-auto}"
+  [[ "$hint" =~ ^(auto|6|7|cloudberry)$ ]] || gpm_die "GPM_GP_VERSION_HINT must be auto, 6, 7 or cloudberry, got '$hint'"
+  [[ "$(id -u)" != 0 ]] || gpm_die "run as the Greenplum administrator ($GPM_GP_ADMIN), not root"
+  [[ "$(id -un)" == "$GPM_GP_ADMIN" ]] ||
+    gpm_die "logged in as $(id -un), but the Greenplum administrator is $GPM_GP_ADMIN: set the hosts' SSH user to $GPM_GP_ADMIN (or greenplum.adminUser)"
+  DATA_DIR="${GPM_DATA_DIR%/}"
+  DB_PORT="$GPM_DB_PORT"
+  GPHOME_DIR="${GPM_GPHOME%/}"
+  if [[ -f "$GPHOME_DIR/cloudberry-env.sh" ]]; then
+    ENV_FILE="$GPHOME_DIR/cloudberry-env.sh"
+  elif [[ -f "$GPHOME_DIR/greenplum_path.sh" ]]; then
+    ENV_FILE="$GPHOME_DIR/greenplum_path.sh"
+  else
+    gpm_die "neither $GPHOME_DIR/greenplum_path.sh nor $GPHOME_DIR/cloudberry-env.sh exists on $(hostname): set greenplum.gphome to the Greenplum installation directory"
+  fi
+  # The environment files are not written for set -eu.
+  set +eu
+  # shellcheck disable=SC1090
+  . "$ENV_FILE"
+  set -eu
+  command -v postgres >/dev/null 2>&1 || gpm_die "$ENV_FILE did not put postgres on PATH (environment not loaded)"
+  GP_VERSION_LINE="$(postgres --gp-version 2>&1 || true)"
+  local flavor
+  flavor="$(gpm_gp_flavor_of "$GP_VERSION_LINE")" ||
+    gpm_die "postgres --gp-version printed '$GP_VERSION_LINE': not Greenplum 6, 7 or Apache Cloudberry"
+  gpm_gp_flavor_of "$GP_VERSION_LINE" >/dev/null # sets GP_VERSION in this shell
+  case "$hint" in
+    6) [[ "$flavor" == gp6 ]] || gpm_die "greenplum.version is 6 but this host runs $GP_VERSION_LINE" ;;
+    7) [[ "$flavor" == gp7 ]] || gpm_die "greenplum.version is 7 but this host runs $GP_VERSION_LINE" ;;
+    cloudberry) [[ "$flavor" == cloudberry ]] || gpm_die "greenplum.version is cloudberry but this host runs $GP_VERSION_LINE" ;;
+  esac
+  gpm_gp_names "$flavor"
+  # Only the variable this version reads, so that a stale one cannot win.
+  unset MASTER_DATA_DIRECTORY COORDINATOR_DATA_DIRECTORY PGHOST PGHOSTADDR
+  export "$DATA_VAR=$DATA_DIR"
+  export PGPORT="$DB_PORT"
+  export PGDATABASE=postgres
+  gpm_log "Greenplum $GP_VERSION ($GP_FLAVOR) from $ENV_FILE; $DATA_VAR=$DATA_DIR PGPORT=$PGPORT"
+}
+
+# psql on the local master through its socket, unaligned, tuples only.
+gpm_psql() {
+  psql -X -q -v ON_ERROR_STOP=1 -At -p "$PGPORT" -d postgres "$@"
+}
+
+# 0 when the local master accepts connections as a primary.
+gpm_master_up() {
+  [[ "$(gpm_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null || true)" == f ]]
+}
+
+# 0 when a postmaster runs on directory $1 (its postmaster.pid names a live process).
+gpm_postmaster_running() {
+  local dir="$1" pid
+  [[ -f "$dir/postmaster.pid" ]] || return 1
+  pid="$(head -n 1 "$dir/postmaster.pid" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+}
+
+# The what-to-do for a known failure in a utility's output (the same table as
+# components/engines/greenplum/errors.ts).
+gpm_gp_explain() {
+  local out="$1"
+  local -a pats=(
+    'Standby (coordinator|master) already configured'
+    'Data directory already exists on host|(coordinator|master) data directory exists'
+    'Parent directory [^ ]+ does not exist'
+    'cannot create standby on the same host and port'
+    'Unable to ping new standby host'
+    'unreachable|Unable to connect to (segment )?host'
+    'Active postgres process on (coordinator|master)'
+    'Force activation required'
+    'PGPORT environment variable not set'
+    "No module named '?gppylib'?|Environment Variable (COORDINATOR|MASTER)_DATA_DIRECTORY not set"
+    'no standby (located|configured)|Standby (coordinator|master) not configured'
+    'could not connect to server: Connection refused'
+  )
+  local -a msgs=(
+    'a standby is already registered in gp_segment_configuration; gpmirror replaces it only when greenplum.allowReplaceStandby is true (gpinitstandby -r -a, then a new gpinitstandby), or remove it yourself with gpinitstandby -r'
+    "the standby's data directory already exists on the standby host (often left by an earlier failed run or an old master); move it aside, or set greenplum.moveAsideLeftoverDataDir true so gpmirror renames it with a timestamp"
+    "the parent of the standby's data directory does not exist on the standby host; the prepare step creates it, so check that it ran and that the admin user may create it"
+    "the standby would use the master's own host and port; set standbyDbPort to another port or use another standby host"
+    'gpinitstandby pings the standby host first and got no answer; allow ICMP between the hosts (a security-group rule on AWS) and check the name resolves on the master'
+    'one or more segment hosts did not answer over SSH, and with -a gpinitstandby stops; bring the segment hosts back (or fix SSH trust from the master to them) and run again'
+    "gpactivatestandby found the old master's /tmp/.s.PGSQL.<port>.lock on the old host: either it still runs (stop it first) or it crashed and left the lock; gpmirror removes a stale lock only after seeing the postmaster gone"
+    'the standby is not running, so gpactivatestandby needs -f; set activation.force true only when the standby is known to hold every committed transaction'
+    'PGPORT was not set for the utility; gpmirror exports it on every call, so the environment file reset it: check greenplum_path.sh'
+    "Greenplum's environment was not loaded (greenplum_path.sh or cloudberry-env.sh, and the data directory variable); check greenplum.gphome"
+    'no standby is registered in gp_segment_configuration; gpinitstandby -s creates one'
+    'the utility could not connect to the master on localhost:$PGPORT; check that the master runs and that greenplum.* and dbPort match it'
+  )
+  local i
+  shopt -s nocasematch
+  for i in "${!pats[@]}"; do
+    if [[ "$out" =~ ${pats[$i]} ]]; then
+      shopt -u nocasematch
+      printf '%s' "${msgs[$i]}"
+      return 0
+    fi
+  done
+  shopt -u nocasematch
+  return 1
+}
+
+# gpm_run_utility LOG cmd...: runs a Greenplum utility with stdin closed, its output on
+# stderr and in LOG. Sets UTIL_RC and UTIL_OUT (the output). Never fails by itself: the
+# caller judges by the catalog, not by the exit code or the log words alone.
+gpm_run_utility() {
+  local log="$1"
+  shift
+  mkdir -p "$(dirname "$log")"
+  gpm_log "running: $*"
+  set +e
+  "$@" </dev/null >"$log" 2>&1
+  UTIL_RC=$?
+  set -e
+  UTIL_OUT="$(cat "$log")"
+  printf '%s\n' "$UTIL_OUT" | sed 's/^/    | /' >&2
+  gpm_log "$1 exited $UTIL_RC (output kept in $log)"
+}
+
+# gpm_die_utility WHAT: stop with the utility's known failure explained when there is one.
+gpm_die_utility() {
+  local what="$1" why
+  if why="$(gpm_gp_explain "$UTIL_OUT")"; then
+    gpm_die "$what failed (exit $UTIL_RC): $why"
+  fi
+  gpm_die "$what failed (exit $UTIL_RC); see its output above"
+}
+
+# Options of every ssh between the hosts: never a prompt, bounded connect and silence.
+GPM_SSH_OPTS=(-o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3)
+
+# gpm_ssh HOST PORT SECONDS SCRIPT [ARGS...]: runs SCRIPT with bash on HOST as this user,
+# arguments passed quoted, bounded by SECONDS. Exit 255: no connection.
+gpm_ssh() {
+  local host="$1" port="$2" seconds="$3" script="$4"
+  shift 4
+  local args="" a
+  for a in "$@"; do args+=" $(printf '%q' "$a")"; done
+  timeout --kill-after=5 "$seconds" ssh "${GPM_SSH_OPTS[@]}" -p "$port" "$host" \
+    "bash -s --$args" <<<"$script"
+}
+
+# Looks at a standby data directory on its own host: prints one line
+#   running=<yes|no> marker=<yes|no> exists=<yes|no> walRemoved=<yes|no>
+GPM_STANDBY_PROBE='
+set -u
+dir="$1" marker="$2"
+running=no exists=no m=no removed=no
+if [[ -e "$dir" ]]; then exists=yes; fi
+if [[ -f "$dir/postmaster.pid" ]]; then
+  pid="$(head -n 1 "$dir/postmaster.pid" 2>/dev/null)"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then running=yes; fi
+fi
+if [[ -f "$dir/$marker" ]]; then m=yes; fi
+log="$(ls -t "$dir"/log/*.csv "$dir"/pg_log/*.csv 2>/dev/null | head -n 1)"
+if [[ -n "$log" ]] && tail -n 400 "$log" | grep -q "requested WAL segment [0-9A-F]* has already been removed"; then removed=yes; fi
+echo "running=$running marker=$m exists=$exists walRemoved=$removed"
+'

@@ -1,0 +1,297 @@
+// The Greenplum engine as the program sees it: its settings, what each step sends to which
+// host (script and GPM_* parameters), and the extra trust steps in the pair's order.
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, parseSettings, RawSettings } from "../../components/config";
+import { GreenplumEngine } from "../../components/engines/greenplum";
+import { ExistingHosts } from "../../components/hosts/existing";
+import { MasterMirror } from "../../components/masterMirror";
+
+interface Created {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+const created: Created[] = [];
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+function plain(v: unknown): unknown {
+  if (typeof v === "object" && v !== null && SECRET_SIG in v) {
+    return plain((v as unknown as { value: unknown }).value);
+  }
+  if (Array.isArray(v)) return v.map(plain);
+  if (typeof v === "object" && v !== null) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  }
+  return v;
+}
+
+// What the real prepare and verify scripts print.
+function fakeStdout(name: string): string {
+  if (name.endsWith("-prepare-primary") || name.endsWith("-prepare-standby")) {
+    const who = name.endsWith("primary") ? "mdw" : "smdw";
+    return JSON.stringify({
+      gpVersion: "7.0.0",
+      flavor: "gp7",
+      pgBin: "/usr/local/greenplum-db/bin",
+      names: `10.0.1.${who === "mdw" ? 10 : 20} ${who}`,
+      publicKey: `ssh-ed25519 AAAA${who}`,
+      hostKeys: `ssh-ed25519 HOST${who}\necdsa-sha2-nistp256 HOST${who}2`,
+    });
+  }
+  if (name.endsWith("-verify")) {
+    return JSON.stringify({ state: "streaming", syncState: "sync", replayLagBytes: 0 });
+  }
+  return "{}";
+}
+
+pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      created.push({ type: args.type, name: args.name, inputs: args.inputs });
+      const inputs = plain(args.inputs) as Record<string, unknown>;
+      return {
+        id: `${args.name}-id`,
+        state: { ...inputs, stdout: fakeStdout(args.name), stderr: "" },
+      };
+    },
+    call: (args) => args.inputs,
+  },
+  "gpmirror",
+  "unit",
+  false,
+);
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
+const ctx = { stack: "gp", uid: 1000, homeDir: "/home/ann", readFile: () => KEY };
+function raw(greenplum: Record<string, unknown> = {}, extra: RawSettings = {}): RawSettings {
+  const host = (address: string, dataDir: string) => ({
+    address,
+    user: "gpadmin",
+    privateKeyPath: "/keys/id",
+    hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG",
+    dataDir,
+  });
+  return {
+    platform: "existing",
+    engine: "greenplum",
+    dbPort: "5432",
+    hosts: {
+      primary: host("10.0.1.10", "/data/coordinator/gpseg-1"),
+      standby: host("10.0.1.20", "/data/coordinator/gpseg-1"),
+    },
+    greenplum,
+    ...extra,
+  };
+}
+function must<T>(v: T | undefined): T {
+  if (v === undefined) throw new Error("missing in the fixture or settings");
+  return v;
+}
+
+function problemsOf(r: RawSettings): string[] {
+  try {
+    parseSettings(r, ctx);
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+}
+
+describe("greenplum settings", () => {
+  it("has documented defaults", () => {
+    expect(parseSettings(raw(), ctx).greenplum).toEqual({
+      gphome: "/usr/local/greenplum-db",
+      adminUser: "gpadmin",
+      version: "auto",
+      walKeepSize: "1GB",
+      walSenderTimeoutSeconds: 60,
+      allowReplaceStandby: false,
+      moveAsideLeftoverDataDir: true,
+      initializeSystem: false,
+      segmentHosts: [],
+      segmentDataDir: "/data/primary",
+      segmentsPerHost: 1,
+      segmentPortBase: 6000,
+      activationTimeoutSeconds: 900,
+    });
+    expect(parseSettings(raw({}, { engine: "postgres" }), ctx).greenplum).toBeUndefined();
+  });
+
+  it("names each bad value and its fix", () => {
+    const problems = problemsOf(
+      raw({
+        gphome: "relative/dir",
+        version: "5",
+        walKeepSize: "lots",
+        walSenderTimeoutSeconds: 1,
+        allowReplaceStandby: "yes",
+        initializeSystem: true,
+      }),
+    );
+    const text = problems.join("\n");
+    expect(text).toMatch(/gpmirror:greenplum.gphome: "relative\/dir" is not a plain absolute path/);
+    expect(text).toMatch(/gpmirror:greenplum.version: must be one of auto, 6, 7, cloudberry/);
+    expect(text).toMatch(/gpmirror:greenplum.walKeepSize: must be a size/);
+    expect(text).toMatch(
+      /gpmirror:greenplum.walSenderTimeoutSeconds: must be a whole number from 5/,
+    );
+    expect(text).toMatch(/gpmirror:greenplum.allowReplaceStandby: must be true or false/);
+    expect(text).toMatch(
+      /gpmirror:greenplum.segmentHosts: initializeSystem needs at least one segment host/,
+    );
+    for (const p of problems) expect(p).toMatch(/\. Fix: /);
+  });
+
+  it("keeps segment ports off the master's port", () => {
+    expect(
+      problemsOf(
+        raw({ initializeSystem: true, segmentHosts: ["sdw1"], segmentPortBase: 5432 }),
+      ).join(),
+    ).toMatch(/segment ports 5432-5432 include the coordinator's port 5432/);
+  });
+});
+
+describe("GreenplumEngine in the pair (mocks)", () => {
+  const config = parseSettings(
+    raw({ version: "7", walKeepSize: "2GB", allowReplaceStandby: true }),
+    ctx,
+  );
+  const hosts = new ExistingHosts(
+    must(config.existing),
+    config.primaryDbPort,
+    config.standbyDbPort,
+  );
+  const engine = new GreenplumEngine(must(config.greenplum));
+  const mirror = new MasterMirror("mirror", {
+    primary: hosts.primary,
+    standby: hosts.standby,
+    engine,
+    replication: config.replication,
+    replicationPassword: pulumi.secret("unused-by-greenplum-0123456789"),
+    ssh: hosts,
+  });
+  let steps: Created[] = [];
+  beforeAll(async () => {
+    await new Promise((resolve) => mirror.replication.apply(resolve));
+    await new Promise((resolve) => mirror.activation.apply(resolve));
+    steps = created.filter((c) => c.type === "command:remote:Command");
+  });
+  const stepNamed = (s: string) => {
+    const c = steps.find((x) => x.name === `mirror-${s}`);
+    if (!c) throw new Error(`no step ${s}`);
+    return c;
+  };
+  const stdin = (s: string) => String(plain(stepNamed(s).inputs["stdin"]));
+  const hostOf = (s: string) =>
+    (plain(stepNamed(s).inputs["connection"]) as Record<string, unknown>)["host"];
+  const env = (s: string) =>
+    Object.fromEntries(
+      [...stdin(s).matchAll(/^export (GPM_[A-Z0-9_]+)='((?:[^']|'\\'')*)'$/gm)].map((m) => [
+        m[1],
+        m[2].replace(/'\\''/g, "'"),
+      ]),
+    );
+
+  it("runs gpinitstandby's step on the primary host, the others where they belong", () => {
+    expect(steps.map((s) => s.name).sort()).toEqual(
+      [
+        "access",
+        "prepare-primary",
+        "prepare-standby",
+        "primary",
+        "standby",
+        "trust-primary",
+        "trust-standby",
+        "verify",
+      ].map((s) => `mirror-${s}`),
+    );
+    expect(hostOf("prepare-standby")).toBe("10.0.1.20");
+    expect(hostOf("trust-standby")).toBe("10.0.1.20");
+    expect(hostOf("trust-primary")).toBe("10.0.1.10");
+    expect(hostOf("standby")).toBe("10.0.1.10");
+    expect(hostOf("verify")).toBe("10.0.1.10");
+    expect(stdin("standby")).toContain('gpinitstandby -s "$S_HOST" -S "$S_DIR" -P "$S_PORT" -a');
+  });
+
+  it("sends every step Greenplum's environment and the master it acts on", () => {
+    for (const s of ["prepare-primary", "primary", "access", "standby", "verify"]) {
+      expect(env(s)).toMatchObject({
+        GPM_GPHOME: "/usr/local/greenplum-db",
+        GPM_GP_ADMIN: "gpadmin",
+        GPM_GP_VERSION_HINT: "7",
+        GPM_DATA_DIR: "/data/coordinator/gpseg-1",
+        GPM_DB_PORT: "5432",
+      });
+    }
+    expect(env("prepare-standby")).toMatchObject({
+      GPM_ROLE: "standby",
+      GPM_SELF_ADDRESS: "10.0.1.20",
+    });
+    expect(env("access")).toMatchObject({
+      GPM_WAL_KEEP_SIZE: "2GB",
+      GPM_WAL_SENDER_TIMEOUT_SECONDS: "60",
+    });
+    expect(env("standby")).toMatchObject({
+      GPM_STANDBY_ADDRESS: "10.0.1.20",
+      GPM_STANDBY_PORT: "5432",
+      GPM_STANDBY_DATA_DIR: "/data/coordinator/gpseg-1",
+      GPM_STANDBY_SSH_PORT: "22",
+      GPM_ALLOW_REPLACE_STANDBY: "true",
+      GPM_MOVE_ASIDE_LEFTOVER: "true",
+      GPM_TIMEOUT_SECONDS: "120",
+    });
+    expect(env("primary")).toMatchObject({ GPM_INITIALIZE_SYSTEM: "false" });
+    expect(env("primary")["GPM_SEGMENT_HOSTS"]).toBeUndefined();
+  });
+
+  it("gives each trust step the other host's keys, read by that host's prepare step", () => {
+    expect(env("trust-standby")).toEqual({
+      GPM_GP_ADMIN: "gpadmin",
+      GPM_PEER_NAMES: "10.0.1.10 mdw",
+      GPM_PEER_SSH_PORT: "22",
+      GPM_PEER_PUBLIC_KEY: "ssh-ed25519 AAAAmdw",
+      GPM_PEER_HOST_KEYS: "ssh-ed25519 HOSTmdw\necdsa-sha2-nistp256 HOSTmdw2",
+      GPM_SELF_NAMES: "10.0.1.20 smdw",
+      GPM_SELF_SSH_PORT: "22",
+      GPM_VERIFY_PEER: "false",
+    });
+    expect(env("trust-primary")).toMatchObject({
+      GPM_PEER_NAMES: "10.0.1.20 smdw",
+      GPM_PEER_PUBLIC_KEY: "ssh-ed25519 AAAAsmdw",
+      GPM_VERIFY_PEER: "true",
+    });
+  });
+
+  it("activates on the standby host with the old master's coordinates and no force", () => {
+    const a = engine.activate(
+      {
+        primary: hosts.primary,
+        standby: hosts.standby,
+        replication: config.replication,
+        replicationPassword: pulumi.secret("x"),
+      },
+      { force: false, fencedByPlatform: true },
+    );
+    expect(a.host).toBe(hosts.standby);
+    expect(a.script).toContain("gpactivatestandby");
+    expect(a.env).toMatchObject({
+      GPM_DATA_DIR: hosts.standby.dataDir,
+      GPM_DB_PORT: "5432",
+      GPM_OLD_PRIMARY_PORT: "5432",
+      GPM_FORCE: "false",
+      GPM_FENCED_BY_PLATFORM: "true",
+      GPM_ACTIVATION_TIMEOUT_SECONDS: "900",
+    });
+  });
+
+  it("offers an activation command that runs the same checked script on the standby host", async () => {
+    const { command } = await new Promise<{ command: string }>((r) => mirror.activation.apply(r));
+    expect(command).toMatch(
+      /^\{ printf '%s\\n' 'set -euo pipefail' 'export GPM_GPHOME='\\''\/usr\/local\/greenplum-db'\\''' /,
+    );
+    expect(command).toContain("'export GPM_FORCE='\\''false'\\'''");
+    expect(command).toMatch(
+      /scripts\/remote\/greenplum\/lib\.sh' '.*scripts\/remote\/greenplum\/activate\.sh'; \} \| ssh -p 22 gpadmin@10\.0\.1\.20 bash -s$/,
+    );
+  });
+});
