@@ -637,7 +637,7 @@ describe("prepare and trust steps", () => {
       "10.0.1.10,mdw ecdsa-sha2-nistp256 AAAAhostpeer2",
     );
     expect(fs.readFileSync(path.join(ssh, "config"), "utf8")).toMatch(
-      /^# BEGIN gpmirror.*\nHost 10\.0\.1\.10 mdw\n  Port 22\n  ConnectTimeout 10\n/,
+      /^# BEGIN gpmirror.*\nHost 10\.0\.1\.10 mdw\n {2}Port 22\n {2}ConnectTimeout 10\n/,
     );
     const second = sb.run("trust", trustEnv);
     expect(lastJson(second.stdout)).toMatchObject({
