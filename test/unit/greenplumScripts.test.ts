@@ -4,7 +4,7 @@
 // `ssh` runs the remote part on this machine, in directories standing for the other host.
 // No Greenplum runs here: this checks what the scripts send and how they judge what comes
 // back, not Greenplum itself.
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -60,6 +60,7 @@ case "$sql" in
   *"name = :'n'"*) cat "$S/setting_$n" ;;
   *"name = 'wal_keep"*) echo 320 ;;
   *"SELECT pg_current"*) echo 0/C000060 ;;
+  *"(pg_current_wal_lsn(), '0/8000110')"*) echo $((0xC000060 - 0x8000110)) ;;
   *"CREATE TEMP TABLE"*) [[ "$(cat "$S/in_recovery")" == f ]] || exit 2 ;;
   *) : ;;
 esac`,
@@ -89,7 +90,15 @@ for f in "$STUB_STATE"/setting_*.pending; do
   printf '%s\\n' "$v" >"\${f%.pending}"; rm -f "$f"
 done`,
   gpstate: `${REC}\nrec gpstate "$@"`,
-  pg_ctl: `${REC}\nrec pg_ctl "$@"`,
+  pg_controldata: `${REC}\nrec pg_controldata "$@"\ncat "$STUB_STATE/controldata"`,
+  // pg_ctl stop -D DIR: ends the process named in DIR/postmaster.pid, as a fast stop would.
+  pg_ctl: `${REC}
+rec pg_ctl "$@"
+if [[ "$1" == stop && -f "$3/postmaster.pid" ]]; then
+  pid="$(head -n 1 "$3/postmaster.pid")"; kill "$pid"
+  while [[ -d "/proc/$pid" ]] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; do sleep 0.1; done
+  rm -f "$3/postmaster.pid"
+fi`,
   ssh: `${REC}
 rec ssh "$@"
 [[ ! -f "$STUB_STATE/ssh_unreachable" ]] || { echo "ssh: connect to host $STUB_HOST port 22: Connection timed out" >&2; exit 255; }
@@ -399,6 +408,26 @@ describe("verify step", () => {
   });
 });
 
+describe("verify step, standby stopped", () => {
+  it("says STOPPED and how much more WAL the master can write before the standby is lost", () => {
+    const sb = make("gp7");
+    const { standbyDir, env } = pair(sb);
+    sb.run("standby", env);
+    fs.rmSync(path.join(sb.state, "repl"));
+    // The standby's own control file (real pg_controldata of the capture's standby).
+    fs.mkdirSync(path.join(standbyDir, "global"), { recursive: true });
+    fs.writeFileSync(path.join(standbyDir, "global", "pg_control"), "");
+    fs.writeFileSync(path.join(sb.state, "controldata"), fixture("standby_controldata.txt"));
+    const r = sb.run("verify", env);
+    expect(r.status).toBe(1);
+    const behind = 0xc000060 - 0x8000110;
+    expect(r.stderr).toContain(
+      `standby STOPPED: its postmaster does not run on vm (the catalog still says status u); pulumi up starts it with gpinitstandby -n. The standby resumes from 0/8000110, ${behind} bytes behind the master; wal_keep_size keeps ${320 * 1048576}, so the master can write about ${320 * 1048576 - behind} more bytes`,
+    );
+    expect(sb.calls("pg_controldata").map((c) => c.args)).toEqual([[standbyDir]]);
+  });
+});
+
 describe("access step", () => {
   it.each([
     ["gp7", "wal_keep_size", "1024", "--coordinatoronly"],
@@ -536,6 +565,32 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     });
     expect(out.oldDataDirMovedTo).toMatch(new RegExp(`^${primaryDir}\\.gpmirror-fenced-`));
     expect(fs.existsSync(primaryDir)).toBe(false);
+  });
+
+  it("stops a running old master only when forced, then activates and fences it", () => {
+    const sb = make("gp7");
+    const { primaryDir, env } = standbyHost(sb);
+    const oldMaster = spawn("sleep", ["60"], { stdio: "ignore" });
+    try {
+      fs.writeFileSync(path.join(primaryDir, "postmaster.pid"), `${oldMaster.pid}\n`);
+      const refused = sb.run("activate", env);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/old master still runs .*two masters accepting writes/);
+      expect(sb.calls("pg_ctl")).toHaveLength(0);
+      const forced = sb.run("activate", { ...env, GPM_FORCE: "true" });
+      expect(forced.status).toBe(0);
+      expect(sb.calls("pg_ctl").map((c) => c.args.slice(0, 4))).toEqual([
+        ["stop", "-D", primaryDir, "-m"],
+      ]);
+      expect(lastJson(forced.stdout)).toMatchObject({
+        promoted: true,
+        forced: true,
+        oldPrimary: "stopped-by-gpmirror",
+      });
+      expect(sb.calls("gpactivatestandby")).toHaveLength(1);
+    } finally {
+      oldMaster.kill();
+    }
   });
 
   it("needs force for a standby that is not running, then uses -f and removes promote_trigger_file", () => {

@@ -169,7 +169,6 @@ gpm_gp_setup() {
   unset MASTER_DATA_DIRECTORY COORDINATOR_DATA_DIRECTORY PGHOST PGHOSTADDR
   export "$DATA_VAR=$DATA_DIR"
   export PGPORT="$DB_PORT"
-  export PGDATABASE=postgres
   gpm_log "Greenplum $GP_VERSION ($GP_FLAVOR) from $ENV_FILE; $DATA_VAR=$DATA_DIR PGPORT=$PGPORT"
 }
 
@@ -276,12 +275,19 @@ gpm_ssh() {
     "bash -s --$args" <<<"$script"
 }
 
-# Looks at a standby data directory on its own host: prints one line
-#   running=<yes|no> marker=<yes|no> exists=<yes|no> walRemoved=<yes|no>
+# Looks at a standby data directory on its own host (args: DIR MARKER [ENVFILE]): prints
+#   running=<yes|no> marker=<yes|no> exists=<yes|no> walRemoved=<yes|no> [needsFrom=<LSN>]
+# needsFrom (with ENVFILE): where the standby resumes, from pg_controldata (its minimum
+# recovery point, else its last restartpoint): WAL after it must still be on the master.
 GPM_STANDBY_PROBE='
 set -u
-dir="$1" marker="$2"
-running=no exists=no m=no removed=no
+dir="$1" marker="$2" envfile="${3:-}"
+running=no exists=no m=no removed=no needs=""
+if [[ -n "$envfile" && -f "$dir/global/pg_control" ]]; then
+  cd_out="$(set +eu; . "$envfile" >/dev/null 2>&1; pg_controldata "$dir" 2>/dev/null)"
+  needs="$(sed -n "s/^Minimum recovery ending location: *//p" <<<"$cd_out")"
+  if [[ -z "$needs" || "$needs" == 0/0 ]]; then needs="$(sed -n "s/^Latest checkpoint.s REDO location: *//p" <<<"$cd_out")"; fi
+fi
 if [[ -e "$dir" ]]; then exists=yes; fi
 if [[ -f "$dir/postmaster.pid" ]]; then
   pid="$(head -n 1 "$dir/postmaster.pid" 2>/dev/null)"
@@ -290,5 +296,5 @@ fi
 if [[ -f "$dir/$marker" ]]; then m=yes; fi
 log="$(ls -t "$dir"/log/*.csv "$dir"/pg_log/*.csv 2>/dev/null | head -n 1)"
 if [[ -n "$log" ]] && tail -n 400 "$log" | grep -q "requested WAL segment [0-9A-F]* has already been removed"; then removed=yes; fi
-echo "running=$running marker=$m exists=$exists walRemoved=$removed"
+echo "running=$running marker=$m exists=$exists walRemoved=$removed${needs:+ needsFrom=$needs}"
 '

@@ -61,7 +61,16 @@ while :; do
   now=$(date +%s)
   if ((now - start >= GPM_TIMEOUT_SECONDS)); then
     health=broken
-    probe="$(gpm_ssh "$GPM_STANDBY_ADDRESS" "$GPM_STANDBY_SSH_PORT" 60 "$GPM_STANDBY_PROBE" "${GPM_STANDBY_DATA_DIR%/}" "$STANDBY_MARKER" || echo unreachable)"
+    probe="$(gpm_ssh "$GPM_STANDBY_ADDRESS" "$GPM_STANDBY_SSH_PORT" 60 "$GPM_STANDBY_PROBE" "${GPM_STANDBY_DATA_DIR%/}" "$STANDBY_MARKER" "$ENV_FILE" || echo unreachable)"
+    # How much more WAL the master can write before this standby could not catch up.
+    headroom_note=""
+    if [[ "$probe" =~ needsFrom=([0-9A-Fa-f]+/[0-9A-Fa-f]+) ]]; then
+      needs="${BASH_REMATCH[1]}"
+      behind="$(gpm_psql -c "SELECT $LSN_DIFF_FN($CUR_LSN_FN, '$needs')::bigint" 2>/dev/null || true)"
+      if [[ "$behind" =~ ^-?[0-9]+$ ]]; then
+        headroom_note=" The standby resumes from $needs, $behind bytes behind the master; $WAL_KEEP_SETTING keeps $keep_bytes, so the master can write about $((keep_bytes - behind)) more bytes of WAL before the standby is lost."
+      fi
+    fi
     case "$probe" in
       unreachable) health=unreachable ;;
       *walRemoved=yes*) health=lost ;;
@@ -69,9 +78,9 @@ while :; do
     esac
     case "$health" in
       lost) gpm_die "standby LOST: its log says the requested WAL segment has already been removed on the master, so it can never catch up and must be rebuilt (set greenplum.allowReplaceStandby true and run pulumi up, or gpinitstandby -r -a then gpinitstandby -s). Last seen: $seen" ;;
-      stopped) gpm_die "standby STOPPED: its postmaster does not run on $GPM_STANDBY_ADDRESS (the catalog still says status u); pulumi up starts it with gpinitstandby -n. Last seen: $seen" ;;
+      stopped) gpm_die "standby STOPPED: its postmaster does not run on $GPM_STANDBY_ADDRESS (the catalog still says status u); pulumi up starts it with gpinitstandby -n.$headroom_note Last seen: $seen" ;;
       unreachable) gpm_die "standby UNREACHABLE: $GPM_STANDBY_ADDRESS does not answer over SSH and does not stream. Last seen: $seen" ;;
-      *) gpm_die "standby BROKEN: its postmaster runs but it is not streaming after ${GPM_TIMEOUT_SECONDS}s (last seen: $seen); look at ${GPM_STANDBY_DATA_DIR%/}/log on $GPM_STANDBY_ADDRESS" ;;
+      *) gpm_die "standby BROKEN: its postmaster runs but it is not streaming after ${GPM_TIMEOUT_SECONDS}s (last seen: $seen);$headroom_note look at ${GPM_STANDBY_DATA_DIR%/}/log on $GPM_STANDBY_ADDRESS" ;;
     esac
   fi
   if ((now - last >= 5)); then
