@@ -89,7 +89,7 @@ for f in "$STUB_STATE"/setting_*.pending; do
   v="$(cat "$f")"; case "$v" in *s) v=$(( \${v%s} * 1000 )) ;; esac
   printf '%s\\n' "$v" >"\${f%.pending}"; rm -f "$f"
 done`,
-  gpstate: `${REC}\nrec gpstate "$@"`,
+  gpstate: `${REC}\nrec gpstate "$@"\ncat "$STUB_STATE/gpstate.out"`,
   pg_controldata: `${REC}\nrec pg_controldata "$@"\ncat "$STUB_STATE/controldata"`,
   // pg_ctl stop -D DIR: ends the process named in DIR/postmaster.pid, as a fast stop would.
   pg_ctl: `${REC}
@@ -378,7 +378,7 @@ describe("verify step", () => {
     const sb = make("gp7");
     const { env } = pair(sb);
     sb.run("standby", env);
-    fs.writeFileSync(path.join(sb.state, "setting_"), "");
+    fs.writeFileSync(path.join(sb.state, "gpstate.out"), fixture("gpstate_f_streaming.out"));
     const r = sb.run("verify", env);
     expect(r.status).toBe(0);
     expect(lastJson(r.stdout)).toEqual({
@@ -391,7 +391,9 @@ describe("verify step", () => {
       walKeepBytes: 320 * 1024 * 1024,
       walHeadroomBytes: 320 * 1024 * 1024,
       health: "streaming",
+      gpstateStandbyStatus: "Standby host passive",
     });
+    expect(sb.calls("gpstate").map((c) => c.args)).toEqual([["-f"]]);
   });
 
   it("says LOST when the standby runs, is absent from pg_stat_replication and its WAL was removed", () => {

@@ -9,7 +9,7 @@
 # Env: GPM_GPHOME GPM_GP_ADMIN GPM_DATA_DIR GPM_DB_PORT [GPM_GP_VERSION_HINT]
 #      GPM_STANDBY_ADDRESS GPM_STANDBY_DATA_DIR [GPM_STANDBY_SSH_PORT=22] [GPM_TIMEOUT_SECONDS=120]
 # Prints: {"state","syncState","sentLsn","flushLsn","replayLsn","replayLagBytes","walKeepBytes",
-#          "walHeadroomBytes","health"}
+#          "walHeadroomBytes","health","gpstateStandbyStatus"}
 # Exits 1 on timeout with the standby's health: stopped, broken, or lost (must be rebuilt).
 # shellcheck disable=SC1091,SC2034 # lib.sh is prepended by the caller; it reads GPM_TAG
 set -euo pipefail
@@ -91,8 +91,10 @@ while :; do
 done
 
 headroom=$((keep_bytes - behind))
+# What gpstate says, for people used to it; it is not what the state above is judged by.
+gpstate_status="$(timeout 60 gpstate -f </dev/null 2>/dev/null | sed -n 's/.*Standby status *= *//p' | head -n 1 || true)"
 gpm_log "standby streaming ($sync): sent $sent, replayed $replay, lag $lag bytes; the master can write $headroom more bytes of WAL before the standby could not catch up"
-printf '{"state":%s,"syncState":%s,"sentLsn":%s,"flushLsn":%s,"replayLsn":%s,"replayLagBytes":%s,"walKeepBytes":%s,"walHeadroomBytes":%s,"health":"streaming"}\n' \
+printf '{"state":%s,"syncState":%s,"sentLsn":%s,"flushLsn":%s,"replayLsn":%s,"replayLagBytes":%s,"walKeepBytes":%s,"walHeadroomBytes":%s,"health":"streaming","gpstateStandbyStatus":%s}\n' \
   "$(gpm_json_str "$state")" "$(gpm_json_str "$sync")" "$(gpm_json_str "$sent")" \
   "$(gpm_json_str "$flush")" "$(gpm_json_str "$replay")" "$(gpm_json_num "$lag")" \
-  "$(gpm_json_num "$keep_bytes")" "$(gpm_json_num "$headroom")"
+  "$(gpm_json_num "$keep_bytes")" "$(gpm_json_num "$headroom")" "$(gpm_json_str "$gpstate_status")"
