@@ -1,12 +1,14 @@
 // gpmirror: config -> hosts -> MasterMirror -> stack outputs.
 import { loadConfig, MirrorConfig } from "./components/config";
+import { activationSwitch } from "./components/config/activation";
+import { Engine } from "./components/engines/engine";
 import { GreenplumEngine } from "./components/engines/greenplum";
 import { PostgresEngine } from "./components/engines/postgres";
 import { AwsHosts } from "./components/hosts/aws";
 import { ExistingHosts } from "./components/hosts/existing";
 import { LocalHosts } from "./components/hosts/local";
 import { MasterMirror } from "./components/masterMirror";
-import { replicationPassword } from "./components/replicationPassword";
+import { password } from "./components/password";
 
 function hostsFor(config: MirrorConfig) {
   if (config.platform === "aws" && config.aws) {
@@ -31,18 +33,41 @@ function hostsFor(config: MirrorConfig) {
 
 const config = loadConfig();
 const hosts = hostsFor(config);
+const engine: Engine =
+  config.engine === "greenplum" && config.greenplum
+    ? new GreenplumEngine(config.greenplum)
+    : new PostgresEngine();
+// The host named by activeMaster is the primary now; flipping it activates the other one.
+const [active, passive] =
+  config.activation.activeMaster === "primary"
+    ? [hosts.primary, hosts.standby]
+    : [hosts.standby, hosts.primary];
+const replicationPassword = password("replication-password", config.replication.password, {});
+const operator =
+  config.operator.cidrs.length > 0
+    ? { ...config.operator, password: password("operator-password", undefined, {}) }
+    : undefined;
+const replicationSettings = {
+  ...config.replication,
+  // A synchronous primary with no standby would wait forever at every commit.
+  synchronous: config.replication.synchronous && config.activation.protect,
+};
 const mirror = new MasterMirror("mirror", {
-  primary: hosts.primary,
-  standby: hosts.standby,
-  engine:
-    config.engine === "greenplum" && config.greenplum
-      ? new GreenplumEngine(config.greenplum)
-      : new PostgresEngine(),
-  replication: config.replication,
-  replicationPassword: replicationPassword("replication-password", config.replication.password, {}),
+  primary: active,
+  standby: passive,
+  engine,
+  replication: replicationSettings,
+  replicationPassword,
+  operator,
   ssh: hosts,
   // On AWS clients use the DNS name that activation moves, not the primary's address.
   clientEndpoint: hosts instanceof AwsHosts ? hosts.clientEndpoint : undefined,
+  protect: config.activation.protect,
+  activationSwitch: activationSwitch(config.activation.activeMaster),
+  activation: {
+    settings: config.activation,
+    platformFence: hosts instanceof LocalHosts ? hosts.platformFence() : undefined,
+  },
 });
 
 export const primary = mirror.primary;
@@ -50,3 +75,7 @@ export const standby = mirror.standby;
 export const clientEndpoint = mirror.clientEndpoint;
 export const replication = mirror.replication;
 export const activation = mirror.activation;
+/** Secret: what `npm run status` and the drill need to reach the hosts. */
+export const operatorAccess = mirror.operatorAccess;
+/** What `npm run drill` must achieve (config: drill.rtoSeconds, drill.rpoCommits). */
+export const drillObjectives = config.drill;

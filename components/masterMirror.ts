@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ReplicationSettings } from "./config";
-import { Engine, Pair, SshCommandLine, StepScript } from "./engines/engine";
+import { Engine, OperatorLogin, Pair, SshCommandLine, StepScript } from "./engines/engine";
 import { Host } from "./host";
-import { RemoteStep, StepResult } from "./remoteStep";
+import { Activation as ActivationStep, ActivationArgs } from "./activation";
+import { OperatorAccess, operatorAccess } from "./operator/access";
+import { RemoteStep, StepResult, stepInput } from "./remoteStep";
 
 export interface MasterMirrorArgs {
   primary: Host;
@@ -10,6 +12,7 @@ export interface MasterMirrorArgs {
   engine: Engine;
   replication: ReplicationSettings;
   replicationPassword: pulumi.Output<string>;
+  operator?: OperatorLogin;
   /** How an operator reaches the hosts, for the activation command. */
   ssh: SshCommandLine;
   /**
@@ -19,6 +22,15 @@ export interface MasterMirrorArgs {
   clientEndpoint?: pulumi.Input<string>;
   /** Bound on one step; the verify step has its own timeout inside. */
   stepTimeoutSeconds?: number;
+  /**
+   * Makes `primary` the active master before anything else runs on it (a no-op on a new pair
+   * and while it already is); `primary`/`standby` here are the roles wanted now.
+   */
+  activation?: Pick<ActivationArgs, "settings" | "platformFence">;
+  /** Keep a standby streaming from the primary; off: the primary runs alone. */
+  protect?: boolean;
+  /** The config switch that activates the other host, for the outputs. */
+  activationSwitch?: string;
 }
 
 export interface NodeSummary {
@@ -34,8 +46,12 @@ export interface ReplicationStatus {
 }
 
 export interface Activation {
-  /** Paste it to promote the standby by hand. */
+  /** Paste it to promote the standby by hand (no safety checks: prefer the config switch). */
   command: string;
+  /** The declarative way: checks, fencing, promotion, re-protection. */
+  configSwitch?: string;
+  /** What the last activation found and did. */
+  last?: StepResult;
 }
 
 /**
@@ -49,6 +65,8 @@ export class MasterMirror extends pulumi.ComponentResource {
   readonly clientEndpoint: pulumi.Output<string>;
   readonly replication: pulumi.Output<ReplicationStatus>;
   readonly activation: pulumi.Output<Activation>;
+  /** Secret: what the operator CLIs (status, drill) need to reach the hosts. */
+  readonly operatorAccess?: pulumi.Output<OperatorAccess>;
 
   constructor(name: string, args: MasterMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpmirror:index:MasterMirror", name, {}, opts);
@@ -57,6 +75,7 @@ export class MasterMirror extends pulumi.ComponentResource {
       standby: args.standby,
       replication: args.replication,
       replicationPassword: args.replicationPassword,
+      operator: args.operator,
     };
     const engine = args.engine;
     const timeoutSeconds = args.stepTimeoutSeconds ?? 900;
@@ -67,23 +86,30 @@ export class MasterMirror extends pulumi.ComponentResource {
         { parent: this, dependsOn: after },
       );
 
-    const preparePrimary = run(
-      "prepare-primary",
-      pair.primary,
-      engine.prepare(pair, pair.primary),
-      [],
-    );
-    const prepareStandby = run(
-      "prepare-standby",
-      pair.standby,
-      engine.prepare(pair, pair.standby),
-      [],
-    );
-    const primary = run("primary", pair.primary, engine.primary(pair), [preparePrimary]);
+    // Prepare belongs to a machine, not to a role: named by the role the host was built with,
+    // it stays put when an activation swaps the roles.
+    const prepare = (host: Host) =>
+      run(`prepare-${host.role}`, host, engine.prepare(pair, host), []);
+    const preparePrimary = prepare(pair.primary);
+    const prepareStandby = prepare(pair.standby);
+    const scripts = engine.activationScripts?.(pair);
+    const activated =
+      args.activation && scripts
+        ? new ActivationStep(
+            `${name}-activation`,
+            { ...args.activation, scripts, target: pair.primary, other: pair.standby },
+            { parent: this, dependsOn: [preparePrimary, prepareStandby] },
+          )
+        : undefined;
+    const primary = run("primary", pair.primary, engine.primary(pair), [
+      preparePrimary,
+      ...(activated ? [activated] : []),
+    ]);
     const access = run("access", pair.primary, engine.access(pair), [primary]);
+    const protect = args.protect ?? true;
     // Engines whose tools ssh between the hosts set up that trust first (standby, then primary).
     const trusted: pulumi.Resource[] = [];
-    if (engine.trust) {
+    if (protect && engine.trust) {
       const trustStandby = run(
         "trust-standby",
         pair.standby,
@@ -106,19 +132,23 @@ export class MasterMirror extends pulumi.ComponentResource {
       );
       trusted.push(trustPrimary);
     }
-    const standby = run("standby", pair.standby, engine.standby(pair), [
-      access,
-      prepareStandby,
-      ...trusted,
-    ]);
-    const verify = run("verify", pair.primary, engine.verify(pair), [standby]);
+    let verified: pulumi.Output<ReplicationStatus> = pulumi.output(UNPROTECTED);
+    if (protect) {
+      const standby = run("standby", pair.standby, engine.standby(pair), [
+        access,
+        prepareStandby,
+        ...trusted,
+      ]);
+      const verify = run("verify", pair.primary, engine.verify(pair), [standby]);
+      verified = verify.result.apply(replicationStatus);
+    }
 
     this.primary = summary(pair.primary);
     this.standby = summary(pair.standby);
     this.clientEndpoint = args.clientEndpoint
       ? pulumi.output(args.clientEndpoint)
       : pulumi.interpolate`${pair.primary.address}:${pair.primary.dbPort}`;
-    this.replication = verify.result.apply(replicationStatus);
+    this.replication = verified;
     this.activation = engine
       .activationCommand(
         pair,
@@ -126,6 +156,25 @@ export class MasterMirror extends pulumi.ComponentResource {
         prepareStandby.result.apply((r) => String(r["pgBin"] ?? "")),
       )
       .apply((cmd) => ({ command: cmd }));
+    if (activated || args.activationSwitch) {
+      const last = activated ? activated.result : pulumi.output(undefined);
+      this.activation = pulumi.all([this.activation, last]).apply(([a, l]) => ({
+        ...a,
+        ...(args.activationSwitch ? { configSwitch: args.activationSwitch } : {}),
+        ...(l ? { last: l } : {}),
+      }));
+    }
+    if (scripts) {
+      this.operatorAccess = operatorAccess(
+        [pair.primary, pair.standby],
+        pair.primary.privateKey,
+        pair.operator,
+        (h) => {
+          const probe = scripts.probe(h);
+          return stepInput(probe.script, probe.env);
+        },
+      );
+    }
     this.registerOutputs({
       primary: this.primary,
       standby: this.standby,
@@ -135,6 +184,13 @@ export class MasterMirror extends pulumi.ComponentResource {
     });
   }
 }
+
+/** The replication output of a primary that runs alone (protect off). */
+const UNPROTECTED: ReplicationStatus = {
+  state: "unprotected",
+  syncState: "none",
+  replayLagBytes: -1,
+};
 
 function summary(host: Host): pulumi.Output<NodeSummary> {
   return pulumi

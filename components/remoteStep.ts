@@ -28,9 +28,7 @@ export class RemoteStep extends pulumi.ComponentResource {
 
   constructor(name: string, args: RemoteStepArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpmirror:index:RemoteStep", name, {}, opts);
-    const stdin = pulumi
-      .all(args.env)
-      .apply((env) => `set -euo pipefail\n${exportLines(env)}${args.script}`);
+    const stdin = stepInput(args.script, args.env);
     const timeout = `${args.timeoutSeconds}s`;
     this.command = new command.remote.Command(
       name,
@@ -53,6 +51,14 @@ export class RemoteStep extends pulumi.ComponentResource {
     this.result = pulumi.unsecret(this.command.stdout).apply((out) => parseStepResult(name, out));
     this.registerOutputs({ result: this.result });
   }
+}
+
+/** What `bash -s` reads for a step: its parameters as `export` lines, then its script. */
+export function stepInput(
+  script: string,
+  env: Record<string, pulumi.Input<string>>,
+): pulumi.Output<string> {
+  return pulumi.all(env).apply((e) => `set -euo pipefail\n${exportLines(e)}${script}`);
 }
 
 /** The last line of a step's stdout is its JSON result. */

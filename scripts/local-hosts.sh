@@ -26,8 +26,8 @@ die() {
 
 ACTION="${1:-}"
 case "$ACTION" in
-  create | destroy | client-key) ;;
-  *) die "usage: bash scripts/local-hosts.sh create|destroy|client-key (parameters in GPM_* variables)" ;;
+  create | destroy | client-key | fence | heal) ;;
+  *) die "usage: bash scripts/local-hosts.sh create|destroy|client-key|fence|heal (parameters in GPM_* variables)" ;;
 esac
 
 command -v jq >/dev/null 2>&1 || die "jq is required (apt-get install jq)"
@@ -202,6 +202,28 @@ pids_under() {
     done <"$f" 2>/dev/null || true
   done
 }
+
+# ---------------------------------------------------------------------------- fence / heal
+# fence: what a platform does to a host it cannot log in to (on AWS: stop the instance or cut
+# its security group). netns: the host's link is cut, so nobody reaches its PostgreSQL;
+# loopback: its postmaster is killed. heal: the link is restored (netns), for partition tests.
+if [[ "$ACTION" == fence || "$ACTION" == heal ]]; then
+  [[ -f "$META" ]] || die "no host $NAME here ($META missing)"
+  mode="$(jq -r '.mode' "$META")"
+  veth="$(jq -r '.veth // ""' "$META")"
+  state=up
+  [[ "$ACTION" == heal ]] || state=down
+  if [[ "$mode" == netns ]]; then
+    log "setting the link of $NAME ($veth) $state"
+    ip link set "$veth" "$state"
+  elif [[ "$ACTION" == fence ]]; then
+    log "killing the PostgreSQL of $NAME (loopback hosts share one network)"
+    mapfile -t pids < <(pids_under "$HD" | sort -u)
+    ((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null || true
+  fi
+  jq -cn --arg name "$NAME" --arg action "$ACTION" '{name: $name, action: $action}'
+  exit 0
+fi
 
 if [[ "$ACTION" == destroy ]]; then
   mode="$GPM_MODE" ns="$NS" veth="$VETH_HOST" bridge="$BRIDGE"

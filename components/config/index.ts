@@ -4,6 +4,8 @@
 import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings, parseAws } from "./aws";
+import { ActivationSettings, parseActivation } from "./activation";
+import { DrillObjectives, OperatorSettings, parseDrill, parseOperator } from "./operator";
 import { ExistingHostSettings, parseExistingHost } from "./existing";
 import { GreenplumSettings, parseGreenplum } from "./greenplum";
 import { LocalSettings, parseLocal } from "./local";
@@ -21,8 +23,10 @@ export { CONFIG_NAMESPACE, ConfigError } from "./reader";
 export type { ConfigContext, RawSettings } from "./reader";
 export type { LocalMode, LocalSettings } from "./local";
 export type { ExistingHostSettings } from "./existing";
-export type { GreenplumSettings, GreenplumVersionHint } from "./greenplum";
+export type { ActivationMode, ActivationSettings, HostRole } from "./activation";
+export type { DrillObjectives, OperatorSettings } from "./operator";
 export type { AwsSettings, PortRange, ProxySettings } from "./aws";
+export type { GreenplumSettings, GreenplumVersionHint } from "./greenplum";
 
 export type Platform = "local" | "existing" | "aws";
 export type EngineName = "postgres" | "greenplum";
@@ -34,6 +38,8 @@ export interface ReplicationSettings {
   maxSlotWalKeepSize: string;
   /** How long the verify step waits for `streaming`. */
   timeoutSeconds: number;
+  /** Every commit waits until the standby has flushed it (RPO 0; see README). */
+  synchronous: boolean;
   /** Given as a secret in config; generated once and kept in state when absent. */
   password?: pulumi.Output<string>;
 }
@@ -47,8 +53,11 @@ export interface MirrorConfig {
   replication: ReplicationSettings;
   local?: LocalSettings;
   existing?: { primary: ExistingHostSettings; standby: ExistingHostSettings };
-  greenplum?: GreenplumSettings;
   aws?: AwsSettings;
+  greenplum?: GreenplumSettings;
+  activation: ActivationSettings;
+  operator: OperatorSettings;
+  drill: DrillObjectives;
 }
 
 const KNOWN_KEYS = [
@@ -60,8 +69,13 @@ const KNOWN_KEYS = [
   "replicationPassword",
   "local",
   "hosts",
-  "greenplum",
   "aws",
+  "greenplum",
+  "activeMaster",
+  "protect",
+  "activation",
+  "operator",
+  "drill",
 ] as const;
 
 /** Validates raw settings; throws one ConfigError that lists every problem found. */
@@ -137,6 +151,7 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     slotName: r.string("replication.slotName", "gpmirror_standby"),
     maxSlotWalKeepSize: size,
     timeoutSeconds: r.integer("replication.timeoutSeconds", 120, 5, 3600),
+    synchronous: r.boolean("replication.synchronous", false),
     password: typeof passwordRaw === "string" ? pulumi.secret(passwordRaw) : undefined,
   };
   if (!/^[a-z0-9_]{1,63}$/.test(replication.slotName)) {
@@ -146,6 +161,9 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
       "use a name such as gpmirror_standby",
     );
   }
+  const activation = parseActivation(r);
+  const operator = parseOperator(r, local);
+  const drill = parseDrill(r);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     stack: ctx.stack,
@@ -158,6 +176,9 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     existing,
     aws,
     greenplum,
+    activation,
+    operator,
+    drill,
   };
 }
 

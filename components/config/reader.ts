@@ -66,6 +66,19 @@ export class Reader {
     return v as T;
   }
 
+  boolean(key: string, fallback: boolean): boolean {
+    const v = this.value(key);
+    if (v === undefined || v === null || v === "") return fallback;
+    if (v === true || v === "true") return true;
+    if (v === false || v === "false") return false;
+    this.fail(
+      key,
+      `must be true or false, got ${describe(v)}`,
+      `pulumi config set ${CONFIG_NAMESPACE}:${key} ${fallback}`,
+    );
+    return fallback;
+  }
+
   integer(key: string, fallback: number, min: number, max: number): number {
     const v = this.value(key);
     if (v === undefined || v === null || v === "") return fallback;

@@ -10,6 +10,15 @@ export interface Pair {
   replication: ReplicationSettings;
   /** The replication role's password; always a secret. */
   replicationPassword: pulumi.Output<string>;
+  /** A login for the operator tools (status, drill), when networks are given for it. */
+  operator?: OperatorLogin;
+}
+
+export interface OperatorLogin {
+  user: string;
+  /** Always a secret. */
+  password: pulumi.Output<string>;
+  cidrs: string[];
 }
 
 /** A step for one host: the script text and its parameters. */
@@ -56,6 +65,8 @@ export interface Engine {
   trust?(pair: Pair, host: Host, peer: Host, inputs: TrustInputs): StepScript;
   /** Optional: promote the standby with the engine's safety checks (on the standby host). */
   activate?(pair: Pair, options: ActivationOptions): StepScript;
+  /** Optional: the scripts a safe activation runs (probe, fence, promote). */
+  activationScripts?(pair: Pair): ActivationScripts;
   /** The exact command an operator pastes to promote the standby. */
   activationCommand(
     pair: Pair,
@@ -68,4 +79,14 @@ export interface Engine {
 export interface SshCommandLine {
   /** e.g. `ssh -i KEY -o UserKnownHostsFile=FILE -p 22 user@host` */
   prefix(host: Host): pulumi.Output<string>;
+}
+
+/**
+ * The remote scripts the activation (scripts/activate.sh, run where Pulumi runs) uses on the
+ * two hosts: read a host's real state, fence the old primary, promote the standby.
+ */
+export interface ActivationScripts {
+  probe(host: Host): StepScript;
+  fence(host: Host): StepScript;
+  promote(host: Host): StepScript;
 }

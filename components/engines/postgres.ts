@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { shellQuote } from "../shell";
 import { Host } from "../host";
-import { Engine, Pair, SshCommandLine, StepScript } from "./engine";
+import { ActivationScripts, Engine, Pair, SshCommandLine, StepScript } from "./engine";
 import { remoteScript } from "./scriptText";
 
 function common(host: Host): Record<string, pulumi.Input<string>> {
@@ -45,6 +45,13 @@ export class PostgresEngine implements Engine {
       ...common(pair.primary),
       ...replicationRole(pair),
       GPM_STANDBY_ADDRESS: pair.standby.address,
+      ...(pair.operator
+        ? {
+            GPM_OPERATOR_USER: pair.operator.user,
+            GPM_OPERATOR_PASSWORD: pair.operator.password,
+            GPM_OPERATOR_CIDRS: pair.operator.cidrs.join(" "),
+          }
+        : {}),
     });
   }
 
@@ -66,7 +73,16 @@ export class PostgresEngine implements Engine {
       ...common(pair.primary),
       GPM_APPLICATION_NAME: pair.standby.name,
       GPM_TIMEOUT_SECONDS: String(pair.replication.timeoutSeconds),
+      GPM_SYNCHRONOUS: String(pair.replication.synchronous),
     });
+  }
+
+  activationScripts(pair: Pair): ActivationScripts {
+    return {
+      probe: (host) => step("probe", { ...common(host), GPM_SLOT_NAME: pair.replication.slotName }),
+      fence: (host) => step("fence", common(host)),
+      promote: (host) => step("activate", common(host)),
+    };
   }
 
   activationCommand(

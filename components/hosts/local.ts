@@ -36,10 +36,14 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
   /** The client key file on this machine, for commands an operator pastes. */
   readonly keyPath: pulumi.Output<string>;
   readonly knownHostsPath: string;
+  private readonly stack: string;
+  private readonly settings: LocalSettings;
 
   constructor(name: string, args: LocalHostsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpmirror:hosts:LocalHosts", name, {}, opts);
     const s = args.settings;
+    this.stack = args.stack;
+    this.settings = s;
     const base = { GPM_STACK: args.stack, GPM_STATE_DIR: s.stateDir, GPM_MODE: s.mode };
 
     const clientKey = new command.local.Command(
@@ -96,6 +100,16 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
     this.primary = makeHost("primary", args.primaryDbPort);
     this.standby = makeHost("standby", args.standbyDbPort);
     this.registerOutputs({});
+  }
+
+  /** Parameters of scripts/activate.sh's platform fence for an unreachable local host. */
+  platformFence(): Record<string, string> {
+    return {
+      GPM_PLATFORM_FENCE: "local",
+      GPM_STACK: this.stack,
+      GPM_STATE_DIR: this.settings.stateDir,
+      GPM_LOCAL_MODE: this.settings.mode,
+    };
   }
 
   prefix(host: Host): pulumi.Output<string> {

@@ -41,5 +41,5 @@ export async function testStack(name: string, config: Record<string, string>) {
     fs.rmSync(path.join(ROOT, "stacks", `Pulumi.${name}.yaml`), { force: true });
     fs.rmSync(backend, { recursive: true, force: true });
   };
-  return { stack, dispose: () => dispose(stack), backend };
+  return { stack, dispose: () => dispose(stack), backend, env: envVars };
 }

@@ -5,6 +5,7 @@ import { ConfigError, parseSettings, RawSettings } from "../../components/config
 import { GreenplumEngine } from "../../components/engines/greenplum";
 import { ExistingHosts } from "../../components/hosts/existing";
 import { MasterMirror } from "../../components/masterMirror";
+import { plain } from "../support/mockValues";
 
 interface Created {
   type: string;
@@ -12,17 +13,6 @@ interface Created {
   inputs: Record<string, unknown>;
 }
 const created: Created[] = [];
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-function plain(v: unknown): unknown {
-  if (typeof v === "object" && v !== null && SECRET_SIG in v) {
-    return plain((v as unknown as { value: unknown }).value);
-  }
-  if (Array.isArray(v)) return v.map(plain);
-  if (typeof v === "object" && v !== null) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  }
-  return v;
-}
 
 // What the real prepare and verify scripts print.
 function fakeStdout(name: string): string {

@@ -3,7 +3,8 @@ import { parseSettings } from "../../components/config";
 import { PostgresEngine } from "../../components/engines/postgres";
 import { LocalHosts } from "../../components/hosts/local";
 import { MasterMirror } from "../../components/masterMirror";
-import { replicationPassword } from "../../components/replicationPassword";
+import { password as replicationPassword } from "../../components/password";
+import { isSecretValue, plain, value } from "../support/mockValues";
 
 interface Created {
   type: string;
@@ -11,20 +12,7 @@ interface Created {
   inputs: Record<string, unknown>;
 }
 const created: Created[] = [];
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
-/** Inputs as the engine receives them wrap secrets in a signature object. */
-function isSecretValue(v: unknown): boolean {
-  return typeof v === "object" && v !== null && SECRET_SIG in v;
-}
-function plain(v: unknown): unknown {
-  if (isSecretValue(v)) return plain((v as { value: unknown }).value);
-  if (Array.isArray(v)) return v.map(plain);
-  if (typeof v === "object" && v !== null) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  }
-  return v;
-}
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nunit\n-----END OPENSSH PRIVATE KEY-----";
 
 // What the real scripts print, so the components see the same shapes as on a real run.
@@ -69,10 +57,6 @@ pulumi.runtime.setMocks(
   "unit",
   false,
 );
-
-function value<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply(resolve));
-}
 
 function build() {
   const config = parseSettings({}, { stack: "unit", uid: 0, homeDir: "/root" });

@@ -4,7 +4,10 @@
 # Env: GPM_DATA_DIR GPM_DB_PORT GPM_LISTEN_ADDRESS [GPM_PG_BIN] [GPM_SOCKET_DIR]
 #      GPM_REPL_USER GPM_REPL_PASSWORD (secret: read from the environment only, sent to
 #      psql on stdin, never printed) GPM_STANDBY_ADDRESS GPM_SLOT_NAME
-# Prints: {"role","slot","hbaChanged","slotCreated","roleCreated"}
+#      [GPM_OPERATOR_USER GPM_OPERATOR_PASSWORD (secret) GPM_OPERATOR_CIDRS: a login for the
+#      operator tools (status, drill) from those networks only, member of pg_monitor, owner
+#      of the database gpmirror_drill]
+# Prints: {"role","slot","hbaChanged","slotCreated","roleCreated","operator"}
 # shellcheck disable=SC1091,SC2034 # lib.sh is prepended by the caller; it reads GPM_TAG
 set -euo pipefail
 GPM_TAG=access
@@ -19,6 +22,17 @@ gpm_need GPM_REPL_PASSWORD "password of the replication role"
 gpm_need_address GPM_STANDBY_ADDRESS "address the standby connects from"
 gpm_need_match GPM_SLOT_NAME '^[a-z0-9_]{1,63}$' "physical replication slot name: lower-case letters, digits, _"
 [[ "$GPM_REPL_PASSWORD" != *$'\n'* ]] || gpm_die "GPM_REPL_PASSWORD must not contain a newline"
+operator="${GPM_OPERATOR_USER:-}"
+operator_cidrs=()
+if [[ -n "$operator" ]]; then
+  gpm_need_match GPM_OPERATOR_USER '^[a-z_][a-z0-9_]{0,62}$' "operator role name"
+  gpm_need GPM_OPERATOR_PASSWORD "password of the operator role"
+  [[ "$GPM_OPERATOR_PASSWORD" != *$'\n'* ]] || gpm_die "GPM_OPERATOR_PASSWORD must not contain a newline"
+  read -r -a operator_cidrs <<<"${GPM_OPERATOR_CIDRS:-}"
+  for c in "${operator_cidrs[@]}"; do
+    [[ "$c" =~ ^[0-9A-Fa-f.:]+/[0-9]{1,3}$ ]] || gpm_die "GPM_OPERATOR_CIDRS: '$c' is not a CIDR"
+  done
+fi
 
 gpm_pg_running || gpm_die "PostgreSQL is not running on $DATA_DIR; run primary.sh first"
 gpm_wait_ready 30 || gpm_die "PostgreSQL on $DATA_DIR does not accept connections"
@@ -42,13 +56,28 @@ else
     gpm_psql -v "r=$user" <<<'ALTER ROLE :"r" LOGIN REPLICATION;' >/dev/null
   fi
 fi
-if ! {
-  printf 'SET log_statement = %s;\n' "'none'"
-  printf 'ALTER ROLE "%s" PASSWORD %s;\n' "$user" "$(gpm_sql_quote "$GPM_REPL_PASSWORD")"
-} | gpm_psql >/dev/null 2>&1; then
-  gpm_die "setting the password of role $user failed (psql's message is withheld because it could contain the password)"
-fi
+# set_password ROLE PASSWORD: through psql's stdin, never logged.
+set_password() {
+  if ! {
+    printf 'SET log_statement = %s;\n' "'none'"
+    printf 'ALTER ROLE "%s" PASSWORD %s;\n' "$1" "$(gpm_sql_quote "$2")"
+  } | gpm_psql >/dev/null 2>&1; then
+    gpm_die "setting the password of role $1 failed (psql's message is withheld because it could contain the password)"
+  fi
+}
+set_password "$user" "$GPM_REPL_PASSWORD"
 gpm_log "role $user has LOGIN REPLICATION and the given password"
+
+if [[ -n "$operator" ]]; then
+  gpm_psql -v "r=$operator" <<'SQL' >/dev/null
+SELECT format('CREATE ROLE %I LOGIN', :'r') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'r') \gexec
+SELECT format('GRANT pg_monitor TO %I', :'r') \gexec
+SELECT format('CREATE DATABASE gpmirror_drill OWNER %I', :'r')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'gpmirror_drill') \gexec
+SQL
+  set_password "$operator" "$GPM_OPERATOR_PASSWORD"
+  gpm_log "operator role $operator (pg_monitor, owner of gpmirror_drill) from ${operator_cidrs[*]:-nowhere}"
+fi
 
 # 2. pg_hba.conf: our block first, so that it wins over initdb's generic lines.
 hba="$(gpm_psql -c 'SHOW hba_file')"
@@ -60,8 +89,13 @@ else
 fi
 hba_changed=false
 if {
-  printf '# BEGIN gpmirror (managed block: replication from the standby only)\n'
+  printf '# BEGIN gpmirror (managed block: replication from the standby, the operator tools)\n'
   printf 'host replication %s %s scram-sha-256\n' "$user" "$cidr"
+  # The standby's copy of this file comes from its base backup: it admits the old
+  # primary's address the same way after an activation.
+  for c in "${operator_cidrs[@]}"; do
+    printf 'host all %s %s scram-sha-256\n' "$operator" "$c"
+  done
   printf '# END gpmirror\n'
   awk '/^# BEGIN gpmirror/{skip=1; next} /^# END gpmirror/{skip=0; next} !skip' "$hba"
 } | gpm_write_if_changed "$hba" 0600; then
@@ -90,5 +124,6 @@ else
 fi
 
 jq -cn --arg role "$user" --arg slot "$slot" --argjson hbaChanged "$hba_changed" \
-  --argjson slotCreated "$slot_created" --argjson roleCreated "$role_created" \
-  '{role: $role, slot: $slot, hbaChanged: $hbaChanged, slotCreated: $slotCreated, roleCreated: $roleCreated}'
+  --argjson slotCreated "$slot_created" --argjson roleCreated "$role_created" --arg operator "$operator" \
+  '{role: $role, slot: $slot, hbaChanged: $hbaChanged, slotCreated: $slotCreated, roleCreated: $roleCreated,
+    operator: $operator}'

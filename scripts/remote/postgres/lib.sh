@@ -12,6 +12,9 @@
 # that each script prints at its end.
 
 GPM_TAG="${GPM_TAG:-gpmirror}"
+# Written into a data directory by fence.sh: this was a primary that another host replaced.
+# Such a directory never starts as a primary again; re-protection moves it aside.
+GPM_FENCE_MARKER=gpmirror.fenced
 
 gpm_log() { printf '[%s] %s\n' "$GPM_TAG" "$*" >&2; }
 
@@ -233,6 +236,8 @@ gpm_start() {
   if gpm_pg_running; then
     return 0
   fi
+  [[ ! -f "$DATA_DIR/$GPM_FENCE_MARKER" ]] ||
+    gpm_die "$DATA_DIR was fenced when the other host took over ($(cat "$DATA_DIR/$GPM_FENCE_MARKER")); it becomes a standby again through re-protection, never a primary"
   mkdir -p "$SOCKET_DIR"
   chmod 0700 "$SOCKET_DIR"
   # A stale postmaster.pid from a killed server is handled by pg_ctl/postgres itself.

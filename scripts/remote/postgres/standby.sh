@@ -73,12 +73,13 @@ EOT
 }
 
 moved=()
+# move_aside DIR WHY [KIND]: renamed to $DATA_DIR.<KIND>-<UTC time> (default kind: incomplete).
 move_aside() {
-  local dir="$1" why="$2" dest
-  dest="$DATA_DIR.incomplete-$(gpm_utc_stamp)"
+  local dir="$1" why="$2" kind="${3:-incomplete}" dest
+  dest="$DATA_DIR.$kind-$(gpm_utc_stamp)"
   while [[ -e "$dest" ]]; do
     sleep 1
-    dest="$DATA_DIR.incomplete-$(gpm_utc_stamp)"
+    dest="$DATA_DIR.$kind-$(gpm_utc_stamp)"
   done
   gpm_log "$dir $why; moving it aside to $dest (kept, never deleted or reused)"
   mv "$dir" "$dest"
@@ -95,11 +96,15 @@ stop_if_running() {
 }
 
 created=false
-if [[ -f "$DATA_DIR/PG_VERSION" && -f "$DATA_DIR/$MARKER_NAME" && ! -f "$DATA_DIR/standby.signal" ]]; then
+fenced=false
+[[ -f "$DATA_DIR/$GPM_FENCE_MARKER" ]] && fenced=true
+if [[ "$fenced" == false && -f "$DATA_DIR/PG_VERSION" && -f "$DATA_DIR/$MARKER_NAME" && ! -f "$DATA_DIR/standby.signal" ]]; then
   gpm_die "$DATA_DIR was a standby and has been promoted (no standby.signal): it is a primary now. Refusing to replace it; re-protect it as a standby by hand (pg_rewind) or move it away first"
 fi
 
-if [[ -f "$DATA_DIR/PG_VERSION" && -f "$DATA_DIR/standby.signal" && -f "$DATA_DIR/$MARKER_NAME" ]]; then
+# A fenced directory was the old primary: it may hold writes the new primary never saw, so it
+# is moved aside and replaced by a fresh snapshot of the new primary (re-protection).
+if [[ "$fenced" == false && -f "$DATA_DIR/PG_VERSION" && -f "$DATA_DIR/standby.signal" && -f "$DATA_DIR/$MARKER_NAME" ]]; then
   gpm_log "$DATA_DIR is a complete standby; checking its settings"
 else
   # Leftovers of an interrupted earlier run are moved aside, never reused.
@@ -111,7 +116,11 @@ else
       rmdir "$DATA_DIR"
     else
       stop_if_running "$DATA_DIR"
-      move_aside "$DATA_DIR" "is not a complete standby (no PG_VERSION, standby.signal or completion marker)"
+      if [[ "$fenced" == true ]]; then
+        move_aside "$DATA_DIR" "is the fenced old primary" fenced
+      else
+        move_aside "$DATA_DIR" "is not a complete standby (no PG_VERSION, standby.signal or completion marker)"
+      fi
     fi
   fi
   gpm_log "taking a base backup from $GPM_PRIMARY_ADDRESS:$GPM_PRIMARY_PORT through slot $GPM_SLOT_NAME into $TMP_DIR ..."

@@ -4,6 +4,8 @@
 # Env: GPM_DATA_DIR GPM_DB_PORT GPM_LISTEN_ADDRESS [GPM_PG_BIN] [GPM_SOCKET_DIR]
 #      GPM_APPLICATION_NAME [GPM_TIMEOUT_SECONDS=120] [GPM_STANDBY_LOG: shown on timeout]
 #      [GPM_SLOT_NAME: when set, the slot's state is shown on timeout]
+#      [GPM_SYNCHRONOUS=true|false: once the standby streams, make it synchronous (every
+#       commit waits until it has flushed it: RPO 0) or asynchronous, and report which]
 # Prints: {"state","syncState","sentLsn","replayLsn","replayLagBytes","applicationName","clientAddr"}
 # Exits 1 on timeout, saying what it saw.
 # shellcheck disable=SC1091,SC2034 # lib.sh is prepended by the caller; it reads GPM_TAG
@@ -27,6 +29,27 @@ query="SELECT state, sync_state, sent_lsn, replay_lsn,
 FROM pg_stat_replication WHERE application_name = :'app'
 ORDER BY (state = 'streaming') DESC, backend_start DESC LIMIT 1;"
 
+# Synchronous replication is switched on only here, once the standby streams: set earlier,
+# every write (even this tool's own) would wait for a standby that is not there yet. It lives
+# in postgresql.auto.conf, which activate.sh resets on a promoted standby.
+want_sync="${GPM_SYNCHRONOUS:-false}"
+[[ "$want_sync" =~ ^(true|false)$ ]] || gpm_die "GPM_SYNCHRONOUS must be true or false, got '$want_sync'"
+sync_applied=false
+apply_sync_mode() {
+  [[ "$sync_applied" == false ]] || return 0
+  sync_applied=true
+  local wanted=""
+  [[ "$want_sync" == false ]] || wanted="FIRST 1 (\"$app\")"
+  [[ "$(gpm_psql -c 'SHOW synchronous_standby_names')" != "$wanted" ]] || return 0
+  gpm_log "synchronous_standby_names := '$wanted' (synchronous replication $([[ -n "$wanted" ]] && echo on || echo off))"
+  if [[ -n "$wanted" ]]; then
+    gpm_psql -v "v=$wanted" <<<"ALTER SYSTEM SET synchronous_standby_names = :'v';" >/dev/null
+  else
+    gpm_psql -c "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null
+  fi
+  gpm_psql -c "SELECT pg_reload_conf()" >/dev/null
+}
+
 start=$(date +%s)
 last_report=0
 seen="no row in pg_stat_replication with application_name '$app'"
@@ -38,7 +61,10 @@ while :; do
     IFS=$'\t' read -r state sync_state sent replay lag client <<<"$row"
     seen="state '$state' (sync_state $sync_state, sent $sent, replay ${replay:-none}) from $client"
     if [[ "$state" == streaming && -n "$replay" ]]; then
-      break
+      apply_sync_mode
+      # Synchronous replication is in force once the primary counts this standby as sync.
+      [[ "$want_sync" != true || "$sync_state" == sync || "$sync_state" == quorum ]] && break
+      seen+=", waiting for sync_state sync"
     fi
   fi
   now=$(date +%s)

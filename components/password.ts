@@ -2,11 +2,11 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 
 /**
- * The replication role's password: the one given in config, or one generated once on the
- * machine that runs Pulumi and kept (encrypted) in the stack's state, so that it stays the
- * same from one `pulumi up` to the next. Never logged.
+ * A password (the replication role's, the operator role's): the one given in config, or one
+ * generated once on the machine that runs Pulumi and kept (encrypted) in the stack's state, so
+ * that it stays the same from one `pulumi up` to the next. Never logged.
  */
-export function replicationPassword(
+export function password(
   name: string,
   given: pulumi.Output<string> | undefined,
   opts: pulumi.CustomResourceOptions,

@@ -1,0 +1,79 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { ActivationSettings } from "./config";
+import { ActivationScripts, StepScript } from "./engines/engine";
+import { Host } from "./host";
+import { parseStepResult, StepResult, stepInput } from "./remoteStep";
+
+export interface ActivationArgs {
+  /** The host that should be the active master. */
+  target: Host;
+  /** The other host: the old primary when `target` is a standby. */
+  other: Host;
+  scripts: ActivationScripts;
+  settings: ActivationSettings;
+  /** Parameters of a platform fence for an unreachable old primary (local hosts: the link). */
+  platformFence?: Record<string, pulumi.Input<string>>;
+}
+
+/**
+ * Makes `target` the active master, safely (see scripts/activate.sh): it refuses while the old
+ * primary may still take writes unless forced, fences it first, and promotes. It runs on the
+ * machine that runs Pulumi, so that an unreachable old host cannot hang or stop it, and only
+ * when its inputs change: on a new pair it finds nothing to do, and when `activeMaster` flips
+ * it activates the other host.
+ */
+export class Activation extends pulumi.ComponentResource {
+  readonly result: pulumi.Output<StepResult>;
+
+  constructor(name: string, args: ActivationArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gpmirror:index:Activation", name, {}, opts);
+    const s = args.settings;
+    const environment: Record<string, pulumi.Input<string>> = {
+      GPM_ACTIVATION_MODE: s.mode,
+      GPM_FORCE: String(s.force),
+      GPM_MAX_LAG_BYTES: String(s.maxLagBytes),
+      GPM_TIMEOUT_SECONDS: String(s.timeoutSeconds),
+      ...hostEnv("NEW", args.target),
+      ...hostEnv("OLD", args.other),
+      GPM_NEW_PROBE: scriptText(args.scripts.probe(args.target)),
+      GPM_NEW_ACTIVATE: scriptText(args.scripts.promote(args.target)),
+      GPM_OLD_PROBE: scriptText(args.scripts.probe(args.other)),
+      GPM_OLD_FENCE: scriptText(args.scripts.fence(args.other)),
+      ...(args.platformFence ?? {}),
+    };
+    const run = new command.local.Command(
+      name,
+      {
+        create: "bash scripts/activate.sh",
+        update: "bash scripts/activate.sh",
+        environment,
+        logging: "stderr",
+      },
+      {
+        parent: this,
+        dependsOn: [...args.target.ready, ...args.other.ready],
+        customTimeouts: { create: "15m", update: "15m" },
+      },
+    );
+    // The script prints no secret; stdout is secret only because the key is an input.
+    this.result = pulumi.unsecret(run.stdout).apply((out) => parseStepResult(name, out));
+    this.registerOutputs({ result: this.result });
+  }
+}
+
+function hostEnv(prefix: "NEW" | "OLD", host: Host): Record<string, pulumi.Input<string>> {
+  return {
+    [`GPM_${prefix}_NAME`]: host.name,
+    [`GPM_${prefix}_ADDRESS`]: host.address,
+    [`GPM_${prefix}_SSH_PORT`]: host.sshPort.apply(String),
+    [`GPM_${prefix}_USER`]: host.user,
+    [`GPM_${prefix}_HOST_KEY`]: host.hostKey,
+    [`GPM_${prefix}_ROLE`]: host.role,
+    [`GPM_${prefix}_SSH_KEY`]: host.privateKey,
+  };
+}
+
+function scriptText(step: StepScript): pulumi.Output<string> {
+  return stepInput(step.script, step.env);
+}

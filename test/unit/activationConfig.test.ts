@@ -1,0 +1,62 @@
+import { ConfigError, parseSettings } from "../../components/config";
+import { activationSwitch } from "../../components/config/activation";
+
+const ctx = { stack: "local", uid: 0, homeDir: "/root" };
+
+describe("activation settings", () => {
+  it("defaults to the primary active, protected, safe failover", () => {
+    expect(parseSettings({}, ctx).activation).toEqual({
+      activeMaster: "primary",
+      protect: true,
+      mode: "failover",
+      force: false,
+      maxLagBytes: 16 * 1024 * 1024,
+      timeoutSeconds: 60,
+    });
+  });
+
+  it("reads a switchover to the standby as stack files hold it", () => {
+    const a = parseSettings(
+      {
+        activeMaster: "standby",
+        protect: "false",
+        activation: { mode: "switchover", force: "true", maxLagBytes: "0" },
+      },
+      ctx,
+    ).activation;
+    expect(a).toMatchObject({
+      activeMaster: "standby",
+      protect: false,
+      mode: "switchover",
+      force: true,
+      maxLagBytes: 0,
+    });
+  });
+
+  it.each([
+    [{ activeMaster: "mdw" }, "gpmirror:activeMaster"],
+    [{ protect: "yes" }, "gpmirror:protect"],
+    [{ activation: { mode: "now" } }, "gpmirror:activation.mode"],
+    [{ activation: { force: 1 } }, "gpmirror:activation.force"],
+    [{ activation: { maxLagBytes: "-5" } }, "gpmirror:activation.maxLagBytes"],
+    [{ activation: { timeoutSeconds: "1" } }, "gpmirror:activation.timeoutSeconds"],
+    [{ replication: { synchronous: "sometimes" } }, "gpmirror:replication.synchronous"],
+  ])("refuses %j naming %s", (raw, key) => {
+    let problems: string[] = [];
+    try {
+      parseSettings(raw, ctx);
+    } catch (e) {
+      problems = (e as ConfigError).problems;
+    }
+    expect(problems.some((p) => p.startsWith(`${key}:`) && /Fix: \S/.test(p))).toBe(true);
+  });
+
+  it("names the config switch that activates the other host", () => {
+    expect(activationSwitch("primary")).toBe(
+      "pulumi config set gpmirror:activeMaster standby && pulumi up --yes",
+    );
+    expect(activationSwitch("standby")).toBe(
+      "pulumi config set gpmirror:activeMaster primary && pulumi up --yes",
+    );
+  });
+});
