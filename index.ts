@@ -1,4 +1,5 @@
 // gpmirror: config -> hosts -> MasterMirror -> stack outputs.
+import * as pulumi from "@pulumi/pulumi";
 import { loadConfig, MirrorConfig } from "./components/config";
 import { activationSwitch } from "./components/config/activation";
 import { Engine } from "./components/engines/engine";
@@ -10,13 +11,19 @@ import { LocalHosts } from "./components/hosts/local";
 import { MasterMirror } from "./components/masterMirror";
 import { password } from "./components/password";
 
-function hostsFor(config: MirrorConfig) {
+function hostsFor(config: MirrorConfig, activation: pulumi.Output<unknown>) {
   if (config.platform === "aws" && config.aws) {
+    const a = config.activation;
+    const old = a.activeMaster === "primary" ? "standby" : "primary";
     return new AwsHosts("aws", {
       stack: config.stack,
       settings: config.aws,
       primaryDbPort: config.primaryDbPort,
       standbyDbPort: config.standbyDbPort,
+      activeMaster: a.activeMaster,
+      clientsFollow: activation,
+      // A forced failover with the old host given up (protect off) fences it at the platform.
+      fence: a.force && !a.protect ? old : undefined,
     });
   }
   if (config.platform === "existing" && config.existing) {
@@ -32,7 +39,13 @@ function hostsFor(config: MirrorConfig) {
 }
 
 const config = loadConfig();
-const hosts = hostsFor(config);
+// The DNS record on AWS moves only once the activation is done: the mirror, built after the
+// hosts, hands its activation result back through this.
+let activationDone: (result: pulumi.Output<unknown>) => void = () => undefined;
+const afterActivation = pulumi.output(
+  new Promise<pulumi.Output<unknown>>((resolve) => (activationDone = resolve)),
+);
+const hosts = hostsFor(config, afterActivation);
 const engine: Engine =
   config.engine === "greenplum" && config.greenplum
     ? new GreenplumEngine(config.greenplum)
@@ -66,9 +79,11 @@ const mirror = new MasterMirror("mirror", {
   activationSwitch: activationSwitch(config.activation.activeMaster),
   activation: {
     settings: config.activation,
-    platformFence: hosts instanceof LocalHosts ? hosts.platformFence() : undefined,
+    platformFence: hosts instanceof ExistingHosts ? undefined : hosts.platformFence(),
   },
 });
+
+activationDone(mirror.activation);
 
 export const primary = mirror.primary;
 export const standby = mirror.standby;

@@ -19,7 +19,8 @@
 #   GPM_{NEW,OLD}_{NAME,ADDRESS,SSH_PORT,USER,HOST_KEY,SSH_KEY} (SSH_KEY: the private key, secret)
 #   GPM_NEW_PROBE GPM_NEW_ACTIVATE GPM_OLD_PROBE GPM_OLD_FENCE: the remote scripts' text
 #   GPM_PLATFORM_FENCE  optional: "local" fences an unreachable local host via local-hosts.sh
-#     (then GPM_STACK GPM_STATE_DIR GPM_LOCAL_MODE GPM_OLD_ROLE are used)
+#     (then GPM_STACK GPM_STATE_DIR GPM_LOCAL_MODE GPM_OLD_ROLE are used); "declared": the
+#     stack has already fenced it (AWS: a security group with no rules)
 # Prints one JSON line: what it found and did. Exits non-zero when it refuses or fails.
 set -euo pipefail
 say() { printf '[activate] %s\n' "$*" >&2; }
@@ -154,7 +155,12 @@ failover)
   unreachable)
     [[ "$GPM_FORCE" == true ]] ||
       die "cannot reach $GPM_OLD_NAME ($GPM_OLD_ADDRESS): that does not prove it is down (a network partition looks the same). Check it, then set activation.force to true to fence it through the platform and promote"
-    if [[ "${GPM_PLATFORM_FENCE:-}" == local ]]; then
+    if [[ "${GPM_PLATFORM_FENCE:-}" == declared ]]; then
+      # The platform fence is part of the stack itself (on AWS: the old instance is moved into
+      # a security group with no rules before this runs).
+      say "$GPM_OLD_NAME is fenced by the platform (declared in the stack)"
+      fence="platform"
+    elif [[ "${GPM_PLATFORM_FENCE:-}" == local ]]; then
       say "fencing $GPM_OLD_NAME through the platform (its network link is cut)"
       GPM_HOST="$GPM_OLD_ROLE" GPM_MODE="$GPM_LOCAL_MODE" bash scripts/local-hosts.sh fence >&2 ||
         die "the platform fence of $GPM_OLD_NAME failed; nothing was promoted"

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsSettings } from "../../config";
+import { AwsSettings, HostRole } from "../../config";
 import { SshCommandLine } from "../../engines/engine";
 import { Host, SshProxy, sshConnection } from "../../host";
 import { exportLines, shellQuote } from "../../shell";
@@ -21,6 +21,20 @@ export interface AwsHostsArgs {
   settings: AwsSettings;
   primaryDbPort: number;
   standbyDbPort: number;
+  /** The host clients should reach: the DNS record points at it. */
+  activeMaster?: HostRole;
+  /**
+   * A value the DNS record waits for before it moves (the activation's result), so clients
+   * are pointed at a host only once it has been promoted, never at a standby whose
+   * activation was refused.
+   */
+  clientsFollow?: pulumi.Input<unknown>;
+  /**
+   * A host to cut off at the platform: its instance is moved into a security group with no
+   * rules, so that nothing reaches it and it reaches nothing (the fence for a forced
+   * failover away from an old primary that cannot be reached to be stopped).
+   */
+  fence?: HostRole;
 }
 
 /** The data volume's device name as EC2 sees it (Nitro shows it as an NVMe disk). */
@@ -46,6 +60,7 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
   readonly knownHostsFile: string;
   private readonly privateKeyPath: string;
   private readonly proxy?: AwsSettings["connection"]["proxy"];
+  private readonly fenced: boolean;
 
   constructor(name: string, args: AwsHostsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpmirror:hosts:AwsHosts", name, {}, opts);
@@ -60,6 +75,7 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
     this.knownHostsFile = s.connection.knownHostsFile;
     this.privateKeyPath = s.connection.privateKeyPath;
     this.proxy = s.connection.proxy;
+    this.fenced = args.fence !== undefined;
 
     const placement = placeHosts(name, s, tags, parent);
     this.vpcId = placement.apply((p) => p.vpcId);
@@ -73,6 +89,20 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
       parent,
     );
     this.securityGroupId = sg.id;
+    const fenceSg = args.fence
+      ? new aws.ec2.SecurityGroup(
+          `${name}-fence`,
+          {
+            vpcId: this.vpcId,
+            description: `gpmirror ${args.stack}: fence, no traffic in or out`,
+            // No rules at all, not even the default allow-all egress.
+            egress: [],
+            ingress: [],
+            tags: tags("fence"),
+          },
+          parent,
+        )
+      : undefined;
     securityGroupRules(name, s, sg.id, [args.primaryDbPort, args.standbyDbPort], tags, parent);
     const profile = instanceProfile(name, s, tags, parent);
     const ami = s.ami.id
@@ -141,7 +171,7 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
           ami,
           instanceType: s.instanceType,
           subnetId: placement.apply((p) => p.subnetIds[role]),
-          vpcSecurityGroupIds: [sg.id],
+          vpcSecurityGroupIds: [fenceSg && args.fence === role ? fenceSg.id : sg.id],
           associatePublicIpAddress: s.associatePublicIp,
           iamInstanceProfile: profile.name,
           // IMDSv2 only, one hop: a process in a container on the host cannot take the role.
@@ -217,8 +247,9 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
           },
           parent,
         ).zoneId;
-    // Points at the primary. Activation moves it to the standby; the low TTL lets clients
+    // Points at the active master, once its activation is done; the low TTL lets clients
     // follow soon after.
+    const active = args.activeMaster === "standby" ? this.standby : this.primary;
     const record = new aws.route53.Record(
       `${name}-master`,
       {
@@ -226,12 +257,12 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
         name: `${s.dns.recordName}.${s.dns.zoneName}`,
         type: "A",
         ttl: s.dns.ttl,
-        records: [this.primary.address],
+        records: pulumi.all([active.address, args.clientsFollow]).apply(([address]) => [address]),
       },
       parent,
     );
     this.dnsName = record.fqdn;
-    this.clientEndpoint = pulumi.interpolate`${record.fqdn}:${args.primaryDbPort}`;
+    this.clientEndpoint = pulumi.interpolate`${record.fqdn}:${active.dbPort}`;
 
     knownHosts(name, s.connection.knownHostsFile, [this.primary, this.standby], s, parent);
     this.registerOutputs({
@@ -240,6 +271,11 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
       dnsName: this.dnsName,
       clientEndpoint: this.clientEndpoint,
     });
+  }
+
+  /** Parameters of scripts/activate.sh's platform fence: declared here, as a security group. */
+  platformFence(): Record<string, string> | undefined {
+    return this.fenced ? { GPM_PLATFORM_FENCE: "declared" } : undefined;
   }
 
   /** The command line an operator uses: pinned keys from the known_hosts file, via the bastion. */

@@ -1,0 +1,62 @@
+// The whole program (index.ts) on `platform: aws` under Pulumi's mocks: what it registers, in
+// order, with the inputs the engine would receive.
+import * as pulumi from "@pulumi/pulumi";
+import { plain } from "./mockValues";
+
+export interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+export const AWS_BASE = {
+  access: { segmentSecurityGroupId: "sg-0555555555555555a", adminCidrs: ["10.0.0.0/24"] },
+  greenplum: { preinstalled: true },
+  connection: {
+    publicKey: "ssh-ed25519 AAAAclient",
+    privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----",
+  },
+};
+
+/** Sets the mocks and the stack's config; returns the list registrations are appended to. */
+export function mockAwsProgram(config: Record<string, string>): Registered[] {
+  const registered: Registered[] = [];
+  pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const inputs = plain(args.inputs) as Record<string, unknown>;
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const out: Record<string, unknown> = { ...inputs };
+        if (args.name.endsWith("-host-key")) {
+          out["stdout"] = JSON.stringify({ privateKey: "k", publicKey: "ssh-ed25519 AAAAh" });
+        } else if (args.type === "aws:ec2/instance:Instance") {
+          out["privateIp"] = args.name.endsWith("primary") ? "10.42.1.10" : "10.42.2.10";
+        } else if (args.type === "aws:route53/record:Record") {
+          out["fqdn"] = inputs["name"];
+        } else if (args.type === "aws:route53/zone:Zone") {
+          out["zoneId"] = "ZUNIT";
+        } else if (args.type.startsWith("aws:iam/")) {
+          out["name"] = args.name;
+        } else if (args.name.endsWith("-verify")) {
+          out["stdout"] = '{"state":"streaming","syncState":"async","replayLagBytes":0}';
+        } else if (args.name.endsWith("-activation")) {
+          out["stdout"] = '{"activated":true,"fence":"platform"}';
+        } else if (args.type.startsWith("command:")) {
+          out["stdout"] = args.name.endsWith("-password") ? "p".repeat(32) : "{}";
+        }
+        return { id: `${args.name}-id`, state: out };
+      },
+      call(args) {
+        if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0123456789abcdef0" };
+        if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones")
+          return { names: ["us-east-1a", "us-east-1b"] };
+        return args.inputs;
+      },
+    },
+    "gpmirror",
+    "unit",
+    false,
+  );
+  pulumi.runtime.setAllConfig({ "gpmirror:platform": "aws", ...config });
+  return registered;
+}
