@@ -1,6 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ReplicationSettings } from "./config";
-import { Engine, OperatorLogin, Pair, SshCommandLine, StepScript } from "./engines/engine";
+import {
+  ActivationScripts,
+  Engine,
+  OperatorLogin,
+  Pair,
+  SshCommandLine,
+  StepScript,
+} from "./engines/engine";
 import { Host } from "./host";
 import { Activation as ActivationStep, ActivationArgs } from "./activation";
 import { OperatorAccess, operatorAccess } from "./operator/access";
@@ -93,14 +100,35 @@ export class MasterMirror extends pulumi.ComponentResource {
     const preparePrimary = prepare(pair.primary);
     const prepareStandby = prepare(pair.standby);
     const scripts = engine.activationScripts?.(pair);
-    const activated =
-      args.activation && scripts
-        ? new ActivationStep(
-            `${name}-activation`,
-            { ...args.activation, scripts, target: pair.primary, other: pair.standby },
-            { parent: this, dependsOn: [preparePrimary, prepareStandby] },
-          )
-        : undefined;
+    // Makes pair.primary the active master first: through the safe activation where the
+    // engine gives its scripts (PostgreSQL), else through the engine's own activate step,
+    // which runs on the host to promote and checks the old master itself (Greenplum).
+    const activation = (
+      a: NonNullable<MasterMirrorArgs["activation"]>,
+      s: ActivationScripts | undefined,
+      after: pulumi.Resource[],
+    ): ActivationStep | RemoteStep | undefined => {
+      if (s) {
+        return new ActivationStep(
+          `${name}-activation`,
+          { ...a, scripts: s, target: pair.primary, other: pair.standby },
+          { parent: this, dependsOn: after },
+        );
+      }
+      if (!engine.activate) return undefined;
+      // The engine's step promotes its pair's standby: here, the host that is to be active.
+      const swapped: Pair = { ...pair, primary: pair.standby, standby: pair.primary };
+      const fencedByPlatform = a.platformFence?.["GPM_PLATFORM_FENCE"] === "declared";
+      return run(
+        "activation",
+        pair.primary,
+        engine.activate(swapped, { force: a.settings.force, fencedByPlatform }),
+        after,
+      );
+    };
+    const activated = args.activation
+      ? activation(args.activation, scripts, [preparePrimary, prepareStandby])
+      : undefined;
     const primary = run("primary", pair.primary, engine.primary(pair), [
       preparePrimary,
       ...(activated ? [activated] : []),

@@ -141,6 +141,39 @@ describe("greenplum settings", () => {
   });
 });
 
+describe("GreenplumEngine and the activeMaster switch (mocks)", () => {
+  const config = parseSettings(raw({ version: "7" }, { activeMaster: "standby" }), ctx);
+  const hosts = new ExistingHosts(
+    must(config.existing),
+    config.primaryDbPort,
+    config.standbyDbPort,
+  );
+  // As index.ts does: the host named by activeMaster is the primary now.
+  const mirror = new MasterMirror("switch", {
+    primary: hosts.standby,
+    standby: hosts.primary,
+    engine: new GreenplumEngine(must(config.greenplum)),
+    replication: config.replication,
+    replicationPassword: pulumi.secret("unused-by-greenplum-0123456789"),
+    ssh: hosts,
+    activation: { settings: config.activation },
+  });
+
+  it("activates the host named by activeMaster, through the engine's checked step, first", async () => {
+    await new Promise((resolve) => mirror.activation.apply(resolve));
+    const step = created.find(
+      (c) => c.type === "command:remote:Command" && c.name === "switch-activation",
+    );
+    if (!step) throw new Error("no activation step");
+    const conn = plain(step.inputs["connection"]) as Record<string, unknown>;
+    expect(conn["host"]).toBe("10.0.1.20");
+    const stdin = String(plain(step.inputs["stdin"]));
+    expect(stdin).toContain("export GPM_OLD_PRIMARY_ADDRESS='10.0.1.10'");
+    expect(stdin).toContain("export GPM_FORCE='false'");
+    expect(stdin).toContain("gpactivatestandby");
+  });
+});
+
 describe("GreenplumEngine in the pair (mocks)", () => {
   const config = parseSettings(
     raw({ version: "7", walKeepSize: "2GB", allowReplaceStandby: true }),
@@ -164,7 +197,9 @@ describe("GreenplumEngine in the pair (mocks)", () => {
   beforeAll(async () => {
     await new Promise((resolve) => mirror.replication.apply(resolve));
     await new Promise((resolve) => mirror.activation.apply(resolve));
-    steps = created.filter((c) => c.type === "command:remote:Command");
+    steps = created.filter(
+      (c) => c.type === "command:remote:Command" && c.name.startsWith("mirror-"),
+    );
   });
   const stepNamed = (s: string) => {
     const c = steps.find((x) => x.name === `mirror-${s}`);

@@ -509,6 +509,16 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     };
   }
 
+  it("finds nothing to activate on a new pair (no data directory yet)", () => {
+    const sb = make("gp7");
+    const { env } = standbyHost(sb);
+    const r = sb.run("activate", { ...env, GPM_DATA_DIR: path.join(sb.root, "not-yet") });
+    expect(r.status).toBe(0);
+    expect(lastJson(r.stdout)).toEqual({ promoted: false, skipped: "new pair" });
+    expect(sb.calls("ssh")).toHaveLength(0);
+    expect(sb.calls("gpactivatestandby")).toHaveLength(0);
+  });
+
   it("refuses when the old host does not answer, without calling gpactivatestandby", () => {
     const sb = make("gp7");
     const { env } = standbyHost(sb);

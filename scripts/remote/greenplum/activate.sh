@@ -106,6 +106,14 @@ check_new_master() {
     }
 }
 
+# A new pair: the master is initialized after this step (it runs first whenever the active
+# master is chosen), so there is nothing to activate yet.
+if [[ ! -e "$DATA_DIR" ]]; then
+  gpm_log "no data directory at $DATA_DIR yet: a new pair, nothing to activate"
+  printf '{"promoted":false,"skipped":"new pair"}\n'
+  exit 0
+fi
+
 # Already activated (a second run): nothing to promote.
 if gpm_master_up && [[ ! -f "$DATA_DIR/$STANDBY_MARKER" ]]; then
   check_new_master || gpm_die "this host's master runs but is not the catalog's primary, or refuses writes"
