@@ -1,4 +1,5 @@
 // The project's own Pulumi engine, as scripts/pulumi-env.sh sets it up, for Automation API tests.
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -6,6 +7,33 @@ import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation"
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const PULUMI_HOME = process.env["PULUMI_HOME"] ?? path.join(ROOT, ".pulumi-home");
+
+/**
+ * Hosts an earlier, interrupted run left behind (its state was in a backend that is gone):
+ * processes, namespaces, directories. A fresh backend knows nothing of them, so they are
+ * removed the way `pulumi destroy` would, before the stack is built again.
+ */
+function removeLeftoverHosts(stack: string, config: Record<string, string>): void {
+  const root = process.getuid?.() === 0;
+  const stateDir =
+    config["local.stateDir"] ??
+    (root ? `/var/lib/gpmirror/${stack}` : path.join(os.homedir(), ".gpmirror", stack));
+  if (!fs.existsSync(stateDir)) return;
+  for (const host of ["primary", "standby"]) {
+    execFileSync("bash", [path.join(ROOT, "scripts", "local-hosts.sh"), "destroy"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        GPM_STACK: stack,
+        GPM_HOST: host,
+        GPM_STATE_DIR: stateDir,
+        GPM_MODE: root ? "netns" : "loopback",
+        ...(config["local.bridge"] ? { GPM_BRIDGE: config["local.bridge"] } : {}),
+      },
+      stdio: "ignore",
+    });
+  }
+}
 
 /** A stack of the real program with its own file backend and passphrase, removed by `dispose`. */
 export async function testStack(name: string, config: Record<string, string>) {
@@ -24,6 +52,7 @@ export async function testStack(name: string, config: Record<string, string>) {
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PATH: `${path.join(PULUMI_HOME, "bin")}:${path.join(ROOT, "node_modules", ".bin")}:${process.env["PATH"] ?? ""}`,
   };
+  removeLeftoverHosts(name, config);
   const pulumiCommand = await PulumiCommand.get({ root: PULUMI_HOME, skipVersionCheck: true });
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: name, workDir: ROOT },
