@@ -8,6 +8,8 @@ export interface ReplicationRow {
   replayLsn: string | null;
   lagBytes: number | null;
   replayLagSeconds: number | null;
+  /** Seconds since the standby last answered (it does at least every 10 s while connected). */
+  replyAgeSeconds?: number | null;
 }
 
 export interface SlotState {

@@ -22,7 +22,7 @@ export interface StatusReport {
   retainedWalBytes: number | null;
   /** How much more WAL the primary can write before the standby is lost (null: no bound). */
   safeWalBytes: number | null;
-  /** false once the slot has lost WAL the standby needs: it must be rebuilt (pulumi up). */
+  /** false once the slot has lost WAL the standby needs: it must be rebuilt (npm run repair). */
   canCatchUp: boolean;
   problems: string[];
   hosts: { name: string; address: string; role: string; detail: string }[];
@@ -31,6 +31,9 @@ export interface StatusReport {
 export interface StatusThresholds {
   maxLagBytes?: number;
 }
+
+/** A connected standby answers at least every wal_receiver_status_interval (10 s). */
+export const SILENT_STANDBY_SECONDS = 30;
 
 /** Exit codes of `npm run status`, for pipelines. */
 export const EXIT = { ok: 0, error: 1, unprotected: 2, lagging: 3 } as const;
@@ -71,10 +74,18 @@ export function evaluate(
   } else if (row && row.state !== "streaming") {
     problems.push(`${standby?.name} is ${row.state}, not streaming`);
   }
+  // A cut link looks like streaming on the primary until wal_sender_timeout (60 s) ends the
+  // connection; a standby that has stopped answering says so sooner.
+  const silent = (row?.replyAgeSeconds ?? 0) > SILENT_STANDBY_SECONDS;
+  if (row && silent) {
+    problems.push(
+      `${standby?.name} has not answered ${primary?.name} for ${Math.round(row.replyAgeSeconds ?? 0)} s: the link between the hosts may be cut (a partition), or the standby hangs`,
+    );
+  }
   const canCatchUp = slot ? slot.walStatus !== "lost" : true;
   if (!canCatchUp) {
     problems.push(
-      `slot ${slot?.name} has lost WAL the standby needs: the standby must be rebuilt (pulumi up rebuilds it)`,
+      `slot ${slot?.name} has lost WAL the standby needs: the standby must be rebuilt: npm run repair -- --stack <stack> rebuilds it`,
     );
   }
   const lagBytes = row?.lagBytes ?? null;
@@ -88,7 +99,7 @@ export function evaluate(
   return {
     primary: primary?.name ?? null,
     standby: primary ? (standby?.name ?? null) : null,
-    protected: row?.state === "streaming" && canCatchUp,
+    protected: row?.state === "streaming" && canCatchUp && !silent,
     state: row?.state ?? "disconnected",
     syncState: row?.syncState ?? null,
     lagBytes,
@@ -125,7 +136,7 @@ export function formatReport(r: StatusReport): string {
     `lag          ${fmt(r.lagBytes, "bytes")}, ${fmt(r.lagSeconds, "s")}`,
     `retained WAL ${fmt(r.retainedWalBytes, "bytes")}`,
     `WAL before the standby is lost ${r.safeWalBytes === null ? "no bound" : `${r.safeWalBytes} bytes`}`,
-    `can catch up ${r.canCatchUp ? "yes" : "NO: rebuild the standby"}`,
+    `can catch up ${r.canCatchUp ? "yes" : "NO: rebuild the standby (npm run repair)"}`,
     "",
     ...r.hosts.map(
       (h) => `${h.name.padEnd(24)} ${h.address.padEnd(16)} ${h.role.padEnd(18)} ${h.detail}`,

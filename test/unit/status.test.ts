@@ -65,6 +65,21 @@ describe("status of a pair", () => {
     expect(formatReport(r)).toMatch(/protected\s+yes/);
   });
 
+  it("is unprotected (exit 2) when a streaming standby has not answered for a while (a partition)", () => {
+    const silent = primaryProbe();
+    silent.replication[0].replyAgeSeconds = 45;
+    const r = evaluate(view("p", silent), view("s", standbyProbe()));
+    expect(r.state).toBe("streaming");
+    expect(r.protected).toBe(false);
+    expect(r.problems.join()).toMatch(
+      /s has not answered p for 45 s: the link between the hosts may be cut/,
+    );
+    expect(exitCode(r)).toBe(EXIT.unprotected);
+    const answering = primaryProbe();
+    answering.replication[0].replyAgeSeconds = 9;
+    expect(evaluate(view("p", answering), view("s", standbyProbe())).protected).toBe(true);
+  });
+
   it("finds the primary by what the servers say, whichever host it is", () => {
     const r = evaluate(view("s", standbyProbe()), view("p", primaryProbe()));
     expect(r.primary).toBe("p");

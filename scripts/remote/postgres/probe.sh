@@ -7,7 +7,8 @@
 # Prints: {"dataDir": bool, "running": bool, "acceptsConnections": bool, "inRecovery": bool|null,
 #   "fenced": bool, "timeline": N|null, "currentLsn", "receiveLsn", "replayLsn",
 #   "replayAgeSeconds": N|null, "walReceiver": "streaming"|...|null,
-#   "replication": [{"applicationName","state","syncState","sentLsn","replayLsn","lagBytes","replayLagSeconds"}],
+#   "replication": [{"applicationName","state","syncState","sentLsn","replayLsn","lagBytes","replayLagSeconds",
+#     "replyAgeSeconds": seconds since the standby last answered}],
 #   "slot": {"name","active","walStatus","retainedBytes","safeWalBytes"}|null,
 #   "synchronousStandbyNames": "..."}
 # shellcheck disable=SC1091,SC2034 # lib.sh is prepended by the caller; it reads GPM_TAG
@@ -50,7 +51,8 @@ repl AS (
     'applicationName', application_name, 'state', state, 'syncState', sync_state,
     'sentLsn', sent_lsn::text, 'replayLsn', replay_lsn::text,
     'lagBytes', pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint,
-    'replayLagSeconds', extract(epoch FROM replay_lag)::float8)), '[]'::json) AS rows
+    'replayLagSeconds', extract(epoch FROM replay_lag)::float8,
+    'replyAgeSeconds', extract(epoch FROM now() - reply_time)::float8)), '[]'::json) AS rows
   FROM pg_stat_replication WHERE NOT (SELECT rec FROM me)),
 slot AS (
   SELECT json_build_object('name', slot_name, 'active', active, 'walStatus', wal_status,
