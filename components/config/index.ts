@@ -36,6 +36,10 @@ export interface ReplicationSettings {
   slotName: string;
   /** Bound on WAL the slot may hold for an absent standby (max_slot_wal_keep_size). */
   maxSlotWalKeepSize: string;
+  /** WAL kept for standbys whatever their slot says (wal_keep_size). */
+  walKeepSize: string;
+  /** Bound on the base backup's read rate on the primary (pg_basebackup --max-rate); "": none. */
+  baseBackupMaxRate: string;
   /** How long the verify step waits for `streaming`. */
   timeoutSeconds: number;
   /** Every commit waits until the standby has flushed it (RPO 0; see README). */
@@ -138,6 +142,22 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
       "use a whole number with kB, MB, GB or TB",
     );
   }
+  const walKeepSize = r.string("replication.walKeepSize", "256MB");
+  if (!SIZE.test(walKeepSize)) {
+    r.fail(
+      "replication.walKeepSize",
+      `must be a size such as 256MB or 0MB, got "${walKeepSize}"`,
+      "use a whole number with kB, MB, GB or TB",
+    );
+  }
+  const baseBackupMaxRate = r.string("replication.baseBackupMaxRate", "");
+  if (baseBackupMaxRate !== "" && !/^[0-9]{1,7}[kM]$/.test(baseBackupMaxRate)) {
+    r.fail(
+      "replication.baseBackupMaxRate",
+      `must be a rate such as 50M or 500k (bytes per second), got "${baseBackupMaxRate}"`,
+      "use a whole number with k or M, or remove it for no bound",
+    );
+  }
   const passwordRaw = raw["replicationPassword"];
   if (passwordRaw !== undefined && (typeof passwordRaw !== "string" || passwordRaw.length < 16)) {
     r.fail(
@@ -150,6 +170,8 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     user: r.name("replication.user", "replicator"),
     slotName: r.string("replication.slotName", "gpmirror_standby"),
     maxSlotWalKeepSize: size,
+    walKeepSize,
+    baseBackupMaxRate,
     timeoutSeconds: r.integer("replication.timeoutSeconds", 120, 5, 3600),
     synchronous: r.boolean("replication.synchronous", false),
     password: typeof passwordRaw === "string" ? pulumi.secret(passwordRaw) : undefined,

@@ -37,6 +37,7 @@ export class PostgresEngine implements Engine {
     return step("primary", {
       ...common(pair.primary),
       GPM_MAX_SLOT_WAL_KEEP_SIZE: pair.replication.maxSlotWalKeepSize,
+      GPM_WAL_KEEP_SIZE: pair.replication.walKeepSize,
     });
   }
 
@@ -65,6 +66,10 @@ export class PostgresEngine implements Engine {
       GPM_APPLICATION_NAME: pair.standby.name,
       // The same bound on the standby, so that a promoted standby keeps it.
       GPM_MAX_SLOT_WAL_KEEP_SIZE: pair.replication.maxSlotWalKeepSize,
+      GPM_WAL_KEEP_SIZE: pair.replication.walKeepSize,
+      ...(pair.replication.baseBackupMaxRate
+        ? { GPM_BASEBACKUP_MAX_RATE: pair.replication.baseBackupMaxRate }
+        : {}),
     });
   }
 

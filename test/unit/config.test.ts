@@ -51,6 +51,8 @@ describe("config defaults", () => {
       user: "replicator",
       slotName: "gpmirror_standby",
       maxSlotWalKeepSize: "1GB",
+      walKeepSize: "256MB",
+      baseBackupMaxRate: "",
     });
     expect(c.replication.password).toBeUndefined();
   });
@@ -110,6 +112,16 @@ const badInputs: [string, RawSettings, string, typeof root?][] = [
     "WAL bound without a unit",
     { replication: { maxSlotWalKeepSize: "100" } },
     "gpmirror:replication.maxSlotWalKeepSize",
+  ],
+  [
+    "kept WAL without a unit",
+    { replication: { walKeepSize: "256" } },
+    "gpmirror:replication.walKeepSize",
+  ],
+  [
+    "base backup rate with a unit pg_basebackup does not take",
+    { replication: { baseBackupMaxRate: "5MB" } },
+    "gpmirror:replication.baseBackupMaxRate",
   ],
   ["short password", { replicationPassword: "short" }, "gpmirror:replicationPassword"],
   [

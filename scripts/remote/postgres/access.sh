@@ -120,7 +120,17 @@ if [[ "$slot_exists" == 0 ]]; then
 else
   slot_type="$(gpm_psql -v "s=$slot" <<<"SELECT slot_type FROM pg_replication_slots WHERE slot_name = :'s';")"
   [[ "$slot_type" == physical ]] || gpm_die "slot $slot exists but is $slot_type, not physical"
-  gpm_log "replication slot $slot already exists"
+  wal_status="$(gpm_psql -v "s=$slot" <<<"SELECT coalesce(wal_status, '') FROM pg_replication_slots WHERE slot_name = :'s';")"
+  if [[ "$wal_status" == lost ]]; then
+    # Past max_slot_wal_keep_size the slot was invalidated: it holds nothing any more. A new
+    # one reserves WAL from now on, for the standby's new snapshot (standby.sh rebuilds it).
+    gpm_log "replication slot $slot lost the standby's WAL (wal_status lost); dropping and creating it again"
+    gpm_psql -v "s=$slot" <<<"SELECT pg_drop_replication_slot(:'s');" >/dev/null
+    gpm_psql -v "s=$slot" <<<"SELECT pg_create_physical_replication_slot(:'s', true);" >/dev/null
+    slot_created=true
+  else
+    gpm_log "replication slot $slot already exists"
+  fi
 fi
 
 jq -cn --arg role "$user" --arg slot "$slot" --argjson hbaChanged "$hba_changed" \

@@ -7,6 +7,8 @@
 #      [GPM_LOG_FILE=<parent of data dir>/standby.log] [GPM_PGPASS_FILE=<parent>/pgpass]
 #      [GPM_MAX_SLOT_WAL_KEEP_SIZE=1GB] [GPM_WAL_KEEP_SIZE=256MB]
 #      [GPM_BASEBACKUP_MAX_RATE: pg_basebackup --max-rate, e.g. 50M; default unlimited]
+#      [GPM_CATCH_UP_CHECK_SECONDS=20: how long an existing standby is watched for "the WAL I
+#       need is gone" (a lost slot); then it is moved aside as <dir>.lost-<time> and rebuilt]
 # Prints: {"created","started","restarted","reloaded","running","movedAside","applicationName","logFile"}
 # shellcheck disable=SC1091,SC2034 # lib.sh is prepended by the caller; it reads GPM_TAG
 set -euo pipefail
@@ -95,34 +97,9 @@ stop_if_running() {
   fi
 }
 
-created=false
-fenced=false
-[[ -f "$DATA_DIR/$GPM_FENCE_MARKER" ]] && fenced=true
-if [[ "$fenced" == false && -f "$DATA_DIR/PG_VERSION" && -f "$DATA_DIR/$MARKER_NAME" && ! -f "$DATA_DIR/standby.signal" ]]; then
-  gpm_die "$DATA_DIR was a standby and has been promoted (no standby.signal): it is a primary now. Refusing to replace it; re-protect it as a standby by hand (pg_rewind) or move it away first"
-fi
-
-# A fenced directory was the old primary: it may hold writes the new primary never saw, so it
-# is moved aside and replaced by a fresh snapshot of the new primary (re-protection).
-if [[ "$fenced" == false && -f "$DATA_DIR/PG_VERSION" && -f "$DATA_DIR/standby.signal" && -f "$DATA_DIR/$MARKER_NAME" ]]; then
-  gpm_log "$DATA_DIR is a complete standby; checking its settings"
-else
-  # Leftovers of an interrupted earlier run are moved aside, never reused.
-  if [[ -e "$TMP_DIR" ]]; then
-    move_aside "$TMP_DIR" "is an unfinished base backup from an earlier run"
-  fi
-  if [[ -e "$DATA_DIR" ]]; then
-    if [[ -d "$DATA_DIR" && -z "$(ls -A "$DATA_DIR")" ]]; then
-      rmdir "$DATA_DIR"
-    else
-      stop_if_running "$DATA_DIR"
-      if [[ "$fenced" == true ]]; then
-        move_aside "$DATA_DIR" "is the fenced old primary" fenced
-      else
-        move_aside "$DATA_DIR" "is not a complete standby (no PG_VERSION, standby.signal or completion marker)"
-      fi
-    fi
-  fi
+# take_base_backup: a fresh snapshot of the online primary through the slot, made in
+# $TMP_DIR and renamed to $DATA_DIR only once complete (with the completion marker).
+take_base_backup() {
   gpm_log "taking a base backup from $GPM_PRIMARY_ADDRESS:$GPM_PRIMARY_PORT through slot $GPM_SLOT_NAME into $TMP_DIR ..."
   PGPASSFILE="$PGPASS" "$PG_BIN/pg_basebackup" \
     -d "host=$(gpm_conninfo_quote "$GPM_PRIMARY_ADDRESS") port=$GPM_PRIMARY_PORT user=$(gpm_conninfo_quote "$GPM_REPL_USER") passfile=$(gpm_conninfo_quote "$PGPASS") connect_timeout=10" \
@@ -142,15 +119,103 @@ else
   mv "$TMP_DIR" "$DATA_DIR"
   created=true
   gpm_log "base backup complete; $DATA_DIR is a standby"
+}
+
+# stop_leftover_basebackup: ends a pg_basebackup of an interrupted earlier run that still
+# writes into $TMP_DIR (it would hold the slot, and the new copy would fail).
+stop_leftover_basebackup() {
+  local pids=() pid args i
+  for pid in $(pgrep -u "$(id -u)" -x pg_basebackup || true); do
+    args="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+    [[ " $args" == *" -D $TMP_DIR "* ]] && pids+=("$pid")
+  done
+  ((${#pids[@]})) || return 0
+  gpm_log "stopping pg_basebackup ${pids[*]} of an interrupted earlier run (it writes into $TMP_DIR)"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "${pids[@]}" 2>/dev/null || return 0
+    sleep 0.2
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+}
+
+created=false
+fenced=false
+[[ -f "$DATA_DIR/$GPM_FENCE_MARKER" ]] && fenced=true
+if [[ "$fenced" == false && -f "$DATA_DIR/PG_VERSION" && -f "$DATA_DIR/$MARKER_NAME" && ! -f "$DATA_DIR/standby.signal" ]]; then
+  gpm_die "$DATA_DIR was a standby and has been promoted (no standby.signal): it is a primary now. Refusing to replace it; re-protect it as a standby by hand (pg_rewind) or move it away first"
 fi
 
-gpm_apply_config "$(standby_settings)" "$LOG_FILE"
-gpm_start "$LOG_FILE"
-if gpm_wait_ready 60; then
-  [[ "$(gpm_psql -c 'SELECT pg_is_in_recovery()')" == t ]] || gpm_die "the server on $DATA_DIR is not in recovery"
-  gpm_log "standby running on $LISTEN_ADDRESS:$DB_PORT (application_name $GPM_APPLICATION_NAME, log $LOG_FILE)"
+# A fenced directory was the old primary: it may hold writes the new primary never saw, so it
+# is moved aside and replaced by a fresh snapshot of the new primary (re-protection).
+if [[ "$fenced" == false && -f "$DATA_DIR/PG_VERSION" && -f "$DATA_DIR/standby.signal" && -f "$DATA_DIR/$MARKER_NAME" ]]; then
+  gpm_log "$DATA_DIR is a complete standby; checking its settings"
 else
-  gpm_log "WARNING: the standby's postmaster runs but does not accept connections yet (not consistent; primary away?); see $LOG_FILE"
+  # Leftovers of an interrupted earlier run are moved aside, never reused; a pg_basebackup of
+  # that run that still writes into it (its session was cut) is stopped first.
+  stop_leftover_basebackup
+  if [[ -e "$TMP_DIR" ]]; then
+    move_aside "$TMP_DIR" "is an unfinished base backup from an earlier run"
+  fi
+  if [[ -e "$DATA_DIR" ]]; then
+    if [[ -d "$DATA_DIR" && -z "$(ls -A "$DATA_DIR")" ]]; then
+      rmdir "$DATA_DIR"
+    else
+      stop_if_running "$DATA_DIR"
+      if [[ "$fenced" == true ]]; then
+        move_aside "$DATA_DIR" "is the fenced old primary" fenced
+      else
+        move_aside "$DATA_DIR" "is not a complete standby (no PG_VERSION, standby.signal or completion marker)"
+      fi
+    fi
+  fi
+  take_base_backup
+fi
+
+# What a standby logs when the primary no longer has the WAL it needs: only a new snapshot helps.
+LOST_WAL_RE='requested WAL segment [0-9A-F]+ has already been removed|can no longer get changes from replication slot|slot has been invalidated'
+
+run_standby() {
+  gpm_apply_config "$(standby_settings)" "$LOG_FILE"
+  gpm_start "$LOG_FILE"
+  if gpm_wait_ready 60; then
+    [[ "$(gpm_psql -c 'SELECT pg_is_in_recovery()')" == t ]] || gpm_die "the server on $DATA_DIR is not in recovery"
+    gpm_log "standby running on $LISTEN_ADDRESS:$DB_PORT (application_name $GPM_APPLICATION_NAME, log $LOG_FILE)"
+  else
+    gpm_log "WARNING: the standby's postmaster runs but does not accept connections yet (not consistent; primary away?); see $LOG_FILE"
+  fi
+}
+
+# cannot_catch_up LOG_OFFSET: 0 when, during this run (the log after LOG_OFFSET), the standby
+# was told that the WAL it needs is gone (its slot lost it: max_slot_wal_keep_size), and it
+# does not stream steadily. Decided within GPM_CATCH_UP_CHECK_SECONDS (default 20).
+cannot_catch_up() {
+  local offset="$1" limit="${GPM_CATCH_UP_CHECK_SECONDS:-20}" i streak=0 status
+  [[ "$limit" =~ ^[0-9]+$ ]] || gpm_die "GPM_CATCH_UP_CHECK_SECONDS must be a whole number"
+  for ((i = 0; i < limit; i++)); do
+    if tail -c +"$((offset + 1))" "$LOG_FILE" 2>/dev/null | grep -qE "$LOST_WAL_RE"; then
+      return 0
+    fi
+    status="$(gpm_psql -c 'SELECT status FROM pg_stat_wal_receiver' 2>/dev/null || true)"
+    if [[ "$status" == streaming ]]; then
+      streak=$((streak + 1))
+      ((streak < 3)) || return 1
+    else
+      streak=0
+    fi
+    sleep 1
+  done
+  return 1
+}
+
+log_offset="$(stat -c %s "$LOG_FILE" 2>/dev/null || echo 0)"
+run_standby
+if [[ "$created" == false ]] && cannot_catch_up "$log_offset"; then
+  gpm_log "the primary no longer has the WAL this standby needs (its log: $(tail -c +"$((log_offset + 1))" "$LOG_FILE" | grep -oE "$LOST_WAL_RE" | tail -n 1)); it must be rebuilt"
+  stop_if_running "$DATA_DIR"
+  move_aside "$DATA_DIR" "cannot catch up (the primary removed the WAL it needs)" lost
+  take_base_backup
+  run_standby
 fi
 
 moved_aside=""
