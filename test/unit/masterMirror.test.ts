@@ -138,6 +138,10 @@ describe("MasterMirror on local hosts (mocks)", () => {
     expect(stdinOf("standby")).toContain("export GPM_PRIMARY_ADDRESS='10.201.0.11'");
     expect(stdinOf("standby")).toContain("export GPM_SLOT_NAME='gpmirror_standby'");
     expect(stdinOf("primary")).toContain("export GPM_MAX_SLOT_WAL_KEEP_SIZE='1GB'");
+    expect(stdinOf("primary")).toContain("export GPM_WAL_KEEP_SIZE='256MB'");
+    expect(stdinOf("standby")).toContain("export GPM_WAL_KEEP_SIZE='256MB'");
+    // No bound on the snapshot's rate unless one is set.
+    expect(stdinOf("standby")).not.toContain("export GPM_BASEBACKUP_MAX_RATE");
   });
 
   it("keeps the password and the SSH key secret", async () => {
