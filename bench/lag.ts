@@ -3,13 +3,16 @@
 // asynchronous, synchronous, and the same primary with its standby stopped.
 import { Client } from "pg";
 import { BenchStack, pgBin, sleep } from "./stack";
-import { summarize, Summary } from "./stats";
+import { median, summarize, Summary } from "./stats";
 
 export type LagMode = "async" | "sync" | "no standby";
 
 export interface LagResult {
   mode: LagMode;
+  /** median over the rounds */
   tps: number;
+  /** each round's */
+  tpsRuns: number[];
   /** pgbench's average latency per transaction */
   latencyMs: number;
   samples: number;
@@ -23,6 +26,8 @@ export interface LagOptions {
   scale: number;
   clients: number;
   seconds: number;
+  /** each mode runs once per round, in a rotating order; medians over the rounds */
+  rounds: number;
 }
 
 export async function lag(
@@ -38,40 +43,74 @@ export async function lag(
     `${pgBin()}/pgbench -i -q -s ${o.scale} -h ${socket(p.dataDir)} -p ${p.dbPort} bench 2>&1 | tail -n 1 >&2`,
     1800,
   );
-  const results: LagResult[] = [];
+  const runs = new Map<LagMode, Run[]>(MODES.map((m) => [m, []]));
   try {
-    for (const mode of ["async", "sync", "no standby"] as LagMode[]) {
-      await s.set("replication.synchronous", String(mode === "sync"));
-      await s.up();
-      const sb = s.host("standby");
-      if (mode === "no standby") {
-        s.run(sb, `${pgBin()}/pg_ctl stop -D '${sb.dataDir}' -m fast -w -t 60 >/dev/null`);
+    for (let round = 0; round < o.rounds; round++) {
+      // The order rotates each round, so no mode always runs first or after the same one.
+      for (let k = 0; k < MODES.length; k++) {
+        const mode = MODES[(k + round) % MODES.length];
+        const run = await once(s, mode, o);
+        runs.get(mode)?.push(run);
+        log(`lag round ${round + 1}/${o.rounds} ${mode}: ${run.tps.toFixed(0)} tps`);
       }
-      // Each mode starts from a checkpoint, so none pays for the dirty pages of the one before.
-      s.sql(s.host("primary"), "CHECKPOINT");
-      try {
-        results.push(await measure(s, mode, o));
-      } finally {
-        if (mode === "no standby") {
-          s.run(
-            sb,
-            `${pgBin()}/pg_ctl start -D '${sb.dataDir}' -l '${sb.dataDir.replace(/\/[^/]+$/, "")}/standby.log' -w -t 60 >/dev/null`,
-          );
-        }
-      }
-      log(`lag ${mode}: ${JSON.stringify(results[results.length - 1])}`);
     }
   } finally {
     s.sql(s.host("primary"), "DROP DATABASE IF EXISTS bench");
   }
-  return results;
+  return MODES.map((mode) => aggregate(mode, runs.get(mode) ?? []));
+}
+
+const MODES: LagMode[] = ["async", "sync", "no standby"];
+
+interface Run {
+  tps: number;
+  latencyMs: number;
+  bytes: number[];
+  seconds: number[];
+}
+
+/** Medians of the rounds' throughput and latency; lag percentiles over all samples. */
+export function aggregate(mode: LagMode, runs: Run[]): LagResult {
+  const bytes = runs.flatMap((r) => r.bytes);
+  const seconds = runs.flatMap((r) => r.seconds);
+  return {
+    mode,
+    tps: median(runs.map((r) => r.tps)),
+    tpsRuns: runs.map((r) => Math.round(r.tps)),
+    latencyMs: median(runs.map((r) => r.latencyMs)),
+    samples: bytes.length,
+    ...(mode === "no standby"
+      ? {}
+      : { lagBytes: summarize(bytes), lagSeconds: summarize(seconds) }),
+  };
+}
+
+async function once(s: BenchStack, mode: LagMode, o: LagOptions): Promise<Run> {
+  await s.set("replication.synchronous", String(mode === "sync"));
+  await s.up();
+  const sb = s.host("standby");
+  if (mode === "no standby") {
+    s.run(sb, `${pgBin()}/pg_ctl stop -D '${sb.dataDir}' -m fast -w -t 60 >/dev/null`);
+  }
+  // Each run starts from a checkpoint, so none pays for the dirty pages of the one before.
+  s.sql(s.host("primary"), "CHECKPOINT");
+  try {
+    return await measure(s, o);
+  } finally {
+    if (mode === "no standby") {
+      s.run(
+        sb,
+        `${pgBin()}/pg_ctl start -D '${sb.dataDir}' -l '${sb.dataDir.replace(/\/[^/]+$/, "")}/standby.log' -w -t 60 >/dev/null`,
+      );
+    }
+  }
 }
 
 function socket(dataDir: string): string {
   return dataDir.replace(/\/[^/]+$/, "/run");
 }
 
-async function measure(s: BenchStack, mode: LagMode, o: LagOptions): Promise<LagResult> {
+async function measure(s: BenchStack, o: LagOptions): Promise<Run> {
   const p = s.host("primary");
   const sb = s.host("standby");
   const d = s.access.database;
@@ -111,13 +150,10 @@ async function measure(s: BenchStack, mode: LagMode, o: LagOptions): Promise<Lag
     const lat = /latency average = ([0-9.]+) ms/.exec(out);
     if (!tps) throw new Error(`pgbench printed no tps: ${out.slice(-300)}`);
     return {
-      mode,
       tps: Number(tps[1]),
       latencyMs: lat ? Number(lat[1]) : NaN,
-      samples: bytes.length,
-      ...(mode === "no standby"
-        ? {}
-        : { lagBytes: summarize(bytes), lagSeconds: summarize(seconds.map((x) => x)) }),
+      bytes,
+      seconds,
     };
   } finally {
     running = false;

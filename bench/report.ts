@@ -13,6 +13,9 @@ export interface Machine {
   cpu: string;
   postgres: string;
   hosts: string;
+  /** os.loadavg() (1, 5, 15 min): how busy the machine was */
+  loadAverageAtStart?: number[];
+  loadAverageAtEnd?: number[];
 }
 
 export interface BenchResults {
@@ -38,7 +41,7 @@ export function markdown(r: BenchResults, svgFile: string): string {
   const out: string[] = [
     `# gpmirror benchmarks (${r.startedAt})`,
     "",
-    `Machine: ${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, ${r.machine.postgres}; ${r.machine.hosts}.`,
+    `Machine: ${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, ${r.machine.postgres}; ${r.machine.hosts}.${r.machine.loadAverageAtStart ? ` Load average (1, 5, 15 min) ${r.machine.loadAverageAtStart.join(", ")} at the start, ${r.machine.loadAverageAtEnd?.join(", ") ?? "?"} at the end.` : ""}`,
     `Command: \`${r.command}\` at ${r.commit} (${s(r.durationMs)} s in all). Options: \`${JSON.stringify(r.options)}\`.`,
     "",
     `![chart](${svgFile})`,
@@ -50,7 +53,7 @@ export function markdown(r: BenchResults, svgFile: string): string {
     out.push(
       "## 1. Standby initialization",
       "",
-      "Ours: the standby step of a real stack (`pulumi up --replace` of that step after the standby was stopped and its data removed), timed from the engine's first event about the step to its outputs: pg_basebackup through the slot, settings, start, ready. Raw: `pg_basebackup -X stream -c fast` with the same connection, run over ssh on the standby host into a temporary directory. Median of the runs; raw and ours alternate.",
+      "Ours: the standby step of a real stack (`pulumi up --replace` of that step after the standby was stopped and its data removed), timed from the engine's first event about the step to its outputs: pg_basebackup through the slot, settings, start, ready. Raw: `pg_basebackup -X stream -c fast` with the same connection, run over ssh on the standby host into a temporary directory. Median of the runs; which of the two goes first alternates, and `sync` runs before each, untimed. Both hosts share this machine's disk and page cache, so the copy reads the primary's files mostly from memory.",
       "",
       "| database | runs | raw (s) | ours (s) | ours/raw | whole `pulumi up` (s) |",
       "| --- | --- | --- | --- | --- | --- |",
@@ -106,13 +109,13 @@ export function markdown(r: BenchResults, svgFile: string): string {
     out.push(
       "## 4. Replication lag under pgbench",
       "",
-      "pgbench (TPC-B-like) on the primary host through its unix socket; `pg_stat_replication` sampled every 100 ms over TCP as the operator login: bytes = `pg_current_wal_lsn() - replay_lsn`, time = `replay_lag` (NULL, nothing pending, counts as 0).",
+      "pgbench (TPC-B-like) on the primary host through its unix socket; `pg_stat_replication` sampled every 100 ms over TCP as the operator login: bytes = `pg_current_wal_lsn() - replay_lsn`, time = `replay_lag` (NULL, nothing pending, counts as 0). Each mode runs once per round, in an order that rotates; tps and latency are medians over the rounds (each round's tps in the last column), lag percentiles are over all samples.",
       "",
-      "| mode | tps | vs no standby | latency (ms) | samples | lag bytes p50 | p99 | lag p50 (ms) | p99 (ms) |",
-      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+      "| mode | tps | vs no standby | latency (ms) | samples | lag bytes p50 | p99 | lag p50 (ms) | p99 (ms) | tps per round |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
       ...r.lag.map(
         (x) =>
-          `| ${x.mode} | ${x.tps.toFixed(0)} | ${none ? (x.tps / none.tps).toFixed(2) : "-"} | ${x.latencyMs.toFixed(2)} | ${x.samples} | ${x.lagBytes ? x.lagBytes.median.toFixed(0) : "-"} | ${x.lagBytes ? x.lagBytes.p99.toFixed(0) : "-"} | ${x.lagSeconds ? (x.lagSeconds.median * 1000).toFixed(1) : "-"} | ${x.lagSeconds ? (x.lagSeconds.p99 * 1000).toFixed(1) : "-"} |`,
+          `| ${x.mode} | ${x.tps.toFixed(0)} | ${none ? (x.tps / none.tps).toFixed(2) : "-"} | ${x.latencyMs.toFixed(2)} | ${x.samples} | ${x.lagBytes ? x.lagBytes.median.toFixed(0) : "-"} | ${x.lagBytes ? x.lagBytes.p99.toFixed(0) : "-"} | ${x.lagSeconds ? (x.lagSeconds.median * 1000).toFixed(1) : "-"} | ${x.lagSeconds ? (x.lagSeconds.p99 * 1000).toFixed(1) : "-"} | ${(x.tpsRuns ?? []).join(", ")} |`,
       ),
       "",
     );

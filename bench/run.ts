@@ -1,5 +1,5 @@
 // npm run bench -- [--quick] [--only init,activation,noop,lag,drill] [--sizes 10,500,2048]
-//   [--init-runs N] [--runs N] [--noop-runs N] [--lag-seconds N] [--scale N] [--keep]
+//   [--init-runs N] [--runs N] [--noop-runs N] [--lag-seconds N] [--lag-rounds N] [--scale N] [--keep]
 // Builds a local stack of its own (bench-gpm, subnet 10.201.3), measures, writes
 // bench/results/<date>.json, .md and .svg, and destroys the stack. Never part of `npm test`.
 import { execFileSync } from "child_process";
@@ -25,6 +25,7 @@ interface Options {
   runs: number;
   noopRuns: number;
   lagSeconds: number;
+  lagRounds: number;
   scale: number;
   clients: number;
   keep: boolean;
@@ -39,10 +40,11 @@ export function parseArgs(argv: string[]): Options {
     quick,
     only: [...ALL],
     sizesMB: quick ? [10, 100, 300] : [10, 500, 2048],
-    initRuns: quick ? 2 : 3,
+    initRuns: quick ? 2 : 5,
     runs: quick ? 3 : 10,
     noopRuns: 3,
-    lagSeconds: quick ? 10 : 30,
+    lagSeconds: quick ? 10 : 20,
+    lagRounds: quick ? 1 : 3,
     scale: quick ? 5 : 10,
     clients: 4,
     keep: false,
@@ -68,6 +70,7 @@ export function parseArgs(argv: string[]): Options {
     else if (a === "--runs") o.runs = num(argv[++i], a);
     else if (a === "--noop-runs") o.noopRuns = num(argv[++i], a);
     else if (a === "--lag-seconds") o.lagSeconds = num(argv[++i], a);
+    else if (a === "--lag-rounds") o.lagRounds = num(argv[++i], a);
     else if (a === "--scale") o.scale = num(argv[++i], a);
     else if (a === "--clients") o.clients = num(argv[++i], a);
     else if (a === "--stack") o.stack = argv[++i];
@@ -86,6 +89,7 @@ function machine(): BenchResults["machine"] {
     kernel: os.release(),
     cpu: cpus[0]?.model ?? "?",
     postgres: execFileSync(`${pgBin()}/postgres`, ["--version"], { encoding: "utf8" }).trim(),
+    loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
     hosts:
       process.getuid?.() === 0
         ? "the local stack's two hosts are network namespaces on one bridge of this machine, sharing its disk"
@@ -135,7 +139,7 @@ async function main(): Promise<void> {
     if (want("lag"))
       results.lag = await lag(
         s,
-        { scale: o.scale, clients: o.clients, seconds: o.lagSeconds },
+        { scale: o.scale, clients: o.clients, seconds: o.lagSeconds, rounds: o.lagRounds },
         log,
       );
     if (want("activation")) results.activation = await activation(s, o.runs, log);
@@ -147,6 +151,7 @@ async function main(): Promise<void> {
     if (want("init")) results.standbyInit = await standbyInit(s, o.sizesMB, o.initRuns, log);
   } finally {
     results.durationMs = Date.now() - t0;
+    results.machine.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
     const base = path.join(outDir, `${startedAt.slice(0, 10)}${o.quick ? "-quick" : ""}`);
     fs.writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
     fs.writeFileSync(`${base}.svg`, chartSvg(panels(results)));

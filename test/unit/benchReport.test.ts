@@ -55,12 +55,13 @@ const results: BenchResults = {
     {
       mode: "async",
       tps: 900,
+      tpsRuns: [880, 900, 950],
       latencyMs: 4,
       samples: 10,
       lagBytes: { n: 10, median: 100, p99: 2000, min: 0, max: 2100 },
       lagSeconds: { n: 10, median: 0.001, p99: 0.02, min: 0, max: 0.03 },
     },
-    { mode: "no standby", tps: 1000, latencyMs: 3.5, samples: 0 },
+    { mode: "no standby", tps: 1000, tpsRuns: [1000], latencyMs: 3.5, samples: 0 },
   ],
   drill: {
     wallMs: 90_000,
@@ -96,8 +97,10 @@ describe("bench report", () => {
     );
     expect(md).toContain("| 1 | 10.00 | 10.00 | 0 | same 23 |");
     expect(md).toContain("Aim 0: met.");
-    expect(md).toContain("| async | 900 | 0.90 | 4.00 | 10 | 100 | 2000 | 1.0 | 20.0 |");
-    expect(md).toContain("| no standby | 1000 | 1.00 | 3.50 | 0 | - | - | - | - |");
+    expect(md).toContain(
+      "| async | 900 | 0.90 | 4.00 | 10 | 100 | 2000 | 1.0 | 20.0 | 880, 900, 950 |",
+    );
+    expect(md).toContain("| no standby | 1000 | 1.00 | 3.50 | 0 | - | - | - | - | 1000 |");
     expect(md).toContain(
       "| 90.00 | 12.50 | 0 of 5000 | 0 | activation+reprotection 20.00, total 80.00 |",
     );

@@ -1,4 +1,5 @@
 import { EngineEvent } from "@pulumi/pulumi/automation";
+import { aggregate } from "../../bench/lag";
 import { countOps } from "../../bench/noopUp";
 import { parseArgs } from "../../bench/run";
 import { stepMs } from "../../bench/standbyInit";
@@ -88,5 +89,21 @@ describe("bench arguments", () => {
     expect(() => parseArgs(["--only", "everything"])).toThrow(/--only takes/);
     expect(() => parseArgs(["--runs", "0"])).toThrow(/positive/);
     expect(() => parseArgs(["--bogus"])).toThrow(/unknown argument/);
+  });
+});
+
+describe("bench lag rounds", () => {
+  it("takes the median throughput of the rounds and percentiles over all samples", () => {
+    const r = aggregate("async", [
+      { tps: 100, latencyMs: 4, bytes: [1, 2], seconds: [0.1, 0.2] },
+      { tps: 300, latencyMs: 2, bytes: [3], seconds: [0.3] },
+      { tps: 200, latencyMs: 3, bytes: [4], seconds: [0.4] },
+    ]);
+    expect(r).toMatchObject({ mode: "async", tps: 200, tpsRuns: [100, 300, 200], latencyMs: 3 });
+    expect(r.samples).toBe(4);
+    expect(r.lagBytes?.median).toBe(2.5);
+    expect(
+      aggregate("no standby", [{ tps: 5, latencyMs: 1, bytes: [], seconds: [] }]).lagBytes,
+    ).toBeUndefined();
   });
 });
