@@ -1,4 +1,5 @@
-// Unit tests use Pulumi's mocks; integration tests drive the real engine on the local stack.
+// Unit tests use Pulumi's mocks; integration tests drive the real engine on the local stack;
+// fault tests inject failures into real hosts of the local stack (test/faults/).
 const tsJest = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] };
 
 module.exports = {
@@ -13,6 +14,12 @@ module.exports = {
     {
       displayName: "integration",
       testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
+      transform: tsJest,
+      testEnvironment: "node",
+    },
+    {
+      displayName: "faults",
+      testMatch: ["<rootDir>/test/faults/**/*.test.ts"],
       transform: tsJest,
       testEnvironment: "node",
     },

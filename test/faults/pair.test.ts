@@ -1,0 +1,328 @@
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Writer } from "../../components/operator/drill/writer";
+import { OperatorAccess } from "../../components/operator/access";
+import { operatorCli } from "../support/operator";
+import { faultRounds, Pair, sleep, waitFor } from "./pair";
+
+jest.setTimeout(30 * 60 * 1000);
+
+// Faults injected into a real local pair (network namespaces, so links can be cut): secrets
+// watched in process listings while every step runs, a standby away while the primary takes
+// writes, a partition between the hosts, a changed host key, and the primary killed under a
+// write load, with synchronous replication (GPMIRROR_FAULT_ROUNDS rounds) and asynchronous.
+const isRoot = process.getuid?.() === 0;
+const PASSWORD = "faults-replication-password-7c1e2b94";
+const pair = new Pair("itest-faults", {
+  "local.subnet": "10.201.5",
+  "local.bridge": "gpm-faults",
+  replicationPassword: PASSWORD,
+});
+const numbers: Record<string, unknown> = {};
+
+(isRoot ? describe : describe.skip)("faults on a real local pair", () => {
+  let sampler: ChildProcess | undefined;
+  const samples = path.join(os.tmpdir(), `gpmirror-ps-${process.pid}.txt`);
+
+  beforeAll(async () => {
+    await pair.create();
+  });
+
+  afterAll(async () => {
+    sampler?.kill();
+    fs.rmSync(samples, { force: true });
+    pair.partition(false);
+    await pair.destroy();
+    console.log(`fault suite numbers: ${JSON.stringify(numbers, null, 2)}`);
+  });
+
+  it("keeps the password and the SSH key out of process listings, stack export and output", async () => {
+    // Every process's command line on this machine (the hosts' namespaces share its process
+    // table), sampled every 50 ms while `pulumi up` runs every step.
+    sampler = spawn("bash", ["-c", 'while :; do ps -eo args >>"$0"; sleep 0.05; done', samples], {
+      stdio: "ignore",
+    });
+    const result = await pair.up();
+    sampler.kill();
+    sampler = undefined;
+    expect(result.summary.result).toBe("succeeded");
+    expect(pair.outputs["replication"].value).toMatchObject({ state: "streaming" });
+    const listings = fs.readFileSync(samples, "utf8");
+    const key = fs.readFileSync(`${pair.stateDir}/client_key`, "utf8");
+    const keyLine = key.split("\n")[1];
+    expect(keyLine.length).toBeGreaterThan(40);
+    // The samples saw the steps run on the hosts.
+    expect(listings).toMatch(/pg_basebackup/);
+    expect(listings).toMatch(/bash -s/);
+    const exported = pair.exportWithoutSecrets();
+    const status = operatorCli("status", ["--stack", pair.name], pair.env);
+    for (const [where, text] of [
+      ["process listings", listings],
+      ["pulumi stack export", exported],
+      ["engine output", pair.log.join("")],
+      [
+        "stack outputs that are not secrets",
+        JSON.stringify(Object.values(pair.outputs).filter((o) => !o.secret)),
+      ],
+      ["status output", status.stdout + status.stderr],
+    ]) {
+      expect({ where, password: text.includes(PASSWORD) }).toEqual({ where, password: false });
+      expect({ where, key: text.includes(keyLine) }).toEqual({ where, key: false });
+      expect({ where, pem: /BEGIN OPENSSH PRIVATE KEY/.test(text) }).toEqual({ where, pem: false });
+    }
+    expect(exported).toContain("ciphertext");
+    expect(pair.outputs["operatorAccess"].secret).toBe(true);
+    numbers["processListingSamples"] = listings.split("\n").filter((l) => l === "COMMAND").length;
+  });
+
+  it("a standby away while the primary takes writes comes back and catches up with every row", async () => {
+    pair.sql("primary", "CREATE TABLE away (id int PRIMARY KEY, pad text)");
+    await pair.caughtUp();
+    pair.killPostmaster("standby");
+    const lsnAway = pair.sql("primary", "SELECT pg_current_wal_lsn()");
+    let written = 0;
+    for (let i = 0; i < 5; i++) {
+      pair.sql(
+        "primary",
+        `INSERT INTO away SELECT g, repeat('x', 200) FROM generate_series(${written + 1}, ${written + 10000}) g; SELECT pg_switch_wal();`,
+      );
+      written += 10000;
+    }
+    const away = pair.status();
+    expect(away.code).toBe(2);
+    expect(away.report.protected).toBe(false);
+    expect(away.report.canCatchUp).toBe(true);
+    // The slot keeps everything the primary wrote since the standby went away.
+    const walSince = Number(
+      pair.sql("primary", `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${lsnAway}')`),
+    );
+    expect(walSince).toBeGreaterThan(50 * 1024 * 1024);
+    expect(away.report.retainedWalBytes).toBeGreaterThanOrEqual(walSince);
+    pair.startServer("standby", "standby.log");
+    await pair.caughtUp(120_000);
+    expect(pair.sql("standby", "SELECT count(*), sum(id) FROM away")).toBe(
+      `${written}|${(written * (written + 1)) / 2}`,
+    );
+    expect(pair.status().code).toBe(0);
+    numbers["standbyAway"] = {
+      rowsWritten: written,
+      retainedWalBytes: away.report.retainedWalBytes,
+      rowsLost: 0,
+    };
+  });
+
+  it("past max_slot_wal_keep_size the slot is lost, the status says rebuild, and npm run repair rebuilds it", async () => {
+    // A small bound, and no wal_keep_size, so that the primary really removes the WAL.
+    await pair.set("replication.maxSlotWalKeepSize", "64MB");
+    await pair.set("replication.walKeepSize", "0MB");
+    await pair.up();
+    pair.sql("primary", "CREATE TABLE lost (id int PRIMARY KEY, pad text)");
+    await pair.caughtUp();
+    pair.killPostmaster("standby");
+    let written = 0;
+    for (let i = 0; i < 6; i++) {
+      pair.sql(
+        "primary",
+        `INSERT INTO lost SELECT g, repeat(md5(g::text), 25) FROM generate_series(${written + 1}, ${written + 20000}) g; SELECT pg_switch_wal();`,
+      );
+      written += 20000;
+    }
+    pair.sql("primary", "CHECKPOINT");
+    const lost = pair.status();
+    expect(lost.code).toBe(2);
+    expect(lost.report.canCatchUp).toBe(false);
+    expect(lost.report.problems.join(" ")).toMatch(
+      /lost WAL the standby needs: the standby must be rebuilt/,
+    );
+    const repair = operatorCli("repair", ["--stack", pair.name], pair.env);
+    expect({ code: repair.code, tail: repair.stderr.slice(-2000) }).toMatchObject({ code: 0 });
+    expect(repair.stderr).toMatch(/dropping and creating it again/);
+    expect(repair.stderr).toMatch(/moving it aside to \S+\.lost-/);
+    pair.outputs = await pair.stack.outputs();
+    await pair.caughtUp();
+    expect(pair.sql("standby", "SELECT count(*), sum(id) FROM lost")).toBe(
+      `${written}|${(written * (written + 1)) / 2}`,
+    );
+    expect(pair.status().code).toBe(0);
+    expect(pair.shell("standby", `ls -d ${pair.node("standby").dataDir}.lost-* | wc -l`)).toBe("1");
+    numbers["slotLost"] = { rowsWritten: written, rowsOnRebuiltStandby: written, rowsLost: 0 };
+    // A repair of a healthy pair rebuilds nothing.
+    const again = operatorCli("repair", ["--stack", pair.name], pair.env);
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toMatch(/moving it aside/);
+    await pair.set("replication.maxSlotWalKeepSize", "1GB");
+  });
+
+  it("a partition between the hosts: reported, activation refused, converges once healed", async () => {
+    pair.sql("primary", "CREATE TABLE cut (id int PRIMARY KEY)");
+    await pair.caughtUp();
+    pair.partition(true);
+    const t0 = Date.now();
+    pair.sql("primary", "INSERT INTO cut SELECT generate_series(1, 5000)");
+    let seen = pair.status();
+    await waitFor(
+      () => {
+        seen = pair.status();
+        return seen.code === 2;
+      },
+      120_000,
+      "the status to report the partition",
+    );
+    numbers["partitionReportedAfterSeconds"] = (Date.now() - t0) / 1000;
+    expect(seen.report.protected).toBe(false);
+    expect(seen.report.problems.join(" ")).toMatch(/not answered|not connected|not streaming/);
+    // Both hosts answer this machine: the old primary is alive, so activation refuses (the
+    // lag bound is lifted here, so that the old primary's liveness alone decides).
+    await pair.set("activeMaster", "standby");
+    await pair.set("activation.maxLagBytes", String(64 * 1024 ** 3));
+    try {
+      const refusal = await pair.up().then(
+        () => "",
+        (e: unknown) => String(e),
+      );
+      numbers["partitionActivation"] = refusal.match(/\[activate\] [^\n]*/g)?.slice(0, 3);
+      expect(refusal).toMatch(/still accepts connections: promoting now would leave two primaries/);
+    } finally {
+      await pair.set("activeMaster", "primary");
+      await pair.set("activation.maxLagBytes", "16777216");
+    }
+    expect(pair.sql("primary", "SELECT pg_is_in_recovery()")).toBe("f");
+    expect(pair.sql("standby", "SELECT pg_is_in_recovery()")).toBe("t");
+    pair.sql("primary", "INSERT INTO cut SELECT generate_series(5001, 6000)");
+    pair.partition(false);
+    const healed = Date.now();
+    // No manual step: the standby's WAL receiver reconnects by itself.
+    await waitFor(() => pair.status().code === 0, 180_000, "streaming again after the heal");
+    await pair.caughtUp();
+    numbers["partitionConvergedAfterSeconds"] = (Date.now() - healed) / 1000;
+    expect(pair.sql("standby", "SELECT count(*) FROM cut")).toBe("6000");
+    numbers["partition"] = { rowsWritten: 6000, rowsLost: 0 };
+  });
+
+  it("a changed host key stops the run with a clear error", async () => {
+    const keyFile = `${pair.stateDir}/hosts/standby/ssh/ssh_host_ed25519_key`;
+    const pidFile = `${pair.stateDir}/hosts/standby/ssh/sshd.pid`;
+    const saved = fs.readFileSync(keyFile);
+    const savedPub = fs.readFileSync(`${keyFile}.pub`);
+    const hup = () => process.kill(Number(fs.readFileSync(pidFile, "utf8").trim()), "SIGHUP");
+    try {
+      // Behind gpmirror's back: a new host key on the standby's sshd.
+      fs.rmSync(keyFile);
+      fs.rmSync(`${keyFile}.pub`);
+      spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
+      hup();
+      await sleep(1000);
+      // A changed setting that re-runs the standby's step makes it connect.
+      await pair.set("replication.timeoutSeconds", "130");
+      await pair.set("replication.maxSlotWalKeepSize", "2GB");
+      await expect(pair.up()).rejects.toThrow(/host key for .* does not match the pinned hostKey/);
+    } finally {
+      fs.writeFileSync(keyFile, saved, { mode: 0o600 });
+      fs.writeFileSync(`${keyFile}.pub`, savedPub);
+      hup();
+      await sleep(1000);
+    }
+    await pair.up();
+    expect(pair.outputs["replication"].value).toMatchObject({ state: "streaming" });
+  });
+
+  it("kill -9 of the primary under load, synchronous: no acknowledged commit lost, round after round", async () => {
+    await pair.set("replication.synchronous", "true");
+    await pair.up();
+    const rounds = faultRounds();
+    const results: { acked: number; missing: number; rtoSeconds: number }[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), "gpmirror-faults-"));
+      const r = operatorCli("drill", ["--stack", pair.name, "--failback", "--out", out], pair.env);
+      try {
+        expect(r.stderr).toMatch(/failure injected: kill -9/);
+        const summary = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
+        const report = JSON.parse(fs.readFileSync(summary.report, "utf8"));
+        results.push({
+          acked: report.rpo.ackedCommits,
+          missing: report.rpo.missingCommits,
+          rtoSeconds: report.rtoSeconds,
+        });
+        expect(report.rpo.ackedCommits).toBeGreaterThan(50);
+        expect(report.rpo.missingCommits).toBe(0);
+        expect(report.protectedAfter).toBe(true);
+        expect(r.code).toBe(0);
+      } finally {
+        fs.rmSync(out, { recursive: true, force: true });
+      }
+    }
+    numbers["synchronousKill"] = {
+      rounds,
+      ackedCommits: results.reduce((a, x) => a + x.acked, 0),
+      ackedLost: results.reduce((a, x) => a + x.missing, 0),
+      rtoSeconds: results.map((x) => x.rtoSeconds),
+    };
+  });
+
+  it("kill -9 of the primary under load, asynchronous: the loss is reported and within the lag seen just before", async () => {
+    await pair.set("replication.synchronous", "false");
+    await pair.up();
+    const rounds = faultRounds();
+    const results: Record<string, number>[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      results.push(await asyncKillRound(`async-${round}`));
+    }
+    numbers["asynchronousKill"] = {
+      rounds,
+      ackedCommits: results.reduce((a, x) => a + x.acked, 0),
+      ackedLost: results.reduce((a, x) => a + x.missing, 0),
+      perRound: results,
+    };
+  });
+});
+
+/**
+ * One round: a writer records every acknowledged commit; the status is read; the primary is
+ * killed right after; the standby is activated (failover) and re-protected by `pulumi up`.
+ * Lost commits must fit in the lag the status showed plus what was acknowledged between the
+ * reading and the kill.
+ */
+async function asyncKillRound(run: string): Promise<Record<string, number>> {
+  const access = (await pair.stack.outputs())["operatorAccess"].value as OperatorAccess;
+  if (!access.database) throw new Error("no operator login");
+  const primaryRole = pair.builtAs(pair.node("primary"));
+  const endpoints = access.hosts.map((h) => ({ name: h.name, host: h.address, port: h.dbPort }));
+  const writer = new Writer(endpoints, { ...access.database, database: access.database.name }, run);
+  await writer.prepare();
+  const lsnStart = pair.sql("primary", "SELECT pg_current_wal_lsn()");
+  writer.start();
+  await sleep(3000);
+  const ackedBefore = writer.acks.length;
+  const walBytes = Number(
+    pair.sql("primary", `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${lsnStart}')`),
+  );
+  const bytesPerCommit = Math.max(1, walBytes / Math.max(1, ackedBefore));
+  const tStatus = writer.now();
+  const before = pair.status().report;
+  pair.killPostmaster("primary");
+  const tKill = writer.now();
+  await pair.set("activeMaster", primaryRole === "primary" ? "standby" : "primary");
+  await pair.set("activation.mode", "failover");
+  await pair.up();
+  await sleep(1000);
+  await writer.stop();
+  const newPrimary = endpoints.find((e) => e.host === pair.node("primary").host);
+  if (!newPrimary) throw new Error("no new primary in the outputs");
+  const present = await writer.idsOn(newPrimary);
+  const missing = writer.acks.filter((a) => !present.has(a.id)).length;
+  const between = writer.acks.filter((a) => a.at >= tStatus && a.at <= tKill).length;
+  const allowed = Math.ceil((before.lagBytes ?? 0) / bytesPerCommit) + between;
+  console.log(
+    `${run}: ${missing} of ${writer.acks.length} acknowledged commits lost; lag just before ${before.lagBytes} bytes (~${bytesPerCommit.toFixed(0)} bytes per commit), ${between} acknowledged between the reading and the kill: at most ${allowed} could be lost`,
+  );
+  expect(missing).toBeLessThanOrEqual(allowed);
+  expect(pair.status().code).toBe(0);
+  return {
+    acked: writer.acks.length,
+    missing,
+    lagBytesBefore: before.lagBytes ?? 0,
+    allowed,
+  };
+}
