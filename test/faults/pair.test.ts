@@ -228,6 +228,37 @@ const numbers: Record<string, unknown> = {};
     expect(pair.outputs["replication"].value).toMatchObject({ state: "streaming" });
   });
 
+  it("a wrong hostKey given in config for existing hosts stops the run before any step runs", async () => {
+    // The same two machines, as `platform: existing` with a host key that is not theirs.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gpmirror-hostkey-"));
+    spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${tmp}/other`]);
+    const wrongKey = fs.readFileSync(`${tmp}/other.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+    const host = (role: "primary" | "standby") => ({
+      [`hosts.${role}.address`]: `10.201.5.${role === "primary" ? 11 : 12}`,
+      [`hosts.${role}.user`]: "gpmirror",
+      [`hosts.${role}.privateKeyPath`]: `${pair.stateDir}/client_key`,
+      [`hosts.${role}.hostKey`]: wrongKey,
+      [`hosts.${role}.dataDir`]: `${pair.stateDir}/hosts/${role}/data`,
+    });
+    const existing = new Pair("itest-faults-ex", {
+      platform: "existing",
+      ...host("primary"),
+      ...host("standby"),
+    });
+    try {
+      await existing.create();
+      await expect(existing.up()).rejects.toThrow(
+        /host key for .* does not match the pinned hostKey/,
+      );
+      const ran = existing.log.join("").match(/\[(prepare|primary|access|standby|verify)\] /g);
+      expect(ran).toBeNull();
+    } finally {
+      await existing.destroy();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    expect(pair.status().code).toBe(0);
+  });
+
   it("kill -9 of the primary under load, synchronous: no acknowledged commit lost, round after round", async () => {
     await pair.set("replication.synchronous", "true");
     await pair.up();
