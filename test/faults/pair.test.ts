@@ -90,14 +90,15 @@ const numbers: Record<string, unknown> = {};
       );
       written += 10000;
     }
+    // The slot keeps everything the primary wrote since the standby went away (read before
+    // the status, so that WAL written meanwhile only adds to what the status shows).
+    const walSince = Number(
+      pair.sql("primary", `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${lsnAway}')`),
+    );
     const away = pair.status();
     expect(away.code).toBe(2);
     expect(away.report.protected).toBe(false);
     expect(away.report.canCatchUp).toBe(true);
-    // The slot keeps everything the primary wrote since the standby went away.
-    const walSince = Number(
-      pair.sql("primary", `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${lsnAway}')`),
-    );
     expect(walSince).toBeGreaterThan(50 * 1024 * 1024);
     expect(away.report.retainedWalBytes).toBeGreaterThanOrEqual(walSince);
     pair.startServer("standby", "standby.log");
