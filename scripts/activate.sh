@@ -42,7 +42,21 @@ command -v jq >/dev/null || die "jq is required on the machine that runs Pulumi"
 started=$(date +%s%N)
 
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# One SSH connection per host, reused by every call (each new handshake costs a round trip
+# or more); closed on exit.
+close_masters() {
+  local w
+  # An early exit (nothing to activate) does not wait for the old host's answer.
+  if [[ -n "${old_probe:-}" ]]; then
+    pkill -P "$old_probe" 2>/dev/null || true
+    kill "$old_probe" 2>/dev/null || true
+  fi
+  for w in new old; do
+    [[ -S "$work/cm-$w" ]] && ssh -o ControlPath="$work/cm-$w" -O exit x >/dev/null 2>&1
+  done
+  rm -rf "$work"
+}
+trap close_masters EXIT
 (umask 077 && printf '%s\n' "$GPM_NEW_SSH_KEY" >"$work/new.key" && printf '%s\n' "$GPM_OLD_SSH_KEY" >"$work/old.key")
 known_hosts_line() { # ADDRESS PORT KEYS
   local host="$1"
@@ -66,6 +80,7 @@ on_host() {
   timeout --kill-after=5 "$GPM_TIMEOUT_SECONDS" \
     ssh -i "$work/$which.key" -o UserKnownHostsFile="$work/known_hosts" -o StrictHostKeyChecking=yes \
     -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=2 \
+    -o ControlMaster=auto -o ControlPath="$work/cm-$which" -o ControlPersist=120 \
     -p "$port" "$user@$addr" 'bash -s' <<<"$exports$script"
 }
 last_json() { tail -n 1; }
@@ -73,6 +88,10 @@ lsn_bytes() { # X/Y -> bytes
   local hi="${1%/*}" lo="${1#*/}"
   echo $(((16#$hi << 32) + 16#$lo))
 }
+
+# Both hosts are read at once; the old one's answer (or silence) is collected below.
+(on_host old "" "$GPM_OLD_PROBE" >"$work/old.json" 2>"$work/old.err"; echo $? >"$work/old.rc") &
+old_probe=$!
 
 # --- the standby that is to become the primary ---------------------------------------------
 new_state="$(on_host new "" "$GPM_NEW_PROBE" | last_json)" ||
@@ -91,8 +110,10 @@ fi
   die "$GPM_NEW_NAME does not accept connections (not running, or not consistent yet): it cannot be promoted safely"
 
 # --- the old primary: alive, gone, or unknown ----------------------------------------------
-old_status=0
-old_state="$(on_host old "" "$GPM_OLD_PROBE" | last_json)" || old_status=$?
+wait "$old_probe" || true
+old_status="$(cat "$work/old.rc" 2>/dev/null || echo 1)"
+old_state="$(last_json <"$work/old.json")"
+[[ "$old_status" == 0 ]] || sed 's/^/[old] /' "$work/old.err" >&2
 if ((old_status != 0)) || [[ -z "$old_state" ]]; then
   old="unreachable"
 elif [[ "$(jq -r '.acceptsConnections and (.inRecovery == false)' <<<"$old_state")" == true ]]; then
