@@ -152,7 +152,9 @@ async function main(): Promise<void> {
   } finally {
     results.durationMs = Date.now() - t0;
     results.machine.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
-    const base = path.join(outDir, `${startedAt.slice(0, 10)}${o.quick ? "-quick" : ""}`);
+    // A run of some parts only is named after them, so it never overwrites a full run.
+    const parts = o.only.length < ALL.length ? `-${o.only.join("-")}` : "";
+    const base = path.join(outDir, `${startedAt.slice(0, 10)}${o.quick ? "-quick" : ""}${parts}`);
     fs.writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
     fs.writeFileSync(`${base}.svg`, chartSvg(panels(results)));
     fs.writeFileSync(`${base}.md`, `${markdown(results, path.basename(`${base}.svg`))}\n`);
