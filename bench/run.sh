@@ -2,6 +2,7 @@
 # npm run bench -- [--quick] [...]: see bench/run.ts. Needs root (network-namespace hosts are
 # the local stack's as root) and pgbench (Debian ships it in the server package, postgresql-15).
 set -euo pipefail
+# shellcheck source=scripts/pulumi-env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/pulumi-env.sh"
 cd "$GPMIRROR_ROOT"
 if ! compgen -G '/usr/lib/postgresql/*/bin/pgbench' >/dev/null; then

@@ -10,6 +10,7 @@
 # Versions are pinned in engine/go.mod and package.json. Skips what is already built from the
 # same sources. Usage: scripts/install-pulumi.sh [--force]
 set -euo pipefail
+# shellcheck source=scripts/pulumi-env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/pulumi-env.sh"
 cd "$GPMIRROR_ROOT"
 
