@@ -2,6 +2,7 @@
 // order, with the inputs the engine would receive.
 import * as pulumi from "@pulumi/pulumi";
 import { plain } from "./mockValues";
+import { fakeKey } from "../fixtures/keys";
 
 export interface Registered {
   type: string;
@@ -14,7 +15,7 @@ export const AWS_BASE = {
   greenplum: { preinstalled: true },
   connection: {
     publicKey: "ssh-ed25519 AAAAclient",
-    privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----",
+    privateKey: fakeKey("x"),
   },
 };
 

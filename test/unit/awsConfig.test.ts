@@ -1,8 +1,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, parseSettings, RawSettings } from "../../components/config";
+import { fakeKey } from "../fixtures/keys";
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
+const KEY = fakeKey("abc") + "\n";
 const files: Record<string, string> = { "/keys/id": KEY, "/home/ann/.ssh/id": KEY };
 const ctx = {
   stack: "prod",

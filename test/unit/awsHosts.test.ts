@@ -4,6 +4,7 @@ import { PostgresEngine } from "../../components/engines/postgres";
 import { AwsHosts, checkPlacement, subnetCidr } from "../../components/hosts/aws";
 import { MasterMirror } from "../../components/masterMirror";
 import { isSecretValue, plain, value } from "../support/mockValues";
+import { fakeKey } from "../fixtures/keys";
 
 interface Created {
   type: string;
@@ -13,10 +14,8 @@ interface Created {
 const created: Created[] = [];
 /** Registration events in order: `start:<name>` when asked for, `done:<name>` when created. */
 const events: string[] = [];
-const PRIVATE_KEY =
-  "-----BEGIN OPENSSH PRIVATE KEY-----\nclient\n-----END OPENSSH PRIVATE KEY-----";
-const HOST_PRIVATE = (role: string) =>
-  `-----BEGIN OPENSSH PRIVATE KEY-----\nhost-${role}\n-----END OPENSSH PRIVATE KEY-----\n`;
+const PRIVATE_KEY = fakeKey("client");
+const HOST_PRIVATE = (role: string) => fakeKey(`host-${role}`) + "\n";
 const AMI = "ami-0123456789abcdef0";
 const ADDRESS: Record<string, string> = {
   "aws-primary": "10.42.1.10",

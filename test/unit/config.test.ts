@@ -1,8 +1,9 @@
 import { ConfigError, parseSettings, RawSettings } from "../../components/config";
+import { fakeKey } from "../fixtures/keys";
 
 const root = { stack: "local", uid: 0, homeDir: "/root" };
 const user = { stack: "local", uid: 1000, homeDir: "/home/ann" };
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
+const KEY = fakeKey("abc") + "\n";
 const files: Record<string, string> = {
   "/keys/id": KEY,
   "/home/ann/.ssh/id": KEY,

@@ -6,6 +6,7 @@ import { GreenplumEngine } from "../../components/engines/greenplum";
 import { ExistingHosts } from "../../components/hosts/existing";
 import { MasterMirror } from "../../components/masterMirror";
 import { plain } from "../support/mockValues";
+import { fakeKey } from "../fixtures/keys";
 
 interface Created {
   type: string;
@@ -50,7 +51,7 @@ pulumi.runtime.setMocks(
   false,
 );
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
+const KEY = fakeKey("abc") + "\n";
 const ctx = { stack: "gp", uid: 1000, homeDir: "/home/ann", readFile: () => KEY };
 function raw(greenplum: Record<string, unknown> = {}, extra: RawSettings = {}): RawSettings {
   const host = (address: string, dataDir: string) => ({

@@ -5,6 +5,7 @@ import { LocalHosts } from "../../components/hosts/local";
 import { MasterMirror } from "../../components/masterMirror";
 import { password as replicationPassword } from "../../components/password";
 import { isSecretValue, plain, value } from "../support/mockValues";
+import { fakeKey } from "../fixtures/keys";
 
 interface Created {
   type: string;
@@ -13,7 +14,7 @@ interface Created {
 }
 const created: Created[] = [];
 
-const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nunit\n-----END OPENSSH PRIVATE KEY-----";
+const PRIVATE_KEY = fakeKey("unit");
 
 // What the real scripts print, so the components see the same shapes as on a real run.
 function fakeStdout(name: string, inputs: Record<string, unknown>): string {
