@@ -1,4 +1,4 @@
-import { CONFIG_NAMESPACE, HOSTNAME, Reader, SAFE_PATH, SIZE, describe } from "./reader";
+import { CONFIG_NAMESPACE, HOSTNAME, Reader, SAFE_PATH, describe } from "./reader";
 
 /** Which Greenplum the hosts run; `auto` reads `postgres --gp-version` on each host. */
 export type GreenplumVersionHint = "auto" | "6" | "7" | "cloudberry";
@@ -54,14 +54,7 @@ export function parseGreenplum(r: Reader, primaryDbPort: number): GreenplumSetti
       "set the Greenplum installation directory, e.g. /usr/local/greenplum-db",
     );
   }
-  const walKeepSize = r.string(k("walKeepSize"), "1GB");
-  if (!SIZE.test(walKeepSize)) {
-    r.fail(
-      k("walKeepSize"),
-      `must be a size such as 1GB or 512MB, got "${walKeepSize}"`,
-      "use a whole number with kB, MB, GB or TB",
-    );
-  }
+  const walKeepSize = r.size(k("walKeepSize"), "1GB");
   const initializeSystem = bool(r, k("initializeSystem"), false);
   const rawHosts = r.value(k("segmentHosts"));
   let segmentHosts: string[] = [];

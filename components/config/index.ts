@@ -16,7 +16,6 @@ import {
   RawSettings,
   Reader,
   SAFE_NAME,
-  SIZE,
 } from "./reader";
 
 export { CONFIG_NAMESPACE, ConfigError } from "./reader";
@@ -134,22 +133,8 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
       "use another host, or set standbyDbPort to another port",
     );
   }
-  const size = r.string("replication.maxSlotWalKeepSize", "1GB");
-  if (!SIZE.test(size)) {
-    r.fail(
-      "replication.maxSlotWalKeepSize",
-      `must be a size such as 1GB or 512MB, got "${size}"`,
-      "use a whole number with kB, MB, GB or TB",
-    );
-  }
-  const walKeepSize = r.string("replication.walKeepSize", "256MB");
-  if (!SIZE.test(walKeepSize)) {
-    r.fail(
-      "replication.walKeepSize",
-      `must be a size such as 256MB or 0MB, got "${walKeepSize}"`,
-      "use a whole number with kB, MB, GB or TB",
-    );
-  }
+  const size = r.size("replication.maxSlotWalKeepSize", "1GB");
+  const walKeepSize = r.size("replication.walKeepSize", "256MB", "256MB or 0MB");
   const baseBackupMaxRate = r.string("replication.baseBackupMaxRate", "");
   if (baseBackupMaxRate !== "" && !/^[0-9]{1,7}[kM]$/.test(baseBackupMaxRate)) {
     r.fail(

@@ -66,6 +66,19 @@ export class Reader {
     return v as T;
   }
 
+  /** A PostgreSQL size setting, such as 1GB; `example` shows the user a sensible value. */
+  size(key: string, fallback: string, example = "1GB or 512MB"): string {
+    const v = this.string(key, fallback);
+    if (!SIZE.test(v)) {
+      this.fail(
+        key,
+        `must be a size such as ${example}, got "${v}"`,
+        "use a whole number with kB, MB, GB or TB",
+      );
+    }
+    return v;
+  }
+
   boolean(key: string, fallback: boolean): boolean {
     const v = this.value(key);
     if (v === undefined || v === null || v === "") return fallback;
