@@ -1,25 +1,19 @@
-// The Greenplum step scripts, run with bash against stubs of Greenplum's tools. The stubs
-// RECORD every call (argv and the environment the utilities read: PGPORT and the data
-// directory variables) and REPLAY real Greenplum 7.0.0 outputs (test/fixtures/greenplum);
-// `ssh` runs the remote part on this machine, in directories standing for the other host.
-// No Greenplum runs here: this checks what the scripts send and how they judge what comes
-// back, not Greenplum itself.
+// The Greenplum step scripts, run with bash against stubs of Greenplum's tools (see
+// test/support/greenplumSandbox.ts): what they send and how they judge what comes back.
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { parseSegmentConfiguration, masterPair } from "../../components/engines/greenplum/parsers";
-
-const REPO = path.join(__dirname, "..", "..");
-const FIXTURES = path.join(REPO, "test", "fixtures", "greenplum");
-const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), "utf8");
-
-const VERSION_LINES = {
-  gp6: "postgres (Greenplum Database) 6.26.4 build commit:b3c2a6e1 Open Source",
-  gp7: "postgres (Greenplum Database) 7.0.0 build commit:0a7a3566873325aca1789ae6f818c80f17a9402d",
-  cloudberry: "postgres (Apache Cloudberry) 2.0.0-incubating build dev",
-} as const;
-type Flavor = keyof typeof VERSION_LINES;
+import {
+  fixture,
+  lastJson,
+  makeSandbox,
+  must,
+  removeSandboxes,
+  REPO,
+  Sandbox,
+  standbyLogLines,
+} from "../support/greenplumSandbox";
 
 /** The real gpinitstandby output of a failed run, from the capture of that case. */
 function failedRun(file: string, marker: string): string {
@@ -28,177 +22,6 @@ function failedRun(file: string, marker: string): string {
   const end = text.indexOf("[exit code:", start);
   return text.slice(text.indexOf("\n", start) + 1, end);
 }
-
-// One stub per tool. `rec` writes: tool, PGPORT, COORDINATOR_DATA_DIRECTORY,
-// MASTER_DATA_DIRECTORY, then the arguments, separated by tabs.
-const REC = `rec() { local t="$1"; shift; { printf '%s\\t%s\\t%s\\t%s' "$t" "\${PGPORT-<unset>}" "\${COORDINATOR_DATA_DIRECTORY-<unset>}" "\${MASTER_DATA_DIRECTORY-<unset>}"; printf '\\t%s' "$@"; printf '\\n'; } >>"$STUB_STATE/calls"; }`;
-
-const STUBS: Record<string, string> = {
-  id: `case "$1" in -u) echo 1000 ;; -un) echo "$STUB_USER" ;; *) echo "uid=1000($STUB_USER)" ;; esac`,
-  postgres: `${REC}\nrec postgres "$@"\n[[ "$1" == --gp-version ]] && cat "$STUB_STATE/version"`,
-  psql: `${REC}
-rec psql "$@"
-sql="" n=""
-while (($#)); do
-  case "$1" in
-    -c) sql+="$2"; shift 2 ;;
-    -v) [[ "$2" == n=* ]] && n="\${2#n=}"; shift 2 ;;
-    *) shift ;;
-  esac
-done
-[[ -n "$sql" ]] || sql="$(cat)"
-S="$STUB_STATE"
-case "$sql" in
-  *pg_is_in_recovery*) cat "$S/in_recovery" ;;
-  *"count(*)"*"role = 'm'"*) if [[ -f "$S/standby_row" ]]; then echo 1; else echo 0; fi ;;
-  *"role = 'm'"*) [[ ! -f "$S/standby_row" ]] || cat "$S/standby_row" ;;
-  *"SELECT dbid, port, datadir, hostname"*) cat "$S/primary_row" ;;
-  *"SELECT port, datadir"*) cut -d'|' -f2,3 "$S/primary_row" ;;
-  *"count(*)"*"content >= 0"*) echo 1 ;;
-  *"SELECT state, sync_state, "*) [[ ! -f "$S/repl" ]] || echo "$(cat "$S/repl")|0/C000060|0/C000060|0/C000060|0|0|0" ;;
-  *"SELECT state, sync_state FROM"*) [[ ! -f "$S/repl" ]] || cat "$S/repl" ;;
-  *"name = :'n'"*) cat "$S/setting_$n" ;;
-  *"name = 'wal_keep"*) echo 320 ;;
-  *"SELECT pg_current"*) echo 0/C000060 ;;
-  *"(pg_current_wal_lsn(), '0/8000110')"*) echo $((0xC000060 - 0x8000110)) ;;
-  *"CREATE TEMP TABLE"*) [[ "$(cat "$S/in_recovery")" == f ]] || exit 2 ;;
-  *) : ;;
-esac`,
-  gpinitstandby: `${REC}
-rec gpinitstandby "$@"
-S="$STUB_STATE"
-case " $* " in
-  *" -r "*) # as observed (step5a): catalog row gone, standby stopped, its data directory deleted
-    rm -rf "$(cut -d'|' -f5 "$S/standby_row")"; rm -f "$S/standby_row" "$S/repl"
-    echo "Successfully removed standby coordinator"; exit 0 ;;
-  *" -n "*) echo streaming\\|sync >"$S/repl"; echo "Successfully started standby coordinator"; exit 0 ;;
-esac
-cat "$S/gpinitstandby.out"
-rc="$(cat "$S/gpinitstandby.rc")"
-if [[ "$rc" == 0 ]]; then
-  cp "$S/standby_row.after" "$S/standby_row"
-  echo streaming\\|sync >"$S/repl"
-fi
-exit "$rc"`,
-  gpactivatestandby: `${REC}\nrec gpactivatestandby "$@"\ncat "$STUB_STATE/gpactivatestandby.out"\necho f >"$STUB_STATE/in_recovery"\nrm -f "$STUB_STATE/standby.signal.path"`,
-  gpconfig: `${REC}\nrec gpconfig "$@"\nprintf '%s' "$4" >"$STUB_STATE/setting_$2.pending"`,
-  gpstop: `${REC}
-rec gpstop "$@"
-for f in "$STUB_STATE"/setting_*.pending; do
-  [[ -e "$f" ]] || continue
-  v="$(cat "$f")"; case "$v" in *s) v=$(( \${v%s} * 1000 )) ;; esac
-  printf '%s\\n' "$v" >"\${f%.pending}"; rm -f "$f"
-done`,
-  gpstate: `${REC}\nrec gpstate "$@"\ncat "$STUB_STATE/gpstate.out"`,
-  pg_controldata: `${REC}\nrec pg_controldata "$@"\ncat "$STUB_STATE/controldata"`,
-  // pg_ctl stop -D DIR: ends the process named in DIR/postmaster.pid, as a fast stop would.
-  pg_ctl: `${REC}
-rec pg_ctl "$@"
-if [[ "$1" == stop && -f "$3/postmaster.pid" ]]; then
-  pid="$(head -n 1 "$3/postmaster.pid")"; kill "$pid"
-  while [[ -d "/proc/$pid" ]] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; do sleep 0.1; done
-  rm -f "$3/postmaster.pid"
-fi`,
-  ssh: `${REC}
-rec ssh "$@"
-[[ ! -f "$STUB_STATE/ssh_unreachable" ]] || { echo "ssh: connect to host $STUB_HOST port 22: Connection timed out" >&2; exit 255; }
-while (($#)); do case "$1" in -o|-p) shift 2 ;; -*) shift ;; *) break ;; esac; done
-shift
-exec bash -c "$*"`,
-};
-
-interface Sandbox {
-  root: string;
-  state: string;
-  env: Record<string, string>;
-  run(
-    script: string,
-    env: Record<string, string>,
-  ): { status: number; stdout: string; stderr: string };
-  calls(
-    tool?: string,
-  ): { tool: string; pgport: string; cdd: string; mdd: string; args: string[] }[];
-}
-
-function sandbox(flavor: Flavor): Sandbox {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "gpm-gp-"));
-  const gphome = path.join(root, "gphome");
-  const bin = path.join(gphome, "bin");
-  const state = path.join(root, "state");
-  const home = path.join(root, "home");
-  for (const d of [bin, state, home, path.join(root, "ids")]) fs.mkdirSync(d, { recursive: true });
-  for (const [tool, body] of Object.entries(STUBS)) {
-    const dir = tool === "id" ? path.join(root, "ids") : bin;
-    fs.writeFileSync(path.join(dir, tool), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
-  }
-  const envFile = flavor === "cloudberry" ? "cloudberry-env.sh" : "greenplum_path.sh";
-  fs.writeFileSync(
-    path.join(gphome, envFile),
-    `GPHOME=${gphome}\nexport GPHOME\nexport PATH="$GPHOME/bin:$PATH"\n`,
-  );
-  fs.writeFileSync(path.join(state, "version"), VERSION_LINES[flavor] + "\n");
-  fs.writeFileSync(path.join(state, "in_recovery"), "f\n");
-  const env = {
-    PATH: `${path.join(root, "ids")}:/usr/bin:/bin`,
-    HOME: home,
-    STUB_STATE: state,
-    STUB_USER: "gpadmin",
-    // Stale values a login may carry: the scripts must not let them through.
-    MASTER_DATA_DIRECTORY: "/stale/master",
-    COORDINATOR_DATA_DIRECTORY: "/stale/coordinator",
-    PGHOST: "stale-host",
-    GPM_GPHOME: gphome,
-    GPM_GP_ADMIN: "gpadmin",
-  };
-  return {
-    root,
-    state,
-    env,
-    run(script, extra) {
-      const dir = path.join(REPO, "scripts", "remote", "greenplum");
-      const text =
-        fs.readFileSync(path.join(dir, "lib.sh"), "utf8") +
-        "\n" +
-        fs.readFileSync(path.join(dir, `${script}.sh`), "utf8");
-      const r = spawnSync("bash", ["-s"], {
-        input: `set -euo pipefail\n${text}`,
-        env: { ...env, ...extra },
-        encoding: "utf8",
-        timeout: 60000,
-      });
-      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-    },
-    calls(tool) {
-      const file = path.join(state, "calls");
-      if (!fs.existsSync(file)) return [];
-      return fs
-        .readFileSync(file, "utf8")
-        .split("\n")
-        .filter((l) => l !== "")
-        .map((l) => {
-          const [t, pgport, cdd, mdd, ...args] = l.split("\t");
-          return { tool: t, pgport, cdd, mdd, args };
-        })
-        .filter((c) => tool === undefined || c.tool === tool);
-    },
-  };
-}
-
-/** The standby's own log lines when it could never catch up (step3c: its FATAL lines). */
-function standbyLogLines(): string {
-  const lines = fixture("step3c.out")
-    .split("\n")
-    .filter((l) => l.includes('"FATAL"') && l.includes("has already been removed"));
-  expect(lines.length).toBeGreaterThan(0);
-  return lines.join("\n") + "\n";
-}
-
-function must<T>(v: T | undefined): T {
-  if (v === undefined) throw new Error("missing in the fixture or settings");
-  return v;
-}
-
-const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop() ?? "");
 
 /** A primary on 7000 and a standby on 7001 as in the captures, with data directories here. */
 function pair(sb: Sandbox) {
@@ -231,15 +54,8 @@ function pair(sb: Sandbox) {
   return { primaryDir, standbyDir, env };
 }
 
-const sandboxes: Sandbox[] = [];
-afterAll(() => {
-  for (const s of sandboxes) fs.rmSync(s.root, { recursive: true, force: true });
-});
-function make(flavor: Flavor) {
-  const sb = sandbox(flavor);
-  sandboxes.push(sb);
-  return sb;
-}
+afterAll(removeSandboxes);
+const make = makeSandbox;
 
 describe.each([
   ["gp7", "COORDINATOR_DATA_DIRECTORY"],
