@@ -89,8 +89,15 @@ export const primary = mirror.primary;
 export const standby = mirror.standby;
 export const clientEndpoint = mirror.clientEndpoint;
 export const replication = mirror.replication;
+/** How the standby was last built: a snapshot, a rewind of the old primary, or kept. */
+export const standbyOrigin = mirror.standbyOrigin;
 export const activation = mirror.activation;
 /** Secret: what `npm run status` and the drill need to reach the hosts. */
 export const operatorAccess = mirror.operatorAccess;
 /** What `npm run drill` must achieve (config: drill.rtoSeconds, drill.rpoCommits). */
 export const drillObjectives = config.drill;
+/** Local stacks: where the hosts are kept, for drills that cut the network between them. */
+export const localHosts =
+  hosts instanceof LocalHosts && config.local
+    ? { stack: config.stack, stateDir: config.local.stateDir, mode: config.local.mode }
+    : undefined;

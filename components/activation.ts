@@ -34,6 +34,9 @@ export class Activation extends pulumi.ComponentResource {
       GPM_FORCE: String(s.force),
       GPM_MAX_LAG_BYTES: String(s.maxLagBytes),
       GPM_TIMEOUT_SECONDS: String(s.timeoutSeconds),
+      // Not read by the script: turning protection back on (after a forced failover with it
+      // off) runs the activation again, which stops an old primary that still runs.
+      GPM_PROTECT: String(s.protect),
       ...hostEnv("NEW", args.target),
       ...hostEnv("OLD", args.other),
       GPM_NEW_PROBE: scriptText(args.scripts.probe(args.target)),

@@ -52,6 +52,16 @@ export interface ReplicationStatus {
   replayLagBytes: number;
 }
 
+/** How the standby's data directory came to be, as its last standby step did it. */
+export interface StandbyOrigin {
+  /** snapshot: a fresh base backup; rewind: the old primary rewound (pg_rewind); kept: as it was. */
+  method: "snapshot" | "rewind" | "kept" | "none";
+  /** Where the timelines split, for a rewind: the old primary's writes after it were dropped. */
+  divergedAt: string | null;
+  /** Directories moved aside (kept, never deleted). */
+  movedAside: string[];
+}
+
 export interface Activation {
   /** Paste it to promote the standby by hand (no safety checks: prefer the config switch). */
   command: string;
@@ -71,6 +81,7 @@ export class MasterMirror extends pulumi.ComponentResource {
   readonly standby: pulumi.Output<NodeSummary>;
   readonly clientEndpoint: pulumi.Output<string>;
   readonly replication: pulumi.Output<ReplicationStatus>;
+  readonly standbyOrigin: pulumi.Output<StandbyOrigin>;
   readonly activation: pulumi.Output<Activation>;
   /** Secret: what the operator CLIs (status, drill) need to reach the hosts. */
   readonly operatorAccess?: pulumi.Output<OperatorAccess>;
@@ -161,6 +172,7 @@ export class MasterMirror extends pulumi.ComponentResource {
       trusted.push(trustPrimary);
     }
     let verified: pulumi.Output<ReplicationStatus> = pulumi.output(UNPROTECTED);
+    this.standbyOrigin = pulumi.output(NO_STANDBY);
     if (protect) {
       const standby = run("standby", pair.standby, engine.standby(pair), [
         access,
@@ -169,6 +181,7 @@ export class MasterMirror extends pulumi.ComponentResource {
       ]);
       const verify = run("verify", pair.primary, engine.verify(pair), [standby]);
       verified = verify.result.apply(replicationStatus);
+      this.standbyOrigin = standby.result.apply(standbyOrigin);
     }
 
     this.primary = summary(pair.primary);
@@ -192,13 +205,21 @@ export class MasterMirror extends pulumi.ComponentResource {
         ...(l ? { last: l } : {}),
       }));
     }
-    if (scripts) {
+    // What the operator tools run on each host: the engine's own probe, else (PostgreSQL) the
+    // activation's probe.
+    const engineProbe = engine.probe?.bind(engine);
+    const probeOf = engineProbe
+      ? (h: Host) => engineProbe(pair, h)
+      : scripts
+        ? (h: Host) => scripts.probe(h)
+        : undefined;
+    if (probeOf) {
       this.operatorAccess = operatorAccess(
         [pair.primary, pair.standby],
         pair.primary.privateKey,
         pair.operator,
         (h) => {
-          const probe = scripts.probe(h);
+          const probe = probeOf(h);
           return stepInput(probe.script, probe.env);
         },
       );
@@ -208,6 +229,7 @@ export class MasterMirror extends pulumi.ComponentResource {
       standby: this.standby,
       clientEndpoint: this.clientEndpoint,
       replication: this.replication,
+      standbyOrigin: this.standbyOrigin,
       activation: this.activation,
     });
   }
@@ -219,6 +241,20 @@ const UNPROTECTED: ReplicationStatus = {
   syncState: "none",
   replayLagBytes: -1,
 };
+
+const NO_STANDBY: StandbyOrigin = { method: "none", divergedAt: null, movedAside: [] };
+
+function standbyOrigin(r: StepResult): StandbyOrigin {
+  // PostgreSQL's step says created/rewound; Greenplum's says which gpinitstandby it ran.
+  const snapshot = r["created"] === true || ["created", "replaced"].includes(String(r["action"]));
+  const method = r["rewound"] === true ? "rewind" : snapshot ? "snapshot" : "kept";
+  const moved = typeof r["movedAside"] === "string" ? r["movedAside"] : "";
+  return {
+    method,
+    divergedAt: typeof r["divergedAt"] === "string" ? r["divergedAt"] : null,
+    movedAside: moved === "" ? [] : moved.split(","),
+  };
+}
 
 function summary(host: Host): pulumi.Output<NodeSummary> {
   return pulumi

@@ -93,6 +93,41 @@ lsn_bytes() { # X/Y -> bytes
 (on_host old "" "$GPM_OLD_PROBE" >"$work/old.json" 2>"$work/old.err"; echo $? >"$work/old.rc") &
 old_probe=$!
 
+fence_old() { # clean|immediate
+  local out
+  out="$(on_host old "export GPM_FENCE_ACTION='$1'"$'\n' "$GPM_OLD_FENCE" | last_json)" ||
+    die "fencing $GPM_OLD_NAME failed: the old primary may still accept writes; nothing was promoted"
+  printf '%s' "$out"
+}
+
+# read_old_probe: collects the old host's answer (or silence) into old_state/old_status.
+read_old_probe() {
+  wait "$old_probe" || true
+  old_status="$(cat "$work/old.rc" 2>/dev/null || echo 1)"
+  old_state="$(last_json <"$work/old.json")"
+  [[ "$old_status" == 0 ]] || sed 's/^/[old] /' "$work/old.err" >&2
+}
+
+# converge_stale_primary: the target is already the primary, and the other host may still run
+# as one too: an old primary that was cut off (a partition, a platform fence) rather than
+# stopped keeps running, and takes writes again once the network heals. It is on the old
+# timeline, so it is stopped and fenced; re-protection then makes it the standby. When the
+# other host is on a later timeline, the config names the stale one: refuse.
+stale_fenced=false
+converge_stale_primary() {
+  read_old_probe
+  [[ "$old_status" == 0 && -n "$old_state" ]] || return 0
+  [[ "$(jq -r '.acceptsConnections and (.inRecovery == false)' <<<"$old_state")" == true ]] || return 0
+  local mine theirs
+  mine="$(jq -r '.timeline // 0' <<<"$new_state")"
+  theirs="$(jq -r '.timeline // 0' <<<"$old_state")"
+  ((theirs <= mine)) ||
+    die "both hosts run as primaries, and $GPM_OLD_NAME is on a later timeline ($theirs) than $GPM_NEW_NAME ($mine), which activeMaster names: the config points at the stale one. Set activeMaster to the role of $GPM_OLD_NAME, or stop the wrong one by hand"
+  say "$GPM_OLD_NAME also runs as a primary (timeline $theirs; $GPM_NEW_NAME is on $mine): stopping and fencing it"
+  fence_old immediate >/dev/null
+  stale_fenced=true
+}
+
 # --- the standby that is to become the primary ---------------------------------------------
 new_state="$(on_host new "" "$GPM_NEW_PROBE" | last_json)" ||
   die "cannot read the state of $GPM_NEW_NAME ($GPM_NEW_ADDRESS); activation needs the standby to answer"
@@ -103,17 +138,16 @@ if [[ "$(jq -r .dataDir <<<"$new_state")" != true ]]; then
 fi
 if [[ "$(jq -r .inRecovery <<<"$new_state")" == false ]]; then
   say "$GPM_NEW_NAME is already the primary; nothing to activate"
-  jq -cn --arg t "$GPM_NEW_NAME" '{activated: false, target: $t, alreadyActive: true}'
+  converge_stale_primary
+  jq -cn --arg t "$GPM_NEW_NAME" --argjson stale "$stale_fenced" \
+    '{activated: false, target: $t, alreadyActive: true, stalePrimaryFenced: $stale}'
   exit 0
 fi
 [[ "$(jq -r .acceptsConnections <<<"$new_state")" == true ]] ||
   die "$GPM_NEW_NAME does not accept connections (not running, or not consistent yet): it cannot be promoted safely"
 
 # --- the old primary: alive, gone, or unknown ----------------------------------------------
-wait "$old_probe" || true
-old_status="$(cat "$work/old.rc" 2>/dev/null || echo 1)"
-old_state="$(last_json <"$work/old.json")"
-[[ "$old_status" == 0 ]] || sed 's/^/[old] /' "$work/old.err" >&2
+read_old_probe
 if ((old_status != 0)) || [[ -z "$old_state" ]]; then
   old="unreachable"
 elif [[ "$(jq -r '.acceptsConnections and (.inRecovery == false)' <<<"$old_state")" == true ]]; then
@@ -143,12 +177,6 @@ else
 fi
 
 fence="none"
-fence_old() { # clean|immediate
-  local out
-  out="$(on_host old "export GPM_FENCE_ACTION='$1'"$'\n' "$GPM_OLD_FENCE" | last_json)" ||
-    die "fencing $GPM_OLD_NAME failed: the old primary may still accept writes; nothing was promoted"
-  printf '%s' "$out"
-}
 wait_lsn=""
 case "$GPM_ACTIVATION_MODE" in
 switchover)

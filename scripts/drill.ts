@@ -1,9 +1,18 @@
-// npm run drill -- --stack NAME [--failback] [--out DIR] [--warmup-seconds N]
+// npm run drill -- --stack NAME [--failure kill|partition|isolate] [--failback] [--out DIR]
+//   [--warmup-seconds N]
 // A whole DR drill against a stack: preflight (protected, lag), a write workload that records
-// every commit the client saw acknowledged, a failure (kill -9 of the primary's postmaster),
-// activation and re-protection through `pulumi up`, an optional failback (a switchover), then
-// RTO and RPO measured and written as JSON, Markdown and an SVG timeline.
+// every commit the client saw acknowledged, a failure, activation and re-protection through
+// `pulumi up`, an optional failback (a switchover), then RTO and RPO measured and written as
+// JSON, Markdown and an SVG timeline. Failures:
+//   kill       kill -9 of the primary's postmaster; activation proves it gone, re-protects.
+//   partition  the network between the two hosts cut (local stack, netns): the old primary
+//              still runs, so the activation is forced (it is stopped first) with protection
+//              off; the network is healed, then re-protection rewinds the old primary.
+//   isolate    the old primary's host cut off from everything (local stack, netns): forced
+//              activation fences it through the platform; after the heal, re-protection stops
+//              the old primary, which still ran, and rewinds it.
 // Exit 0: objectives met; 4: missed; 2: preflight failed; 1: the drill could not run.
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
@@ -20,31 +29,46 @@ import { SshSession } from "../components/operator/ssh";
 import { evaluate, HostView, StatusReport } from "../components/operator/status";
 import { parseStepResult } from "../components/remoteStep";
 
+type Failure = "kill" | "partition" | "isolate";
+const FAILURES: Failure[] = ["kill", "partition", "isolate"];
+const FAILURE_TEXT: Record<Failure, string> = {
+  kill: "kill -9 of the postmaster",
+  partition: "network between the hosts cut",
+  isolate: "host cut off from the network",
+};
+
 interface Args {
   stack: string;
+  failure: Failure;
   failback: boolean;
   out: string;
   warmupSeconds: number;
 }
 
 const EXIT = { met: 0, error: 1, preflight: 2, missed: 4 } as const;
+const ROOT = path.resolve(__dirname, "..");
 
 function parseArgs(argv: string[]): Args {
-  const root = path.resolve(__dirname, "..");
   const a: Partial<Args> = {
+    failure: "kill",
     failback: false,
-    out: path.join(root, "drill-reports"),
+    out: path.join(ROOT, "drill-reports"),
     warmupSeconds: 3,
   };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === "--stack") a.stack = argv[++i];
     else if (v === "--failback") a.failback = true;
-    else if (v === "--out") a.out = path.resolve(argv[++i]);
+    else if (v === "--failure") {
+      const f = argv[++i] as Failure;
+      if (!FAILURES.includes(f))
+        throw new Error(`--failure takes one of ${FAILURES.join(", ")}, got ${String(f)}`);
+      a.failure = f;
+    } else if (v === "--out") a.out = path.resolve(argv[++i]);
     else if (v === "--warmup-seconds") a.warmupSeconds = Number(argv[++i]);
     else
       throw new Error(
-        `unknown argument ${v}; usage: npm run drill -- --stack NAME [--failback] [--out DIR]`,
+        `unknown argument ${v}; usage: npm run drill -- --stack NAME [--failure kill|partition|isolate] [--failback] [--out DIR]`,
       );
   }
   if (!a.stack) throw new Error("--stack NAME is required");
@@ -91,12 +115,61 @@ class Pair {
   }
 }
 
-async function activate(stack: Stack, role: string, mode: "failover" | "switchover") {
-  await stack.setConfig("gpmirror:activeMaster", { value: role });
-  await stack.setConfig("gpmirror:activation.mode", { value: mode }, true);
-  await stack.setConfig("gpmirror:activation.force", { value: "false" }, true);
-  const up = await stack.up({ onOutput: (s) => process.stderr.write(s.replace(/^/gm, "    ")) });
-  return up.outputs;
+/** Where a local stack keeps its hosts (the stack output localHosts). */
+interface LocalHosts {
+  stack: string;
+  stateDir: string;
+  mode: string;
+}
+
+/** The network faults of a local stack in netns mode, through scripts/local-hosts.sh. */
+class Network {
+  constructor(
+    private readonly local: LocalHosts,
+    private readonly access: OperatorAccess,
+  ) {}
+
+  private run(action: string, role: string, peer?: string): void {
+    execFileSync("bash", [path.join(ROOT, "scripts/local-hosts.sh"), action], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+      env: {
+        ...process.env,
+        GPM_STACK: this.local.stack,
+        GPM_STATE_DIR: this.local.stateDir,
+        GPM_MODE: this.local.mode,
+        GPM_HOST: role,
+        ...(peer ? { GPM_PEER_ADDRESS: peer } : {}),
+      },
+    });
+  }
+
+  /** partition/join: between the two hosts only; fence/heal: one host's link. */
+  between(cut: boolean): void {
+    const [a, b] = this.access.hosts;
+    this.run(cut ? "partition" : "join", a.role, b.address);
+    this.run(cut ? "partition" : "join", b.role, a.address);
+  }
+
+  link(role: string, up: boolean): void {
+    this.run(up ? "heal" : "fence", role);
+  }
+}
+
+interface UpSettings {
+  activeMaster: string;
+  mode: "failover" | "switchover";
+  force: boolean;
+  protect: boolean;
+}
+
+async function up(stack: Stack, s: UpSettings) {
+  await stack.setConfig("gpmirror:activeMaster", { value: s.activeMaster });
+  await stack.setConfig("gpmirror:activation.mode", { value: s.mode }, true);
+  await stack.setConfig("gpmirror:activation.force", { value: String(s.force) }, true);
+  await stack.setConfig("gpmirror:protect", { value: String(s.protect) });
+  const r = await stack.up({ onOutput: (t) => process.stderr.write(t.replace(/^/gm, "    ")) });
+  return r.outputs;
 }
 
 async function main(): Promise<number> {
@@ -104,8 +177,7 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   const events: DrillEvent[] = [];
   const phases: Record<string, number> = {};
-  const root = path.resolve(__dirname, "..");
-  const stack = await LocalWorkspace.selectStack({ stackName: args.stack, workDir: root });
+  const stack = await LocalWorkspace.selectStack({ stackName: args.stack, workDir: ROOT });
   const outputs = await stack.outputs();
   const access = outputs["operatorAccess"]?.value as OperatorAccess | undefined;
   if (!access?.database) {
@@ -113,6 +185,13 @@ async function main(): Promise<number> {
       `stack ${args.stack} has no operator database login: set gpmirror:operator.cidrs to the network this machine reaches the hosts from, and pulumi up`,
     );
   }
+  const local = outputs["localHosts"]?.value as LocalHosts | undefined;
+  if (args.failure !== "kill" && local?.mode !== "netns") {
+    throw new Error(
+      `--failure ${args.failure} cuts the network between network namespaces: it needs a local stack with local.mode netns (run as root); use --failure kill on other stacks`,
+    );
+  }
+  const network = local ? new Network(local, access) : undefined;
   const objectives = (outputs["drillObjectives"]?.value ?? {
     rtoSeconds: 60,
     rpoCommits: 0,
@@ -152,17 +231,36 @@ async function main(): Promise<number> {
     await sleep(args.warmupSeconds * 1000);
 
     const failedAt = writer.now();
-    pair.killPostmaster(oldPrimary);
-    events.push({ at: failedAt, what: `kill -9 postmaster on ${oldPrimary}` });
-    progress(t0, `failure injected: kill -9 of the postmaster on ${oldPrimary}`);
+    if (args.failure === "kill") pair.killPostmaster(oldPrimary);
+    else if (args.failure === "partition") network?.between(true);
+    else network?.link(oldRole, false);
+    events.push({ at: failedAt, what: `${FAILURE_TEXT[args.failure]}: ${oldPrimary}` });
+    progress(t0, `failure injected: ${FAILURE_TEXT[args.failure]} (${oldPrimary} was the primary)`);
 
-    progress(t0, `activation: activeMaster=${newRole} (failover), pulumi up`);
+    // A killed primary is proven gone, and re-protection runs in the same pulumi up. The old
+    // primary of a network failure may still run: the activation is forced (it is fenced
+    // first), without re-protection, which waits until the network is back.
+    const forced = args.failure !== "kill";
+    progress(
+      t0,
+      `activation: activeMaster=${newRole} (failover${forced ? ", forced, protect off" : ""}), pulumi up`,
+    );
     const activationStart = writer.now();
-    const after = await activate(stack, newRole, "failover");
+    const after = await up(stack, {
+      activeMaster: newRole,
+      mode: "failover",
+      force: forced,
+      protect: !forced,
+    });
     const activationEnd = writer.now();
     events.push({ at: activationStart, what: "pulumi up (activation) started" });
-    events.push({ at: activationEnd, what: "pulumi up finished (promoted, re-protected)" });
-    phases["activation+reprotection"] = activationEnd - activationStart;
+    events.push({
+      at: activationEnd,
+      what: forced
+        ? "pulumi up finished (promoted)"
+        : "pulumi up finished (promoted, re-protected)",
+    });
+    phases[forced ? "activation" : "activation+reprotection"] = activationEnd - activationStart;
 
     // Let the workload run on the new primary a little, then stop it.
     for (let i = 0; i < 50 && !writer.acks.some((a) => a.at > activationEnd); i++) await sleep(100);
@@ -184,10 +282,30 @@ async function main(): Promise<number> {
       `RTO ${rtoSeconds ?? "-"} s; ${missingIds.length} of ${writer.acks.length} acknowledged commits missing`,
     );
 
+    let origin: unknown = null;
+    if (forced) {
+      progress(t0, "network healed; re-protection: protect on, pulumi up");
+      if (args.failure === "partition") network?.between(false);
+      else network?.link(oldRole, true);
+      events.push({ at: writer.now(), what: "network healed" });
+      const r = writer.now();
+      const reprotected = await up(stack, {
+        activeMaster: newRole,
+        mode: "failover",
+        force: false,
+        protect: true,
+      });
+      phases["reprotection"] = writer.now() - r;
+      events.push({ at: writer.now(), what: "re-protected" });
+      origin = reprotected["standbyOrigin"]?.value ?? null;
+    } else {
+      origin = after["standbyOrigin"]?.value ?? null;
+    }
+
     if (args.failback) {
       progress(t0, `failback: activeMaster=${oldRole} (switchover)`);
       const fb = writer.now();
-      await activate(stack, oldRole, "switchover");
+      await up(stack, { activeMaster: oldRole, mode: "switchover", force: false, protect: true });
       phases["failback"] = writer.now() - fb;
       events.push({ at: writer.now(), what: "failback done" });
     }
@@ -196,7 +314,7 @@ async function main(): Promise<number> {
     const report: DrillReport = {
       stack: args.stack,
       run,
-      failure: "kill -9 of the postmaster",
+      failure: FAILURE_TEXT[args.failure],
       startedAt: new Date(t0).toISOString(),
       rtoSeconds,
       rpo: {
@@ -217,6 +335,7 @@ async function main(): Promise<number> {
       events: events.sort((a, b) => a.at - b.at),
       phases,
       activation: (after["activation"]?.value as { last?: unknown } | undefined)?.last ?? null,
+      standbyOrigin: origin,
     };
     fs.mkdirSync(args.out, { recursive: true });
     const base = path.join(args.out, `${args.stack}-${report.startedAt.replace(/[:.]/g, "-")}`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # local-hosts.sh: hosts on this machine for the local stack.
-#   bash scripts/local-hosts.sh client-key|create|destroy
+#   bash scripts/local-hosts.sh client-key|create|destroy|fence|heal|partition|join
 # Runs locally (Pulumi local.Command), never over SSH. Parameters come only from GPM_*:
 #   GPM_STACK           stack name, [a-z0-9-]+ (required)
 #   GPM_STATE_DIR       absolute; default /var/lib/gpmirror/$GPM_STACK (root) or
@@ -8,6 +8,7 @@
 #   GPM_HOST            host role name, [a-z0-9-]+ (create, destroy)
 #   GPM_MODE            netns|loopback; default netns as root, loopback otherwise
 #   GPM_AUTHORIZED_KEY  public key allowed to log in (create)
+#   GPM_PEER_ADDRESS    the other host's address (partition, join: netns only)
 #   netns:    GPM_ADDRESS (e.g. 10.201.0.11), GPM_BRIDGE_ADDRESS (e.g. 10.201.0.1/24),
 #             GPM_BRIDGE (default gpm-$GPM_STACK, max 15 chars), GPM_SSH_PORT (default 22),
 #             GPM_OS_USER (default gpmirror; created with useradd when missing)
@@ -26,8 +27,8 @@ die() {
 
 ACTION="${1:-}"
 case "$ACTION" in
-  create | destroy | client-key | fence | heal) ;;
-  *) die "usage: bash scripts/local-hosts.sh create|destroy|client-key|fence|heal (parameters in GPM_* variables)" ;;
+  create | destroy | client-key | fence | heal | partition | join) ;;
+  *) die "usage: bash scripts/local-hosts.sh create|destroy|client-key|fence|heal|partition|join (parameters in GPM_* variables)" ;;
 esac
 
 command -v jq >/dev/null 2>&1 || die "jq is required (apt-get install jq)"
@@ -222,6 +223,28 @@ if [[ "$ACTION" == fence || "$ACTION" == heal ]]; then
     ((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null || true
   fi
   jq -cn --arg name "$NAME" --arg action "$ACTION" '{name: $name, action: $action}'
+  exit 0
+fi
+
+# ------------------------------------------------------------------------ partition / join
+# partition: this host drops what it sends to GPM_PEER_ADDRESS (a blackhole route in its
+# namespace), while this machine still reaches it; run for both hosts, it cuts the network
+# between them only. join: the route is removed. For drills and fault tests.
+if [[ "$ACTION" == partition || "$ACTION" == join ]]; then
+  [[ -f "$META" ]] || die "no host $NAME here ($META missing)"
+  [[ "$(jq -r '.mode' "$META")" == netns ]] ||
+    die "a partition between hosts needs local.mode netns (loopback hosts share one network)"
+  [[ "${GPM_PEER_ADDRESS:-}" =~ $ipv4_re ]] || die "GPM_PEER_ADDRESS must be an IPv4 address, got '${GPM_PEER_ADDRESS:-}'"
+  ns="$(jq -r '.namespace' "$META")"
+  if [[ "$ACTION" == partition ]]; then
+    log "$NAME drops what it sends to $GPM_PEER_ADDRESS"
+    ip netns exec "$ns" ip route replace blackhole "$GPM_PEER_ADDRESS/32"
+  else
+    log "$NAME reaches $GPM_PEER_ADDRESS again"
+    ip netns exec "$ns" ip route del blackhole "$GPM_PEER_ADDRESS/32" 2>/dev/null || true
+  fi
+  jq -cn --arg name "$NAME" --arg action "$ACTION" --arg peer "$GPM_PEER_ADDRESS" \
+    '{name: $name, action: $action, peer: $peer}'
   exit 0
 fi
 

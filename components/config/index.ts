@@ -30,6 +30,8 @@ export type { GreenplumSettings, GreenplumVersionHint } from "./greenplum";
 export type Platform = "local" | "existing" | "aws";
 export type EngineName = "postgres" | "greenplum";
 
+export type ReprotectMethod = "rewind" | "snapshot";
+
 export interface ReplicationSettings {
   user: string;
   slotName: string;
@@ -43,6 +45,12 @@ export interface ReplicationSettings {
   timeoutSeconds: number;
   /** Every commit waits until the standby has flushed it (RPO 0; see README). */
   synchronous: boolean;
+  /**
+   * How a fenced old primary becomes the standby again: rewind (pg_rewind: only the blocks
+   * that changed since the timelines split are copied; its writes after the split are
+   * discarded) or snapshot (moved aside whole, kept, and replaced by a fresh base backup).
+   */
+  reprotect: ReprotectMethod;
   /** Given as a secret in config; generated once and kept in state when absent. */
   password?: pulumi.Output<string>;
 }
@@ -159,6 +167,7 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     baseBackupMaxRate,
     timeoutSeconds: r.integer("replication.timeoutSeconds", 120, 5, 3600),
     synchronous: r.boolean("replication.synchronous", false),
+    reprotect: r.oneOf<ReprotectMethod>("replication.reprotect", ["rewind", "snapshot"], "rewind"),
     password: typeof passwordRaw === "string" ? pulumi.secret(passwordRaw) : undefined,
   };
   if (!/^[a-z0-9_]{1,63}$/.test(replication.slotName)) {

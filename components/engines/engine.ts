@@ -67,6 +67,12 @@ export interface Engine {
   activate?(pair: Pair, options: ActivationOptions): StepScript;
   /** Optional: the scripts a safe activation runs (probe, fence, promote). */
   activationScripts?(pair: Pair): ActivationScripts;
+  /**
+   * Optional: a read-only look at `host`'s server that prints the Probe JSON of
+   * components/operator/probe.ts, for the status and the drill (operatorAccess). Without it,
+   * activationScripts' probe is used.
+   */
+  probe?(pair: Pair, host: Host): StepScript;
   /** The exact command an operator pastes to promote the standby. */
   activationCommand(
     pair: Pair,

@@ -114,6 +114,19 @@ export class GreenplumEngine implements Engine {
     });
   }
 
+  /**
+   * A read-only look at `host`'s master for the status and the drill, in the Probe shape;
+   * the standby's walsender is reported under the other host's name.
+   */
+  probe(pair: Pair, host: Host): StepScript {
+    const peer = host === pair.primary ? pair.standby : pair.primary;
+    return step("probe", {
+      ...this.base(host),
+      GPM_PEER_NAME: peer.name,
+      GPM_PEER_ADDRESS: peer.address,
+    });
+  }
+
   /** gpactivatestandby on the standby host, behind the proof that the old master is down. */
   activate(pair: Pair, options: ActivationOptions): StepScript {
     return step(

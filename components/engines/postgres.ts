@@ -67,6 +67,7 @@ export class PostgresEngine implements Engine {
       // The same bound on the standby, so that a promoted standby keeps it.
       GPM_MAX_SLOT_WAL_KEEP_SIZE: pair.replication.maxSlotWalKeepSize,
       GPM_WAL_KEEP_SIZE: pair.replication.walKeepSize,
+      GPM_REPROTECT: pair.replication.reprotect,
       ...(pair.replication.baseBackupMaxRate
         ? { GPM_BASEBACKUP_MAX_RATE: pair.replication.baseBackupMaxRate }
         : {}),

@@ -1,4 +1,5 @@
-// What probe.sh reports of one host's server (scripts/remote/postgres/probe.sh).
+// What probe.sh reports of one host's server (scripts/remote/postgres/probe.sh;
+// scripts/remote/greenplum/probe.sh prints the same shape and the Greenplum fields below).
 
 export interface ReplicationRow {
   applicationName: string;
@@ -37,4 +38,21 @@ export interface Probe {
   replication: ReplicationRow[];
   slot: SlotState | null;
   synchronousStandbyNames?: string;
+  /** Greenplum primary: WAL kept for a standby that is away (wal_keep_size; no slot does). */
+  walKeepBytes?: number | null;
+  /** Greenplum primary: the standby gp_segment_configuration registers (content -1, role m). */
+  registeredStandby?: RegisteredStandby | null;
+  /** Greenplum standby: where it resumes replay, from its control file. */
+  resumeLsn?: string | null;
+  /** Greenplum standby: its log says the primary removed WAL it needs (it can never catch up). */
+  walRemoved?: boolean;
+}
+
+export interface RegisteredStandby {
+  hostname: string;
+  address: string;
+  port: number;
+  dataDir: string;
+  /** u or d; a dead standby stays u: only pg_stat_replication tells. */
+  status: string;
 }

@@ -18,10 +18,15 @@ export interface StatusReport {
   syncState: string | null;
   lagBytes: number | null;
   lagSeconds: number | null;
-  /** WAL the primary keeps for the standby (its slot). */
+  /** WAL the primary keeps for the standby (its slot; Greenplum: wal_keep_size). */
   retainedWalBytes: number | null;
-  /** How much more WAL the primary can write before the standby is lost (null: no bound). */
+  /**
+   * How much more WAL the primary can write before the standby is lost (null: no bound, or,
+   * when walKeepBytes is set, not known: the standby's position could not be read).
+   */
   safeWalBytes: number | null;
+  /** Greenplum: the WAL retention that bounds safeWalBytes (no slot holds WAL for the standby). */
+  walKeepBytes: number | null;
   /** false once the slot has lost WAL the standby needs: it must be rebuilt (npm run repair). */
   canCatchUp: boolean;
   problems: string[];
@@ -40,10 +45,18 @@ export const EXIT = { ok: 0, error: 1, unprotected: 2, lagging: 3 } as const;
 
 function roleOf(p: HostView["probe"]): string {
   if ("error" in p) return "unreachable";
-  if (!p.dataDir) return "empty";
+  if (!p.dataDir) return p.fenced ? "fenced (moved aside)" : "empty";
   if (!p.running) return p.fenced ? "fenced (stopped)" : "stopped";
-  if (!p.acceptsConnections) return "starting";
+  // A Greenplum standby master refuses connections (hot_standby off); its marker file says
+  // what it is. A PostgreSQL probe gives inRecovery null until the server accepts connections.
+  if (!p.acceptsConnections) return p.inRecovery === true ? "standby" : "starting";
   return p.inRecovery ? "standby" : "primary";
+}
+
+/** `0/C0068E0` as a byte position (exact up to 2^53 bytes). */
+function lsnBytes(lsn: string | null | undefined): number | null {
+  const m = /^([0-9A-Fa-f]+)\/([0-9A-Fa-f]+)$/.exec(lsn?.trim() ?? "");
+  return m ? parseInt(m[1], 16) * 2 ** 32 + parseInt(m[2], 16) : null;
 }
 
 /** Judges a pair from its two probes: roles, replication, lag, and whether it is protected. */
@@ -82,11 +95,51 @@ export function evaluate(
       `${standby?.name} has not answered ${primary?.name} for ${Math.round(row.replyAgeSeconds ?? 0)} s: the link between the hosts may be cut (a partition), or the standby hangs`,
     );
   }
-  const canCatchUp = slot ? slot.walStatus !== "lost" : true;
-  if (!canCatchUp) {
+  const slotLost = slot ? slot.walStatus === "lost" : false;
+  if (slotLost) {
     problems.push(
       `slot ${slot?.name} has lost WAL the standby needs: the standby must be rebuilt: npm run repair -- --stack <stack> rebuilds it`,
     );
+  }
+  // Greenplum: no slot. The catalog registers the standby whatever its state; only
+  // pg_stat_replication shows it streams, and only its own log shows it can never catch up.
+  const standbyProbe = standby && !("error" in standby.probe) ? standby.probe : undefined;
+  const walRemoved = standbyProbe?.walRemoved === true;
+  if (walRemoved) {
+    problems.push(
+      `${standby?.name}'s log says the primary has already removed WAL it needs ("requested WAL segment ... has already been removed"): it can never catch up and must be rebuilt (gpinitstandby -r -a, then gpinitstandby; pulumi up does both when greenplum.allowReplaceStandby is true)`,
+    );
+  }
+  const canCatchUp = !slotLost && !walRemoved;
+  const registered = primaryProbe?.registeredStandby;
+  if (registered === null) {
+    problems.push(
+      `no standby is registered in gp_segment_configuration on ${primary?.name}: pulumi up creates it (gpinitstandby)`,
+    );
+  } else if (registered && !row) {
+    problems.push(
+      `gp_segment_configuration registers ${registered.hostname}:${registered.port} as the standby (status ${registered.status}), but it is absent from pg_stat_replication: it does not stream (the catalog does not mark a dead standby down)`,
+    );
+  }
+  const walKeepBytes = primaryProbe?.walKeepBytes ?? null;
+  let safeWalBytes = slot?.safeWalBytes ?? null;
+  if (!slot && walKeepBytes !== null) {
+    // WAL older than the retention behind the primary's position may be recycled at any
+    // checkpoint. A connected standby needs it from its replay position on; one that is away,
+    // from where its control file says it resumes.
+    const cur = lsnBytes(primaryProbe?.currentLsn);
+    const resume = lsnBytes(standbyProbe?.resumeLsn);
+    const behind = row
+      ? (row.lagBytes ?? null)
+      : cur !== null && resume !== null
+        ? cur - resume
+        : null;
+    safeWalBytes = behind === null ? null : walKeepBytes - behind;
+    if (safeWalBytes !== null && safeWalBytes < 0 && !walRemoved) {
+      problems.push(
+        `${standby?.name} is ${-safeWalBytes} bytes further behind than the primary's WAL retention (${walKeepBytes} bytes) keeps: the WAL it needs may be recycled at any checkpoint`,
+      );
+    }
   }
   const lagBytes = row?.lagBytes ?? null;
   if (
@@ -104,8 +157,9 @@ export function evaluate(
     syncState: row?.syncState ?? null,
     lagBytes,
     lagSeconds: row?.replayLagSeconds ?? null,
-    retainedWalBytes: slot?.retainedBytes ?? null,
-    safeWalBytes: slot?.safeWalBytes ?? null,
+    retainedWalBytes: slot?.retainedBytes ?? walKeepBytes,
+    safeWalBytes,
+    walKeepBytes,
     canCatchUp,
     problems,
     hosts: hosts.map((h, i) => ({
@@ -135,7 +189,7 @@ export function formatReport(r: StatusReport): string {
     `replication  ${r.state}${r.syncState ? ` (${r.syncState})` : ""}`,
     `lag          ${fmt(r.lagBytes, "bytes")}, ${fmt(r.lagSeconds, "s")}`,
     `retained WAL ${fmt(r.retainedWalBytes, "bytes")}`,
-    `WAL before the standby is lost ${r.safeWalBytes === null ? "no bound" : `${r.safeWalBytes} bytes`}`,
+    `WAL before the standby is lost ${r.safeWalBytes !== null ? `${r.safeWalBytes} bytes` : r.walKeepBytes !== null ? "unknown (the standby's position could not be read)" : "no bound"}`,
     `can catch up ${r.canCatchUp ? "yes" : "NO: rebuild the standby (npm run repair)"}`,
     "",
     ...r.hosts.map(

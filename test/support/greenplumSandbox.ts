@@ -44,13 +44,19 @@ case "$sql" in
   *"count(*)"*"role = 'm'"*) if [[ -f "$S/standby_row" ]]; then echo 1; else echo 0; fi ;;
   *"role = 'm'"*) [[ ! -f "$S/standby_row" ]] || cat "$S/standby_row" ;;
   *"SELECT dbid, port, datadir, hostname"*) cat "$S/primary_row" ;;
+  *"SELECT hostname, address, port, datadir, status"*) [[ ! -f "$S/registered_row" ]] || cat "$S/registered_row" ;;
+  *"SELECT application_name, state, sync_state"*) [[ ! -f "$S/repl_rows" ]] || cat "$S/repl_rows" ;;
+  *"pg_walfile_name("*|*"pg_xlogfile_name("*) cat "$S/walfile" ;;
+  *"current_setting('synchronous_standby_names')"*) echo ;;
+  *"count(*)"*"status = 'u'"*) if [[ -f "$S/segments_up" ]]; then cat "$S/segments_up"; else echo 1; fi ;;
   *"SELECT port, datadir"*) cut -d'|' -f2,3 "$S/primary_row" ;;
   *"count(*)"*"content >= 0"*) echo 1 ;;
   *"SELECT state, sync_state, "*) [[ ! -f "$S/repl" ]] || echo "$(cat "$S/repl")|0/C000060|0/C000060|0/C000060|0|0|0" ;;
   *"SELECT state, sync_state FROM"*) [[ ! -f "$S/repl" ]] || cat "$S/repl" ;;
   *"name = :'n'"*) cat "$S/setting_$n" ;;
-  *"name = 'wal_keep"*) echo 320 ;;
-  *"SELECT pg_current"*) echo 0/C000060 ;;
+  *"name = 'wal_keep"*) if [[ -f "$S/wal_keep" ]]; then cat "$S/wal_keep"; else echo 320; fi ;;
+  *"name = 'wal_segment_size'"*) cat "$S/wal_segment_bytes" ;;
+  *"SELECT pg_current"*) if [[ -f "$S/current_lsn" ]]; then cat "$S/current_lsn"; else echo 0/C000060; fi ;;
   *"(pg_current_wal_lsn(), '0/8000110')"*) echo $((0xC000060 - 0x8000110)) ;;
   *"CREATE TEMP TABLE"*) [[ "$(cat "$S/in_recovery")" == f ]] || exit 2 ;;
   *) : ;;
@@ -71,6 +77,29 @@ if [[ "$rc" == 0 ]]; then
   echo streaming\\|sync >"$S/repl"
 fi
 exit "$rc"`,
+  // gpinitsystem -a -c CONFIG -h HOSTFILE: keeps a copy of what it was given; unless told to
+  // fail early, makes the master it was asked for (PG_VERSION, catalog row, accepting).
+  gpinitsystem: `${REC}
+rec gpinitsystem "$@"
+S="$STUB_STATE"
+cfg="" hosts=""
+while (($#)); do case "$1" in -c) cfg="$2"; shift 2 ;; -h) hosts="$2"; shift 2 ;; *) shift ;; esac; done
+cp "$cfg" "$S/gpinitsystem_config.seen"
+cp "$hosts" "$S/hostfile.seen"
+[[ ! -f "$S/gpinitsystem.out" ]] || cat "$S/gpinitsystem.out"
+if [[ ! -f "$S/gpinitsystem.fails_early" ]]; then
+  (
+    . "$cfg"
+    d="\${COORDINATOR_DIRECTORY:-$MASTER_DIRECTORY}/\${SEG_PREFIX}-1"
+    mkdir -p "$d" && echo 12 >"$d/PG_VERSION"
+    printf '1|%s|%s|%s\\n' "\${COORDINATOR_PORT:-$MASTER_PORT}" "$d" "\${COORDINATOR_HOSTNAME:-$MASTER_HOSTNAME}" >"$S/primary_row"
+  )
+  echo f >"$S/in_recovery"
+fi
+if [[ -f "$S/gpinitsystem.rc" ]]; then exit "$(cat "$S/gpinitsystem.rc")"; fi`,
+  gpstart: `${REC}\nrec gpstart "$@"\necho f >"$STUB_STATE/in_recovery"`,
+  // ping ... HOST: fails for a host marked noping_HOST.
+  ping: `${REC}\nrec ping "$@"\nfor a; do h="$a"; done\n[[ ! -f "$STUB_STATE/noping_$h" ]]`,
   gpactivatestandby: `${REC}\nrec gpactivatestandby "$@"\ncat "$STUB_STATE/gpactivatestandby.out"\necho f >"$STUB_STATE/in_recovery"\nrm -f "$STUB_STATE/standby.signal.path"`,
   gpconfig: `${REC}\nrec gpconfig "$@"\nprintf '%s' "$4" >"$STUB_STATE/setting_$2.pending"`,
   gpstop: `${REC}
@@ -94,6 +123,7 @@ fi`,
 rec ssh "$@"
 [[ ! -f "$STUB_STATE/ssh_unreachable" ]] || { echo "ssh: connect to host $STUB_HOST port 22: Connection timed out" >&2; exit 255; }
 while (($#)); do case "$1" in -o|-p) shift 2 ;; -*) shift ;; *) break ;; esac; done
+[[ ! -f "$STUB_STATE/unreachable_$1" ]] || { echo "ssh: connect to host $1 port 22: Connection timed out" >&2; exit 255; }
 shift
 exec bash -c "$*"`,
 };

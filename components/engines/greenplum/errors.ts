@@ -41,10 +41,33 @@ export const KNOWN_FAILURES: KnownFailure[] = [
       "gpinitstandby pings the standby host first and got no answer; allow ICMP between the hosts (a security-group rule on AWS) and check the name resolves on the master",
   },
   {
+    // No capture holds this failure (every capture ran on one host, so no segment host was
+    // ever away). The text is gpinitstandby's own, from its source (gpMgmt/bin/gpinitstandby,
+    // print_summary: a WARNING naming the hosts, then the exception it stops with under -a),
+    // not from a real run; the other entries' texts are all from real runs.
     id: "segment-hosts-unreachable",
-    pattern: /unreachable|Unable to connect to (segment )?host/i,
+    pattern:
+      /One or more segment hosts are not currently reachable|Unable to proceed while one or more hosts are unreachable/i,
     message:
-      "one or more segment hosts did not answer over SSH, and with -a gpinitstandby stops; bring the segment hosts back (or fix SSH trust from the master to them) and run again",
+      "one or more segment hosts did not answer, and with -a gpinitstandby stops before it registers the standby (it must add the standby to pg_hba.conf on every segment); bring the segment hosts back (gpstate shows them; ssh from the master to each as the administrator must work) and run pulumi up again",
+  },
+  {
+    // gpinitsystem (greenplum.initializeSystem): no capture either; texts from its source
+    // (gp_bash_functions.sh PING_HOST, gpinitsystem CHK_MULTI_HOME). The primary step checks
+    // the segment hosts itself before gpinitsystem runs, so this is the second line of defence.
+    id: "gpinitsystem-host-unreachable",
+    pattern:
+      /\[FATAL\]:-(Unable to contact|Unknown host) \S+|Unable to get hostname output for \S+/i,
+    message:
+      "gpinitsystem could not reach a segment host (ping, name resolution, or ssh as the administrator): check greenplum.segmentHosts, allow ICMP and password-less ssh from the primary host to every segment host (gpssh-exkeys), then run pulumi up again",
+  },
+  {
+    // gpinitsystem's own checks (CHK_PARAMS, CHK_QES); from its source, no capture.
+    id: "gpinitsystem-directory-exists",
+    pattern:
+      /Instance directory \S+ exists on segment instance|(Coordinator|Master) host data directory \S+ already exists/i,
+    message:
+      "a data directory gpinitsystem would create already exists (left by an earlier run?): run the backout script gpinitsystem left in ~/gpAdminLogs, or move the directory aside on that host, then run pulumi up again",
   },
   {
     id: "active-postgres-on-coordinator",

@@ -20,6 +20,8 @@ export interface GreenplumNames {
   lsnColumns: { sent: string; flush: string; replay: string };
   currentLsnFunction: "pg_current_xlog_location()" | "pg_current_wal_lsn()";
   lsnDiffFunction: "pg_xlog_location_diff" | "pg_wal_lsn_diff";
+  /** The WAL file name of an LSN (its first 8 hex digits are the timeline). */
+  walFileFunction: "pg_xlogfile_name" | "pg_walfile_name";
   /** gpinitsystem config keys for the coordinator. */
   initsystemPrefix: "MASTER" | "COORDINATOR";
 }
@@ -34,6 +36,7 @@ const GP6: GreenplumNames = {
   lsnColumns: { sent: "sent_location", flush: "flush_location", replay: "replay_location" },
   currentLsnFunction: "pg_current_xlog_location()",
   lsnDiffFunction: "pg_xlog_location_diff",
+  walFileFunction: "pg_xlogfile_name",
   initsystemPrefix: "MASTER",
 };
 
@@ -47,6 +50,7 @@ const GP7: GreenplumNames = {
   lsnColumns: { sent: "sent_lsn", flush: "flush_lsn", replay: "replay_lsn" },
   currentLsnFunction: "pg_current_wal_lsn()",
   lsnDiffFunction: "pg_wal_lsn_diff",
+  walFileFunction: "pg_walfile_name",
   initsystemPrefix: "COORDINATOR",
 };
 

@@ -27,6 +27,8 @@ export interface DrillReport {
   events: DrillEvent[];
   phases: Record<string, number>;
   activation: unknown;
+  /** How the old primary became the standby again (the stack output standbyOrigin). */
+  standbyOrigin?: unknown;
 }
 
 export function markdown(r: DrillReport, svgFile: string): string {
@@ -36,11 +38,11 @@ export function markdown(r: DrillReport, svgFile: string): string {
     "",
     `| | |`,
     `| --- | --- |`,
-    `| failure | ${r.failure} of ${r.oldPrimary} |`,
+    `| failure | ${r.failure} (primary: ${r.oldPrimary}) |`,
     `| new primary | ${r.newPrimary ?? "none"} |`,
     `| RTO | ${r.rtoSeconds === null ? "no write accepted" : `${r.rtoSeconds.toFixed(2)} s`} (objective ${r.objectives.rtoSeconds} s) |`,
     `| RPO | ${r.rpo.missingCommits} of ${r.rpo.ackedCommits} acknowledged commits missing (objective ${r.objectives.rpoCommits}); standby lag before: ${r.rpo.lagBytesBefore ?? "?"} bytes |`,
-    `| protected afterwards | ${yes(r.protectedAfter)} |`,
+    `| protected afterwards | ${yes(r.protectedAfter)}${reprotection(r.standbyOrigin)} |`,
     `| objectives met | ${yes(r.met)} |`,
     "",
     `![timeline](${svgFile})`,
@@ -55,6 +57,15 @@ export function markdown(r: DrillReport, svgFile: string): string {
         .join(", "),
     "",
   ].join("\n");
+}
+
+function reprotection(origin: unknown): string {
+  const o = origin as { method?: string; divergedAt?: string | null } | null | undefined;
+  if (!o?.method) return "";
+  if (o.method === "rewind")
+    return `: old primary rewound (pg_rewind${o.divergedAt ? `, timelines split at ${o.divergedAt}` : ""})`;
+  if (o.method === "snapshot") return ": old primary rebuilt from a fresh snapshot";
+  return "";
 }
 
 /** Acknowledged commits per 100 ms as bars, the events as vertical lines. */

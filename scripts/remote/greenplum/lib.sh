@@ -90,6 +90,7 @@ gpm_gp_names() {
       COL_SENT=sent_location COL_FLUSH=flush_location COL_REPLAY=replay_location
       CUR_LSN_FN='pg_current_xlog_location()'
       LSN_DIFF_FN=pg_xlog_location_diff
+      WALFILE_FN=pg_xlogfile_name
       INIT_PREFIX=MASTER
       ;;
     gp7 | cloudberry)
@@ -100,6 +101,7 @@ gpm_gp_names() {
       COL_SENT=sent_lsn COL_FLUSH=flush_lsn COL_REPLAY=replay_lsn
       CUR_LSN_FN='pg_current_wal_lsn()'
       LSN_DIFF_FN=pg_wal_lsn_diff
+      WALFILE_FN=pg_walfile_name
       INIT_PREFIX=COORDINATOR
       ;;
     *) gpm_die "internal: unknown Greenplum flavor '$GP_FLAVOR'" ;;
@@ -177,6 +179,22 @@ gpm_psql() {
   psql -X -q -v ON_ERROR_STOP=1 -At -p "$PGPORT" -d postgres "$@"
 }
 
+# Bytes of WAL the master keeps for a standby that is away (no slot holds WAL for it):
+# wal_keep_size in MB on 7 and Cloudberry; on 6 wal_keep_segments times the WAL segment size
+# the server reports (64 MB as Greenplum 6 builds it; read, not assumed).
+gpm_wal_keep_bytes() {
+  local keep seg
+  keep="$(gpm_psql -c "SELECT setting FROM pg_settings WHERE name = '$WAL_KEEP_SETTING'")"
+  [[ "$keep" =~ ^[0-9]+$ ]] || gpm_die "$WAL_KEEP_SETTING reads '$keep' on the master, not a whole number"
+  if [[ "$WAL_KEEP_SETTING" == wal_keep_segments ]]; then
+    seg="$(gpm_psql -c "SELECT setting::bigint * (CASE unit WHEN '8kB' THEN 8192 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END) FROM pg_settings WHERE name = 'wal_segment_size'")"
+    [[ "$seg" =~ ^[0-9]+$ ]] || gpm_die "wal_segment_size reads '$seg' on the master"
+    echo $((keep * seg))
+  else
+    echo $((keep * 1048576))
+  fi
+}
+
 # 0 when the local master accepts connections as a primary.
 gpm_master_up() {
   [[ "$(gpm_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null || true)" == f ]]
@@ -200,7 +218,9 @@ gpm_gp_explain() {
     'Parent directory [^ ]+ does not exist'
     'cannot create standby on the same host and port'
     'Unable to ping new standby host'
-    'unreachable|Unable to connect to (segment )?host'
+    'One or more segment hosts are not currently reachable|Unable to proceed while one or more hosts are unreachable'
+    '\[FATAL\]:-(Unable to contact|Unknown host) [^ ]+|Unable to get hostname output for [^ ]+'
+    'Instance directory [^ ]+ exists on segment instance|(Coordinator|Master) host data directory [^ ]+ already exists'
     'Active postgres process on (coordinator|master)'
     'Force activation required'
     'PGPORT environment variable not set'
@@ -214,7 +234,9 @@ gpm_gp_explain() {
     "the parent of the standby's data directory does not exist on the standby host; the prepare step creates it, so check that it ran and that the admin user may create it"
     "the standby would use the master's own host and port; set standbyDbPort to another port or use another standby host"
     'gpinitstandby pings the standby host first and got no answer; allow ICMP between the hosts (a security-group rule on AWS) and check the name resolves on the master'
-    'one or more segment hosts did not answer over SSH, and with -a gpinitstandby stops; bring the segment hosts back (or fix SSH trust from the master to them) and run again'
+    'one or more segment hosts did not answer, and with -a gpinitstandby stops before it registers the standby (it must add the standby to pg_hba.conf on every segment); bring the segment hosts back (gpstate shows them; ssh from the master to each as the administrator must work) and run pulumi up again'
+    'gpinitsystem could not reach a segment host (ping, name resolution, or ssh as the administrator): check greenplum.segmentHosts, allow ICMP and password-less ssh from the primary host to every segment host (gpssh-exkeys), then run pulumi up again'
+    'a data directory gpinitsystem would create already exists (left by an earlier run?): run the backout script gpinitsystem left in ~/gpAdminLogs, or move the directory aside on that host, then run pulumi up again'
     "gpactivatestandby found the old master's /tmp/.s.PGSQL.<port>.lock on the old host: either it still runs (stop it first) or it crashed and left the lock; gpmirror removes a stale lock only after seeing the postmaster gone"
     'the standby is not running, so gpactivatestandby needs -f; set activation.force true only when the standby is known to hold every committed transaction'
     'PGPORT was not set for the utility; gpmirror exports it on every call, so the environment file reset it: check greenplum_path.sh'
@@ -265,13 +287,16 @@ gpm_die_utility() {
 GPM_SSH_OPTS=(-o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3)
 
 # gpm_ssh HOST PORT SECONDS SCRIPT [ARGS...]: runs SCRIPT with bash on HOST as this user,
-# arguments passed quoted, bounded by SECONDS. Exit 255: no connection.
+# arguments passed quoted, bounded by SECONDS. An empty PORT leaves the port to ssh (its
+# config, else 22), as Greenplum's own utilities do. Exit 255: no connection; 124: timeout.
 gpm_ssh() {
   local host="$1" port="$2" seconds="$3" script="$4"
   shift 4
   local args="" a
   for a in "$@"; do args+=" $(printf '%q' "$a")"; done
-  timeout --kill-after=5 "$seconds" ssh "${GPM_SSH_OPTS[@]}" -p "$port" "$host" \
+  local -a port_opt=()
+  [[ -z "$port" ]] || port_opt=(-p "$port")
+  timeout --kill-after=5 "$seconds" ssh "${GPM_SSH_OPTS[@]}" "${port_opt[@]}" "$host" \
     "bash -s --$args" <<<"$script"
 }
 

@@ -31,13 +31,7 @@ gpm_master_up || gpm_die "the master does not accept connections on port $DB_POR
 registered="$(gpm_psql -c "SELECT count(*) FROM gp_segment_configuration WHERE content = -1 AND role = 'm'")"
 [[ "$registered" == 1 ]] || gpm_die "no standby is registered in gp_segment_configuration; the standby step creates it"
 
-keep="$(gpm_psql -c "SELECT setting FROM pg_settings WHERE name = '$WAL_KEEP_SETTING'")"
-if [[ "$WAL_KEEP_SETTING" == wal_keep_segments ]]; then
-  seg_bytes="$(gpm_psql -c "SELECT setting::bigint * (CASE unit WHEN '8kB' THEN 8192 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END) FROM pg_settings WHERE name = 'wal_segment_size'")"
-  keep_bytes=$((keep * seg_bytes))
-else
-  keep_bytes=$((keep * 1048576))
-fi
+keep_bytes="$(gpm_wal_keep_bytes)"
 
 target="$(gpm_psql -c "SELECT $CUR_LSN_FN")"
 query="SELECT state, sync_state, $COL_SENT, $COL_FLUSH, $COL_REPLAY,

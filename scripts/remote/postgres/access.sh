@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# access: replication role, pg_hba entry for the standby's address only, replication slot.
+# access: replication role, pg_hba entries for the standby's address only (replication, and
+# pg_rewind's connection to the postgres database), replication slot.
 # Runs on the primary as the host's OS user.
 # Env: GPM_DATA_DIR GPM_DB_PORT GPM_LISTEN_ADDRESS [GPM_PG_BIN] [GPM_SOCKET_DIR]
 #      GPM_REPL_USER GPM_REPL_PASSWORD (secret: read from the environment only, sent to
@@ -66,7 +67,15 @@ set_password() {
   fi
 }
 set_password "$user" "$GPM_REPL_PASSWORD"
-gpm_log "role $user has LOGIN REPLICATION and the given password"
+# pg_rewind (re-protection of a fenced old primary) reads the primary's files through these
+# functions: no more than a replication role already reads with a base backup.
+gpm_psql -v "r=$user" <<'SQL' >/dev/null
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_dir(text, boolean, boolean) TO :"r";
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_stat_file(text, boolean) TO :"r";
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text) TO :"r";
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean) TO :"r";
+SQL
+gpm_log "role $user has LOGIN REPLICATION, the given password, and what pg_rewind reads with"
 
 if [[ -n "$operator" ]]; then
   gpm_psql -v "r=$operator" <<'SQL' >/dev/null
@@ -91,6 +100,7 @@ hba_changed=false
 if {
   printf '# BEGIN gpmirror (managed block: replication from the standby, the operator tools)\n'
   printf 'host replication %s %s scram-sha-256\n' "$user" "$cidr"
+  printf 'host postgres %s %s scram-sha-256\n' "$user" "$cidr"
   # The standby's copy of this file comes from its base backup: it admits the old
   # primary's address the same way after an activation.
   for c in "${operator_cidrs[@]}"; do
@@ -108,6 +118,17 @@ if {
   [[ "$bad" == 0 ]] || gpm_die "pg_hba.conf ($hba) has errors; see pg_hba_file_rules"
 else
   gpm_log "pg_hba.conf block already in place"
+fi
+
+# A freshly promoted primary writes its new timeline into pg_control only at its next
+# checkpoint, and pg_rewind (re-protection of the old primary) reads the source's timeline
+# from there: before that checkpoint it rewinds from the wrong point, and the result does not
+# start. So the checkpoint is taken here, before any standby is built, not during activation.
+control_tli="$(gpm_psql -c 'SELECT timeline_id FROM pg_control_checkpoint()')"
+current_tli="$(gpm_psql -c "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int")"
+if [[ "$control_tli" != "$current_tli" ]]; then
+  gpm_log "timeline $current_tli is not in pg_control yet (it says $control_tli): checkpoint"
+  gpm_psql -c 'CHECKPOINT' >/dev/null
 fi
 
 # 3. Physical replication slot, reserving WAL from now on.

@@ -9,7 +9,10 @@
 #      [GPM_BASEBACKUP_MAX_RATE: pg_basebackup --max-rate, e.g. 50M; default unlimited]
 #      [GPM_CATCH_UP_CHECK_SECONDS=20: how long an existing standby is watched for "the WAL I
 #       need is gone" (a lost slot); then it is moved aside as <dir>.lost-<time> and rebuilt]
-# Prints: {"created","started","restarted","reloaded","running","movedAside","applicationName","logFile"}
+#      [GPM_REPROTECT=rewind|snapshot: how a fenced old primary becomes the standby: pg_rewind
+#       onto the new primary's timeline (a fresh snapshot when that fails), or always a snapshot]
+# Prints: {"created","rewound","divergedAt","started","restarted","reloaded","running","movedAside",
+#   "applicationName","logFile"}
 # shellcheck disable=SC1091,SC2034 # lib.sh is prepended by the caller; it reads GPM_TAG
 set -euo pipefail
 GPM_TAG=standby
@@ -37,6 +40,9 @@ PGPASS="${GPM_PGPASS_FILE:-$HOST_DIR/pgpass}"
 GPM_PGPASS_FILE="$PGPASS"
 gpm_need_abs GPM_PGPASS_FILE "pgpass file of the replication connection"
 
+REPROTECT="${GPM_REPROTECT:-rewind}"
+GPM_REPROTECT="$REPROTECT"
+gpm_need_match GPM_REPROTECT '^(rewind|snapshot)$' "re-protection method: rewind or snapshot"
 rate_opt=()
 if [[ -n "${GPM_BASEBACKUP_MAX_RATE:-}" ]]; then
   gpm_need_match GPM_BASEBACKUP_MAX_RATE '^[0-9]+[kM]?$' "pg_basebackup --max-rate, e.g. 50M"
@@ -106,11 +112,7 @@ take_base_backup() {
     -D "$TMP_DIR" -X stream -S "$GPM_SLOT_NAME" -c fast --no-password --no-clean "${rate_opt[@]}" \
     --progress --verbose >&2 ||
     gpm_die "pg_basebackup failed; the partial copy stays in $TMP_DIR and is moved aside on the next run"
-  # Settings of our own, not -R: pg_basebackup -R could write a password into
-  # postgresql.auto.conf. Drop any primary_conninfo the copy brought along.
-  if [[ -f "$TMP_DIR/postgresql.auto.conf" ]]; then
-    sed -i -E '/^[[:space:]]*(primary_conninfo|primary_slot_name)[[:space:]]*=/d' "$TMP_DIR/postgresql.auto.conf"
-  fi
+  drop_upstream_settings "$TMP_DIR"
   rm -f "$TMP_DIR/$MARKER_NAME" "$TMP_DIR/postmaster.pid" "$TMP_DIR/postmaster.opts"
   : >"$TMP_DIR/standby.signal"
   printf 'base backup from %s:%s via slot %s completed %s\n' "$GPM_PRIMARY_ADDRESS" "$GPM_PRIMARY_PORT" \
@@ -119,6 +121,59 @@ take_base_backup() {
   mv "$TMP_DIR" "$DATA_DIR"
   created=true
   gpm_log "base backup complete; $DATA_DIR is a standby"
+}
+
+# drop_upstream_settings DIR: a copy of the primary brings the primary's postgresql.auto.conf;
+# primary_conninfo and primary_slot_name come from gpmirror.conf only (pg_basebackup -R or a
+# copied line could carry a password into postgresql.auto.conf).
+drop_upstream_settings() {
+  [[ -f "$1/postgresql.auto.conf" ]] || return 0
+  sed -i -E '/^[[:space:]]*(primary_conninfo|primary_slot_name)[[:space:]]*=/d' "$1/postgresql.auto.conf"
+}
+
+# rewind_fenced: pg_rewind the fenced old primary onto the new primary's timeline: only the
+# blocks changed since the timelines split are copied, instead of the whole database. Its own
+# writes after the split (never seen by the new primary) are discarded. Returns non-zero when
+# pg_rewind fails; the directory is then fenced again for the caller to move aside.
+rewound=false
+diverged=""
+REWIND_NOTE="$DATA_DIR.rewinding"
+rewind_fenced() {
+  local out="$HOST_DIR/pg_rewind.log"
+  # pg_rewind first finishes a killed server's crash recovery in single-user mode, which
+  # refuses standby mode: standby.signal goes for that time. The fence marker stays until
+  # pg_rewind replaces the directory's files, so gpmirror never starts it as a primary.
+  rm -f "$DATA_DIR/standby.signal"
+  # A rewind cut short leaves a directory that only a fresh snapshot can replace: this note,
+  # outside the directory (pg_rewind removes what the source lacks), says so to the next run.
+  date -u +%Y-%m-%dT%H:%M:%SZ >"$REWIND_NOTE"
+  gpm_log "rewinding the fenced old primary $DATA_DIR onto $GPM_PRIMARY_ADDRESS:$GPM_PRIMARY_PORT's timeline (pg_rewind; log $out) ..."
+  if ! PGPASSFILE="$PGPASS" "$PG_BIN/pg_rewind" --target-pgdata="$DATA_DIR" \
+    --source-server="$conninfo dbname=postgres" --progress >"$out" 2>&1; then
+    gpm_log "pg_rewind failed; its last lines:"
+    tail -n 5 "$out" | sed 's/^/  /' >&2
+    rm -f "$REWIND_NOTE"
+    : >"$DATA_DIR/standby.signal"
+    [[ -f "$DATA_DIR/$GPM_FENCE_MARKER" ]] || date -u +%Y-%m-%dT%H:%M:%SZ >"$DATA_DIR/$GPM_FENCE_MARKER"
+    return 1
+  fi
+  diverged="$(sed -n 's/.*servers diverged at WAL location \([0-9A-F]*\/[0-9A-F]*\).*/\1/p' "$out" | head -n 1)"
+  drop_upstream_settings "$DATA_DIR"
+  # A standby needs no slot of its own (access.sh creates one when it is promoted); the old
+  # primary's slot would only hold WAL back on it.
+  rm -rf "${DATA_DIR:?}/pg_replslot/"*
+  rm -f "$DATA_DIR/$GPM_FENCE_MARKER"
+  : >"$DATA_DIR/standby.signal"
+  printf 'rewound onto %s:%s (diverged at %s) %s\n' "$GPM_PRIMARY_ADDRESS" "$GPM_PRIMARY_PORT" \
+    "${diverged:-none}" "$(gpm_utc_stamp)" >"$DATA_DIR/$MARKER_NAME"
+  sync -f "$DATA_DIR/$MARKER_NAME" 2>/dev/null || sync
+  rm -f "$REWIND_NOTE"
+  rewound=true
+  if [[ -n "$diverged" ]]; then
+    gpm_log "rewound; the timelines split at $diverged, and $DATA_DIR follows the new primary now"
+  else
+    gpm_log "no rewind was needed (the old primary stopped where the new timeline begins)"
+  fi
 }
 
 # stop_leftover_basebackup: ends a pg_basebackup of an interrupted earlier run that still
@@ -142,6 +197,15 @@ stop_leftover_basebackup() {
 created=false
 fenced=false
 [[ -f "$DATA_DIR/$GPM_FENCE_MARKER" ]] && fenced=true
+if [[ -f "$REWIND_NOTE" ]]; then
+  # pg_rewind was cut short (its run was killed): the directory may be half old, half new.
+  if [[ -e "$DATA_DIR" ]]; then
+    stop_if_running "$DATA_DIR"
+    move_aside "$DATA_DIR" "was being rewound when an earlier run was cut short" rewind-interrupted
+  fi
+  rm -f "$REWIND_NOTE"
+  fenced=false
+fi
 if [[ "$fenced" == false && -f "$DATA_DIR/PG_VERSION" && -f "$DATA_DIR/$MARKER_NAME" && ! -f "$DATA_DIR/standby.signal" ]]; then
   gpm_die "$DATA_DIR was a standby and has been promoted (no standby.signal): it is a primary now. Refusing to replace it; re-protect it as a standby by hand (pg_rewind) or move it away first"
 fi
@@ -163,13 +227,17 @@ else
     else
       stop_if_running "$DATA_DIR"
       if [[ "$fenced" == true ]]; then
-        move_aside "$DATA_DIR" "is the fenced old primary" fenced
+        if [[ "$REPROTECT" == rewind ]] && rewind_fenced; then
+          :
+        else
+          move_aside "$DATA_DIR" "is the fenced old primary" fenced
+        fi
       else
         move_aside "$DATA_DIR" "is not a complete standby (no PG_VERSION, standby.signal or completion marker)"
       fi
     fi
   fi
-  take_base_backup
+  [[ "$rewound" == true ]] || take_base_backup
 fi
 
 # What a standby logs when the primary no longer has the WAL it needs: only a new snapshot helps.
@@ -209,6 +277,14 @@ cannot_catch_up() {
 }
 
 log_offset="$(stat -c %s "$LOG_FILE" 2>/dev/null || echo 0)"
+if [[ "$rewound" == true ]] && ! (run_standby); then
+  # Tried in a subshell: a rewound directory that does not start (pg_rewind's checks passed,
+  # recovery still refused it) is kept aside and replaced by a fresh snapshot.
+  stop_if_running "$DATA_DIR"
+  move_aside "$DATA_DIR" "was rewound but does not start as a standby (see $LOG_FILE)" rewound
+  rewound=false
+  take_base_backup
+fi
 run_standby
 if [[ "$created" == false ]] && cannot_catch_up "$log_offset"; then
   gpm_log "the primary no longer has the WAL this standby needs (its log: $(tail -c +"$((log_offset + 1))" "$LOG_FILE" | grep -oE "$LOST_WAL_RE" | tail -n 1)); it must be rebuilt"
@@ -222,8 +298,10 @@ moved_aside=""
 if ((${#moved[@]})); then
   moved_aside="$(IFS=,; printf '%s' "${moved[*]}")"
 fi
-jq -cn --argjson created "$created" --argjson started "$GPM_STARTED" \
+jq -cn --argjson created "$created" --argjson rewound "$rewound" --arg diverged "$diverged" \
+  --argjson started "$GPM_STARTED" \
   --argjson restarted "$GPM_RESTARTED" --argjson reloaded "$GPM_RELOADED" \
   --arg movedAside "$moved_aside" --arg app "$GPM_APPLICATION_NAME" --arg log "$LOG_FILE" \
-  '{created: $created, started: $started, restarted: $restarted, reloaded: $reloaded, running: true,
+  '{created: $created, rewound: $rewound, divergedAt: (if $diverged == "" then null else $diverged end),
+    started: $started, restarted: $restarted, reloaded: $reloaded, running: true,
     movedAside: $movedAside, applicationName: $app, logFile: $log}'
