@@ -70,6 +70,14 @@ export function parseGreenplum(r: Reader, primaryDbPort: number): GreenplumSetti
       );
     } else {
       segmentHosts = rawHosts as string[];
+      const twice = segmentHosts.filter((h, i) => segmentHosts.indexOf(h) !== i);
+      if (twice.length > 0) {
+        r.fail(
+          k("segmentHosts"),
+          `names ${[...new Set(twice)].join(", ")} more than once (gpinitsystem refuses duplicate hosts)`,
+          `list each segment host once; greenplum.segmentsPerHost sets how many segments each gets`,
+        );
+      }
     }
   }
   if (initializeSystem && segmentHosts.length === 0) {

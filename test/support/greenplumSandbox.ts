@@ -48,9 +48,8 @@ case "$sql" in
   *"SELECT application_name, state, sync_state"*) [[ ! -f "$S/repl_rows" ]] || cat "$S/repl_rows" ;;
   *"pg_walfile_name("*|*"pg_xlogfile_name("*) cat "$S/walfile" ;;
   *"current_setting('synchronous_standby_names')"*) echo ;;
-  *"count(*)"*"status = 'u'"*) if [[ -f "$S/segments_up" ]]; then cat "$S/segments_up"; else echo 1; fi ;;
   *"SELECT port, datadir"*) cut -d'|' -f2,3 "$S/primary_row" ;;
-  *"count(*)"*"content >= 0"*) echo 1 ;;
+  *"count(*)"*"content >= 0"*) if [[ -f "$S/segments_up" ]]; then cat "$S/segments_up"; else echo 1; fi ;;
   *"SELECT state, sync_state, "*) [[ ! -f "$S/repl" ]] || echo "$(cat "$S/repl")|0/C000060|0/C000060|0/C000060|0|0|0" ;;
   *"SELECT state, sync_state FROM"*) [[ ! -f "$S/repl" ]] || cat "$S/repl" ;;
   *"name = :'n'"*) cat "$S/setting_$n" ;;

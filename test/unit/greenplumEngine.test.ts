@@ -133,6 +133,46 @@ describe("greenplum settings", () => {
     for (const p of problems) expect(p).toMatch(/\. Fix: /);
   });
 
+  it("refuses a segment host listed twice (gpinitsystem would)", () => {
+    expect(
+      problemsOf(raw({ initializeSystem: true, segmentHosts: ["sdw1", "sdw2", "sdw1"] })).join(),
+    ).toMatch(/gpmirror:greenplum.segmentHosts: names sdw1 more than once.*Fix: list each/);
+    expect(problemsOf(raw({ initializeSystem: true, segmentHosts: ["sdw1", "sdw2"] }))).toEqual([]);
+  });
+
+  it("gives the primary step what gpinitsystem needs when initializeSystem is set", () => {
+    const config = parseSettings(
+      raw({
+        initializeSystem: true,
+        segmentHosts: ["sdw1", "sdw2"],
+        segmentDataDir: "/data/primary",
+        segmentsPerHost: 2,
+        segmentPortBase: 6000,
+      }),
+      ctx,
+    );
+    const hosts = new ExistingHosts(
+      must(config.existing),
+      config.primaryDbPort,
+      config.standbyDbPort,
+    );
+    const step = new GreenplumEngine(must(config.greenplum)).primary({
+      primary: hosts.primary,
+      standby: hosts.standby,
+      replication: config.replication,
+      replicationPassword: pulumi.secret("x"),
+    });
+    expect(step.script).toContain("gpinitsystem -a -c");
+    expect(step.env).toMatchObject({
+      GPM_INITIALIZE_SYSTEM: "true",
+      GPM_SEGMENT_HOSTS: "sdw1 sdw2",
+      GPM_SEGMENT_DATA_DIR: "/data/primary",
+      GPM_SEGMENTS_PER_HOST: "2",
+      GPM_SEGMENT_PORT_BASE: "6000",
+      GPM_DB_PORT: "5432",
+    });
+  });
+
   it("keeps segment ports off the master's port", () => {
     expect(
       problemsOf(

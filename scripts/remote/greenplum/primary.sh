@@ -165,10 +165,11 @@ initialize_system() {
     *) ((UTIL_RC == 0)) && rc_ok=true ;;
   esac
   if [[ "$rc_ok" != true ]]; then
-    local why backout
+    local why backout product="Greenplum $GP_VERSION"
+    [[ "$GP_FLAVOR" != cloudberry ]] || product="Cloudberry $GP_VERSION"
     why="$(gpm_gp_explain "$UTIL_OUT" || echo "see its output above and $WORK/gpinitsystem.out")"
     backout="$(grep -o 'bash [^ ]*backout_gpinitsystem[^ ]*' <<<"$UTIL_OUT" | tail -n 1 | cut -d' ' -f2 || true)"
-    gpm_die "gpinitsystem failed (exit $UTIL_RC, fatal for Greenplum $GP_VERSION): $why.${backout:+ It may have created part of the system: bash $backout on this host removes it.} pulumi up stops here until $DATA_DIR is gone or the system runs"
+    gpm_die "gpinitsystem failed (exit $UTIL_RC, fatal for $product): $why.${backout:+ It may have created part of the system: bash $backout on this host removes it.} pulumi up stops here until $DATA_DIR is gone or the system runs"
   fi
   if ((UTIL_RC != 0)); then
     gpm_log "WARNING: gpinitsystem exited $UTIL_RC: Greenplum 6 completed with warnings; its [WARN] lines:"
