@@ -272,3 +272,71 @@ describe("error mapping", () => {
     for (const f of KNOWN_FAILURES) expect(lib).toContain(f.message);
   });
 });
+
+// No capture holds these failures (every capture ran on one host, so no segment host was ever
+// away, and no capture ran gpinitsystem). Their texts come from the utilities' source
+// (gpinitstandby print_summary; gpinitsystem and gp_bash_functions.sh), in the utilities' log
+// line format; errors.ts says so beside each pattern.
+const FROM_SOURCE: [string, string][] = [
+  [
+    "20261126:15:00:00:012345 gpinitstandby:cdw:gpadmin-[WARNING]:-One or more segment hosts are not currently reachable: sdw2",
+    "segment-hosts-unreachable",
+  ],
+  [
+    "20261126:15:00:00:012345 gpinitstandby:cdw:gpadmin-[ERROR]:-Error initializing standby coordinator: Unable to proceed while one or more hosts are unreachable",
+    "segment-hosts-unreachable",
+  ],
+  [
+    "20261126:15:00:00:gpinitsystem:cdw:gpadmin-[FATAL]:-Unable to contact sdw2 Script Exiting!",
+    "gpinitsystem-host-unreachable",
+  ],
+  [
+    "20261126:15:00:00:gpinitsystem:cdw:gpadmin-[FATAL]:-Unknown host sdw9 Script Exiting!",
+    "gpinitsystem-host-unreachable",
+  ],
+  [
+    "20261126:15:00:00:gpinitsystem:cdw:gpadmin-[FATAL]:-Unable to get hostname output for sdw2 Script Exiting!",
+    "gpinitsystem-host-unreachable",
+  ],
+  [
+    "20261126:15:00:00:gpinitsystem:cdw:gpadmin-[FATAL]:-Instance directory /data/primary/gpseg0 exists on segment instance sdw1 Script Exiting!",
+    "gpinitsystem-directory-exists",
+  ],
+  [
+    "20261126:15:00:00:gpinitsystem:cdw:gpadmin-[FATAL]:-Coordinator host data directory /data/coordinator/gpseg-1 already exists Script Exiting!",
+    "gpinitsystem-directory-exists",
+  ],
+  [
+    "20261126:15:00:00:gpinitsystem:mdw:gpadmin-[FATAL]:-Master host data directory /data/master/gpseg-1 already exists Script Exiting!",
+    "gpinitsystem-directory-exists",
+  ],
+];
+const SOURCE_ONLY = new Set(FROM_SOURCE.map(([, id]) => id));
+
+describe("error mapping of failures known from the utilities' source only", () => {
+  it.each(FROM_SOURCE)("%s -> %s", (line, id) => {
+    expect(explainFailure(line)?.id).toBe(id);
+    expect(bashExplain(line)).toBe(explainFailure(line)?.message);
+  });
+
+  it("takes no real output of any capture for one of them", () => {
+    const files = fs.readdirSync(FIXTURES).filter((f) => f.endsWith(".out"));
+    expect(files.length).toBeGreaterThan(10);
+    let checked = 0;
+    for (const f of files) {
+      for (const s of sections(fixture(f))) {
+        checked++;
+        const id = explainFailure(s.output)?.id;
+        if (id !== undefined)
+          expect([f, s.command, SOURCE_ONLY.has(id)]).toEqual([f, s.command, false]);
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+  });
+
+  it("does not call every line with 'unreachable' in it a segment host failure", () => {
+    // The earlier guess matched the bare word, so any text holding it was taken for this.
+    expect(explainFailure("the old coordinator host is unreachable")).toBeUndefined();
+    expect(bashExplain("the old coordinator host is unreachable")).toBe("");
+  });
+});
