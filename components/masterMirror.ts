@@ -140,13 +140,9 @@ export class MasterMirror extends pulumi.ComponentResource {
     const activated = args.activation
       ? activation(args.activation, scripts, [preparePrimary, prepareStandby])
       : undefined;
-    const primary = run("primary", pair.primary, engine.primary(pair), [
-      preparePrimary,
-      ...(activated ? [activated] : []),
-    ]);
-    const access = run("access", pair.primary, engine.access(pair), [primary]);
     const protect = args.protect ?? true;
-    // Engines whose tools ssh between the hosts set up that trust first (standby, then primary).
+    // Engines whose tools ssh between the hosts set up that trust first (standby, then primary);
+    // the primary step waits for it too (gpinitsystem checks the master's own address by ssh).
     const trusted: pulumi.Resource[] = [];
     if (protect && engine.trust) {
       const trustStandby = run(
@@ -171,6 +167,12 @@ export class MasterMirror extends pulumi.ComponentResource {
       );
       trusted.push(trustPrimary);
     }
+    const primary = run("primary", pair.primary, engine.primary(pair), [
+      preparePrimary,
+      ...(activated ? [activated] : []),
+      ...trusted,
+    ]);
+    const access = run("access", pair.primary, engine.access(pair), [primary]);
     let verified: pulumi.Output<ReplicationStatus> = pulumi.output(UNPROTECTED);
     this.standbyOrigin = pulumi.output(NO_STANDBY);
     if (protect) {
