@@ -41,10 +41,10 @@ done
 S="$STUB_STATE"
 case "$sql" in
   *pg_is_in_recovery*) cat "$S/in_recovery" ;;
+  *"SELECT hostname, address, port, datadir, status"*) [[ ! -f "$S/registered_row" ]] || cat "$S/registered_row" ;;
   *"count(*)"*"role = 'm'"*) if [[ -f "$S/standby_row" ]]; then echo 1; else echo 0; fi ;;
   *"role = 'm'"*) [[ ! -f "$S/standby_row" ]] || cat "$S/standby_row" ;;
   *"SELECT dbid, port, datadir, hostname"*) cat "$S/primary_row" ;;
-  *"SELECT hostname, address, port, datadir, status"*) [[ ! -f "$S/registered_row" ]] || cat "$S/registered_row" ;;
   *"SELECT application_name, state, sync_state"*) [[ ! -f "$S/repl_rows" ]] || cat "$S/repl_rows" ;;
   *"pg_walfile_name("*|*"pg_xlogfile_name("*) cat "$S/walfile" ;;
   *"current_setting('synchronous_standby_names')"*) echo ;;

@@ -65,9 +65,8 @@ if [[ "$in_recovery" == f ]]; then
     lag_sql='extract(epoch FROM replay_lag)::float8'
     age_sql='extract(epoch FROM clock_timestamp() - reply_time)::float8'
   fi
-  repl_rows="$(gpm_psql -F '|' -c "SELECT application_name, state, sync_state, $COL_SENT, $COL_REPLAY,
-  $LSN_DIFF_FN($CUR_LSN_FN, $COL_REPLAY)::bigint, $lag_sql, $age_sql
-FROM pg_stat_replication ORDER BY application_name, state")"
+  repl_sql="SELECT application_name, state, sync_state, $COL_SENT, $COL_REPLAY, $LSN_DIFF_FN($CUR_LSN_FN, $COL_REPLAY)::bigint, $lag_sql, $age_sql FROM pg_stat_replication ORDER BY application_name, state"
+  repl_rows="$(gpm_psql -F '|' -c "$repl_sql")"
   reg="$(gpm_psql -F '|' -c "SELECT hostname, address, port, datadir, status FROM gp_segment_configuration WHERE content = -1 AND role = 'm'")"
   registered=null
   walreceiver_name=gp_walreceiver
