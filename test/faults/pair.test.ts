@@ -203,6 +203,57 @@ const numbers: Record<string, unknown> = {};
     numbers["partition"] = { rowsWritten: 6000, rowsLost: 0 };
   });
 
+  it("a partition, asynchronous, forced failover: the old primary's writes after the split are rewound away, and it streams again", async () => {
+    pair.sql("primary", "CREATE TABLE split (id int PRIMARY KEY)");
+    pair.sql("primary", "INSERT INTO split SELECT generate_series(1, 100)");
+    await pair.caughtUp();
+    pair.partition(true);
+    // Acknowledged by the old primary, never seen by the standby: the failover's loss.
+    pair.sql("primary", "INSERT INTO split SELECT generate_series(101, 3100)");
+    await pair.set("activeMaster", "standby");
+    await pair.set("activation.force", "true");
+    await pair.stack.setConfig("gpmirror:protect", { value: "false" });
+    try {
+      await pair.up();
+      expect(
+        (pair.outputs["activation"].value as { last: Record<string, unknown> }).last,
+      ).toMatchObject({ activated: true, oldPrimary: "alive", fence: "stopped-immediate" });
+      expect(pair.outputs["replication"].value).toMatchObject({ state: "unprotected" });
+      expect(pair.sql("primary", "SELECT count(*) FROM split")).toBe("100");
+      pair.sql("primary", "INSERT INTO split SELECT generate_series(10001, 10050)");
+    } finally {
+      pair.partition(false);
+      await pair.set("activation.force", "false");
+      await pair.stack.setConfig("gpmirror:protect", { value: "true" });
+    }
+    const t0 = Date.now();
+    await pair.up();
+    numbers["rewindReprotectionSeconds"] = (Date.now() - t0) / 1000;
+    const origin = pair.outputs["standbyOrigin"].value as Record<string, unknown>;
+    expect(origin).toMatchObject({ method: "rewind", movedAside: [] });
+    expect(origin["divergedAt"]).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    numbers["rewindDivergedAt"] = origin["divergedAt"];
+    await pair.caughtUp();
+    // The old primary, now the standby, holds exactly the new primary's rows: its 3000 rows
+    // after the split are gone, and the directory was rewound in place, not moved aside.
+    expect(pair.sql("standby", "SELECT count(*) || ' ' || max(id) FROM split")).toBe("150 10050");
+    const dir = pair.node("standby").dataDir;
+    expect(
+      pair.shell(
+        "standby",
+        `shopt -s nullglob; set -- '${dir}'.fenced-* '${dir}'.rewound-*; echo $#`,
+      ),
+    ).toBe("0");
+    expect(pair.status().code).toBe(0);
+    // Back to the original layout for the tests below (a switchover: nothing lost).
+    await pair.set("activeMaster", "primary");
+    await pair.set("activation.mode", "switchover");
+    await pair.up();
+    await pair.set("activation.mode", "failover");
+    expect(pair.outputs["standbyOrigin"].value).toMatchObject({ method: "rewind" });
+    expect(pair.status().code).toBe(0);
+  });
+
   it("a changed host key stops the run with a clear error", async () => {
     const keyFile = `${pair.stateDir}/hosts/standby/ssh/ssh_host_ed25519_key`;
     const pidFile = `${pair.stateDir}/hosts/standby/ssh/sshd.pid`;

@@ -125,6 +125,8 @@ describe("activation on the real engine", () => {
       oldPrimary: "alive",
       fence: "stopped-clean",
     });
+    // The cleanly stopped old primary follows the new timeline in place (pg_rewind).
+    expect(outputs["standbyOrigin"].value).toMatchObject({ method: "rewind", movedAside: [] });
     expect(node("primary").dataDir).toContain("/hosts/standby/");
     const acked = onHost(
       access(node("standby")),
@@ -154,7 +156,10 @@ describe("activation on the real engine", () => {
     await set("activeMaster", "primary");
     await set("activation.mode", "failover");
     await set("activation.force", "true");
+    // Re-protection by a fresh snapshot this time (the default, a rewind, is tested above).
+    await set("replication.reprotect", "snapshot");
     await up();
+    await set("replication.reprotect", "rewind");
     const last = (outputs["activation"].value as { last: Record<string, unknown> }).last;
     expect(last).toMatchObject({
       activated: true,
@@ -165,6 +170,9 @@ describe("activation on the real engine", () => {
     expect(node("primary").dataDir).toContain("/hosts/primary/");
     expect(Number(onRole("primary", "SELECT count(*) FROM acked"))).toBe(before);
     // The fenced directory was kept, moved aside, never deleted.
+    const origin = outputs["standbyOrigin"].value as { method: string; movedAside: string[] };
+    expect(origin.method).toBe("snapshot");
+    expect(origin.movedAside.join(",")).toMatch(/\/hosts\/standby\/data\.fenced-/);
     expect(
       onHost(access(node("standby")), `ls -d ${node("standby").dataDir}.fenced-* | wc -l`),
     ).not.toBe("0");
@@ -203,6 +211,31 @@ describe("activation on the real engine", () => {
     expect(fs.readFileSync(summary.report.replace(/json$/, "svg"), "utf8")).toMatch(/^<svg /);
     fs.rmSync(out, { recursive: true, force: true });
   });
+
+  // Cutting a host's network needs network namespaces (root).
+  (isRoot ? it : it.skip)(
+    "drills a host cut off from the network: forced, fenced, healed, stale primary stopped, rewound, RPO 0",
+    () => {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), "gpmirror-drill-"));
+      const r = operatorCli("drill", ["--stack", STACK, "--failure", "isolate", "--out", out], env);
+      expect(r.stderr).toMatch(/failure injected: host cut off from the network/);
+      expect(r.stderr).toMatch(/also runs as a primary .*: stopping and fencing it/);
+      expect(r.code).toBe(0);
+      const summary = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
+      const report = JSON.parse(fs.readFileSync(summary.report, "utf8"));
+      expect(report).toMatchObject({
+        met: true,
+        protectedAfter: true,
+        failure: "host cut off from the network",
+        standbyOrigin: { method: "rewind" },
+      });
+      expect(report.rpo.ackedCommits).toBeGreaterThan(100);
+      expect(report.rpo.missingCommits).toBe(0);
+      expect(report.activation).toMatchObject({ oldPrimary: "unreachable", fence: "platform" });
+      expect(fs.readFileSync(summary.markdown, "utf8")).toMatch(/old primary rewound \(pg_rewind/);
+      fs.rmSync(out, { recursive: true, force: true });
+    },
+  );
 
   it("exits 2 when the standby is gone and 3 when lag is over the threshold", async () => {
     expect(operatorCli("status", ["--stack", STACK, "--max-lag-bytes", "-1"], env).code).toBe(3);

@@ -41,6 +41,7 @@ describe("activation settings", () => {
     [{ activation: { maxLagBytes: "-5" } }, "gpmirror:activation.maxLagBytes"],
     [{ activation: { timeoutSeconds: "1" } }, "gpmirror:activation.timeoutSeconds"],
     [{ replication: { synchronous: "sometimes" } }, "gpmirror:replication.synchronous"],
+    [{ replication: { reprotect: "copy" } }, "gpmirror:replication.reprotect"],
   ])("refuses %j naming %s", (raw, key) => {
     let problems: string[] = [];
     try {

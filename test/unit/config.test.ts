@@ -54,6 +54,7 @@ describe("config defaults", () => {
       maxSlotWalKeepSize: "1GB",
       walKeepSize: "256MB",
       baseBackupMaxRate: "",
+      reprotect: "rewind",
     });
     expect(c.replication.password).toBeUndefined();
   });

@@ -39,6 +39,13 @@ function fakeStdout(name: string, inputs: Record<string, unknown>): string {
   }
   if (name.endsWith("-verify"))
     return JSON.stringify({ state: "streaming", syncState: "async", replayLagBytes: 0 });
+  if (name.endsWith("-standby") && !name.includes("prepare"))
+    return JSON.stringify({
+      created: false,
+      rewound: true,
+      divergedAt: "0/3000060",
+      movedAside: "",
+    });
   if (name.endsWith("-prepare-standby"))
     return JSON.stringify({ pgBin: "/usr/lib/postgresql/15/bin" });
   return "{}";
@@ -97,6 +104,15 @@ describe("MasterMirror on local hosts (mocks)", () => {
     return c;
   };
   const stdinOf = (suffix: string) => String(plain(remote(suffix).inputs["stdin"]));
+
+  it("reports how the standby was built, and asks for a rewind of a fenced old primary", async () => {
+    expect(await value(mirror.standbyOrigin)).toEqual({
+      method: "rewind",
+      divergedAt: "0/3000060",
+      movedAside: [],
+    });
+    expect(stdinOf("standby")).toContain("export GPM_REPROTECT='rewind'");
+  });
 
   it("creates two local hosts whose removal is part of the resource", () => {
     const hosts = commands.filter(
