@@ -60,6 +60,8 @@ export interface StandbyOrigin {
   divergedAt: string | null;
   /** Directories moved aside (kept, never deleted). */
   movedAside: string[];
+  /** Why a rewind was given up for a snapshot (pg_rewind's own message). */
+  rewindError: string | null;
 }
 
 export interface Activation {
@@ -133,7 +135,12 @@ export class MasterMirror extends pulumi.ComponentResource {
       return run(
         "activation",
         pair.primary,
-        engine.activate(swapped, { force: a.settings.force, fencedByPlatform }),
+        engine.activate(swapped, {
+          force: a.settings.force,
+          fencedByPlatform,
+          mode: a.settings.mode,
+          timeoutSeconds: a.settings.timeoutSeconds,
+        }),
         after,
       );
     };
@@ -244,7 +251,12 @@ const UNPROTECTED: ReplicationStatus = {
   replayLagBytes: -1,
 };
 
-const NO_STANDBY: StandbyOrigin = { method: "none", divergedAt: null, movedAside: [] };
+const NO_STANDBY: StandbyOrigin = {
+  method: "none",
+  divergedAt: null,
+  movedAside: [],
+  rewindError: null,
+};
 
 function standbyOrigin(r: StepResult): StandbyOrigin {
   // PostgreSQL's step says created/rewound; Greenplum's says which gpinitstandby it ran.
@@ -255,6 +267,7 @@ function standbyOrigin(r: StepResult): StandbyOrigin {
     method,
     divergedAt: typeof r["divergedAt"] === "string" ? r["divergedAt"] : null,
     movedAside: moved === "" ? [] : moved.split(","),
+    rewindError: typeof r["rewindError"] === "string" ? r["rewindError"] : null,
   };
 }
 

@@ -230,7 +230,7 @@ const numbers: Record<string, unknown> = {};
     await pair.up();
     numbers["rewindReprotectionSeconds"] = (Date.now() - t0) / 1000;
     const origin = pair.outputs["standbyOrigin"].value as Record<string, unknown>;
-    expect(origin).toMatchObject({ method: "rewind", movedAside: [] });
+    expect(origin).toMatchObject({ method: "rewind", movedAside: [], rewindError: null });
     expect(origin["divergedAt"]).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     numbers["rewindDivergedAt"] = origin["divergedAt"];
     await pair.caughtUp();

@@ -110,6 +110,7 @@ describe("MasterMirror on local hosts (mocks)", () => {
       method: "rewind",
       divergedAt: "0/3000060",
       movedAside: [],
+      rewindError: null,
     });
     expect(stdinOf("standby")).toContain("export GPM_REPROTECT='rewind'");
   });

@@ -11,7 +11,7 @@
 #       need is gone" (a lost slot); then it is moved aside as <dir>.lost-<time> and rebuilt]
 #      [GPM_REPROTECT=rewind|snapshot: how a fenced old primary becomes the standby: pg_rewind
 #       onto the new primary's timeline (a fresh snapshot when that fails), or always a snapshot]
-# Prints: {"created","rewound","divergedAt","started","restarted","reloaded","running","movedAside",
+# Prints: {"created","rewound","divergedAt","rewindError","started","restarted","reloaded","running","movedAside",
 #   "applicationName","logFile"}
 # shellcheck disable=SC1091,SC2034 # lib.sh is prepended by the caller; it reads GPM_TAG
 set -euo pipefail
@@ -137,6 +137,7 @@ drop_upstream_settings() {
 # pg_rewind fails; the directory is then fenced again for the caller to move aside.
 rewound=false
 diverged=""
+rewind_error=""
 REWIND_NOTE="$DATA_DIR.rewinding"
 rewind_fenced() {
   local out="$HOST_DIR/pg_rewind.log"
@@ -152,6 +153,8 @@ rewind_fenced() {
     --source-server="$conninfo dbname=postgres" --progress >"$out" 2>&1; then
     gpm_log "pg_rewind failed; its last lines:"
     tail -n 5 "$out" | sed 's/^/  /' >&2
+    rewind_error="$(grep -E '^pg_rewind: (error|fatal)' "$out" | tail -n 1 || true)"
+    rewind_error="${rewind_error:-$(tail -n 1 "$out")}"
     rm -f "$REWIND_NOTE"
     : >"$DATA_DIR/standby.signal"
     [[ -f "$DATA_DIR/$GPM_FENCE_MARKER" ]] || date -u +%Y-%m-%dT%H:%M:%SZ >"$DATA_DIR/$GPM_FENCE_MARKER"
@@ -283,6 +286,8 @@ if [[ "$rewound" == true ]] && ! (run_standby); then
   stop_if_running "$DATA_DIR"
   move_aside "$DATA_DIR" "was rewound but does not start as a standby (see $LOG_FILE)" rewound
   rewound=false
+  rewind_error="the rewound directory did not start as a standby"
+  diverged=""
   take_base_backup
 fi
 run_standby
@@ -299,9 +304,11 @@ if ((${#moved[@]})); then
   moved_aside="$(IFS=,; printf '%s' "${moved[*]}")"
 fi
 jq -cn --argjson created "$created" --argjson rewound "$rewound" --arg diverged "$diverged" \
+  --arg rewindError "$rewind_error" \
   --argjson started "$GPM_STARTED" \
   --argjson restarted "$GPM_RESTARTED" --argjson reloaded "$GPM_RELOADED" \
   --arg movedAside "$moved_aside" --arg app "$GPM_APPLICATION_NAME" --arg log "$LOG_FILE" \
   '{created: $created, rewound: $rewound, divergedAt: (if $diverged == "" then null else $diverged end),
+    rewindError: (if $rewindError == "" then null else $rewindError end),
     started: $started, restarted: $restarted, reloaded: $reloaded, running: true,
     movedAside: $movedAside, applicationName: $app, logFile: $log}'
