@@ -340,7 +340,7 @@ describe("lib.sh and versions.ts name the same things per version", () => {
       "bash",
       [
         "-c",
-        '. "$1"; gpm_gp_names "$2"; printf "%s\\n" "$DATA_VAR" "$ONLY_FLAG" "$WAL_KEEP_SETTING" "$STANDBY_MARKER" "$COL_SENT" "$COL_FLUSH" "$COL_REPLAY" "$CUR_LSN_FN" "$LSN_DIFF_FN" "$WALFILE_FN" "$INIT_PREFIX"',
+        '. "$1"; gpm_gp_names "$2"; printf "%s\\n" "$DATA_VAR" "$ONLY_FLAG" "$WAL_KEEP_SETTING" "$STANDBY_MARKER" "$COL_SENT" "$COL_FLUSH" "$COL_REPLAY" "$CUR_LSN_FN" "$LSN_DIFF_FN" "$WALFILE_FN" "$INIT_PREFIX" "$WAL_DIR" "$WALDUMP"',
         "x",
         lib,
         flavor,
@@ -360,6 +360,8 @@ describe("lib.sh and versions.ts name the same things per version", () => {
       n.lsnDiffFunction,
       n.walFileFunction,
       n.initsystemPrefix,
+      n.walDir,
+      n.walDumpTool,
     ]);
   });
 });

@@ -24,6 +24,10 @@ export interface GreenplumNames {
   walFileFunction: "pg_xlogfile_name" | "pg_walfile_name";
   /** gpinitsystem config keys for the coordinator. */
   initsystemPrefix: "MASTER" | "COORDINATOR";
+  /** The WAL directory inside the data directory. */
+  walDir: "pg_xlog" | "pg_wal";
+  /** The tool that reads WAL records from files (the switchover's check on the standby). */
+  walDumpTool: "pg_xlogdump" | "pg_waldump";
 }
 
 const GP6: GreenplumNames = {
@@ -38,6 +42,8 @@ const GP6: GreenplumNames = {
   lsnDiffFunction: "pg_xlog_location_diff",
   walFileFunction: "pg_xlogfile_name",
   initsystemPrefix: "MASTER",
+  walDir: "pg_xlog",
+  walDumpTool: "pg_xlogdump",
 };
 
 const GP7: GreenplumNames = {
@@ -52,6 +58,8 @@ const GP7: GreenplumNames = {
   lsnDiffFunction: "pg_wal_lsn_diff",
   walFileFunction: "pg_walfile_name",
   initsystemPrefix: "COORDINATOR",
+  walDir: "pg_wal",
+  walDumpTool: "pg_waldump",
 };
 
 export function namesFor(flavor: GreenplumFlavor): GreenplumNames {

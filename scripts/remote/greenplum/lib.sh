@@ -92,6 +92,8 @@ gpm_gp_names() {
       LSN_DIFF_FN=pg_xlog_location_diff
       WALFILE_FN=pg_xlogfile_name
       INIT_PREFIX=MASTER
+      WAL_DIR=pg_xlog
+      WALDUMP=pg_xlogdump
       ;;
     gp7 | cloudberry)
       DATA_VAR=COORDINATOR_DATA_DIRECTORY
@@ -103,6 +105,8 @@ gpm_gp_names() {
       LSN_DIFF_FN=pg_wal_lsn_diff
       WALFILE_FN=pg_walfile_name
       INIT_PREFIX=COORDINATOR
+      WAL_DIR=pg_wal
+      WALDUMP=pg_waldump
       ;;
     *) gpm_die "internal: unknown Greenplum flavor '$GP_FLAVOR'" ;;
   esac
