@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ReplicationSettings } from "../config";
+import { ActivationMode, ReplicationSettings } from "../config";
 import { Host } from "../host";
 import type { StepResult } from "../remoteStep";
 
@@ -35,6 +35,13 @@ export interface ActivationOptions {
   force: boolean;
   /** The platform has fenced the old primary's host (e.g. its instance is stopped). */
   fencedByPlatform: boolean;
+  /**
+   * failover: the old primary must be proven down (or forced); switchover: planned, the old
+   * primary is alive, stopped cleanly, and the standby takes over once it has its last WAL.
+   */
+  mode: ActivationMode;
+  /** Bound on the switchover's wait for the old primary's last WAL on the standby. */
+  timeoutSeconds?: number;
 }
 
 /** The prepare results of a host and of its peer, for the trust step. */

@@ -78,11 +78,27 @@ export class GreenplumEngine implements Engine {
     });
   }
 
+  /**
+   * WAL retention on the master, and the operator tools' login (the same contract as the
+   * PostgreSQL engine's: a LOGIN role, the database gpmirror_drill it owns, pg_hba.conf lines
+   * for its networks). The lines also go into the registered standby's pg_hba.conf, which
+   * gpinitstandby copied once with pg_basebackup and nothing updates afterwards.
+   */
   access(pair: Pair): StepScript {
     return step("access", {
       ...this.base(pair.primary),
       GPM_WAL_KEEP_SIZE: this.settings.walKeepSize,
       GPM_WAL_SENDER_TIMEOUT_SECONDS: String(this.settings.walSenderTimeoutSeconds),
+      GPM_STANDBY_ADDRESS: pair.standby.address,
+      GPM_STANDBY_DATA_DIR: pair.standby.dataDir,
+      GPM_STANDBY_SSH_PORT: pair.standby.sshPort.apply(String),
+      ...(pair.operator
+        ? {
+            GPM_OPERATOR_USER: pair.operator.user,
+            GPM_OPERATOR_PASSWORD: pair.operator.password,
+            GPM_OPERATOR_CIDRS: pair.operator.cidrs.join(" "),
+          }
+        : {}),
     });
   }
 
@@ -127,7 +143,11 @@ export class GreenplumEngine implements Engine {
     });
   }
 
-  /** gpactivatestandby on the standby host, behind the proof that the old master is down. */
+  /**
+   * gpactivatestandby on the standby host: in failover mode behind the proof that the old
+   * master is down; in switchover mode after stopping the live old master cleanly and seeing
+   * its last WAL on the standby.
+   */
   activate(pair: Pair, options: ActivationOptions): StepScript {
     return step(
       "activate",
@@ -139,6 +159,8 @@ export class GreenplumEngine implements Engine {
         GPM_OLD_PRIMARY_SSH_PORT: pair.primary.sshPort.apply(String),
         GPM_FORCE: String(options.force),
         GPM_FENCED_BY_PLATFORM: String(options.fencedByPlatform),
+        GPM_ACTIVATION_MODE: options.mode,
+        GPM_SWITCHOVER_TIMEOUT_SECONDS: String(options.timeoutSeconds ?? 60),
         GPM_ACTIVATION_TIMEOUT_SECONDS: String(this.settings.activationTimeoutSeconds),
         GPM_CLIENT_ENDPOINT: pulumi.interpolate`${pair.standby.address}:${pair.standby.dbPort}`,
       },
@@ -152,7 +174,11 @@ export class GreenplumEngine implements Engine {
    * checks (GPM_FORCE=false: edit it only when you know the old master is down).
    */
   activationCommand(pair: Pair, ssh: SshCommandLine): pulumi.Output<string> {
-    const env = this.activate(pair, { force: false, fencedByPlatform: false }).env;
+    const env = this.activate(pair, {
+      force: false,
+      fencedByPlatform: false,
+      mode: "failover",
+    }).env;
     return pulumi.all([ssh.prefix(pair.standby), pulumi.all(env)]).apply(([prefix, values]) => {
       const lines = exportLines(values as Record<string, string>)
         .trimEnd()

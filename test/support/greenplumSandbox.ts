@@ -37,10 +37,18 @@ while (($#)); do
     *) shift ;;
   esac
 done
-[[ -n "$sql" ]] || sql="$(cat)"
+[[ -n "$sql" ]] || { sql="$(cat)"; printf '%s\n' "$sql" >>"$STUB_STATE/psql_stdin"; }
 S="$STUB_STATE"
 case "$sql" in
   *pg_is_in_recovery*) cat "$S/in_recovery" ;;
+  *"count(*) FROM pg_stat_replication"*) if [[ -f "$S/repl" ]] && grep -q '^streaming' "$S/repl"; then echo 1; else echo 0; fi ;;
+  *"FROM pg_roles WHERE rolname = :'r'"*) if [[ -f "$S/role_exists" ]]; then echo 1; else echo 0; fi ;;
+  *"rolname = 'pg_monitor'"*) if [[ -f "$S/has_pg_monitor" ]]; then echo 1; else echo 0; fi ;;
+  *"FROM pg_database WHERE datname"*) if [[ -f "$S/db_exists" ]]; then echo 1; else echo 0; fi ;;
+  *"CREATE ROLE"*) : >"$S/role_exists" ;;
+  *"CREATE DATABASE"*) : >"$S/db_exists" ;;
+  *pg_hba_file_rules*) echo 0 ;;
+  *"SELECT pg_reload_conf()"*) echo t ;;
   *"SELECT hostname, address, port, datadir, status"*) [[ ! -f "$S/registered_row" ]] || cat "$S/registered_row" ;;
   *"count(*)"*"role = 'm'"*) if [[ -f "$S/standby_row" ]]; then echo 1; else echo 0; fi ;;
   *"role = 'm'"*) [[ ! -f "$S/standby_row" ]] || cat "$S/standby_row" ;;
@@ -101,13 +109,29 @@ if [[ -f "$S/gpinitsystem.rc" ]]; then exit "$(cat "$S/gpinitsystem.rc")"; fi`,
   ping: `${REC}\nrec ping "$@"\nfor a; do h="$a"; done\n[[ ! -f "$STUB_STATE/noping_$h" ]]`,
   gpactivatestandby: `${REC}\nrec gpactivatestandby "$@"\ncat "$STUB_STATE/gpactivatestandby.out"\necho f >"$STUB_STATE/in_recovery"\nrm -f "$STUB_STATE/standby.signal.path"`,
   gpconfig: `${REC}\nrec gpconfig "$@"\nprintf '%s' "$4" >"$STUB_STATE/setting_$2.pending"`,
+  // gpstop -m -d DIR (coordinator only): ends the process named in DIR/postmaster.pid, as a
+  // fast stop would, unless told to fail. gpstop -u: applies what gpconfig wrote.
   gpstop: `${REC}
 rec gpstop "$@"
+if [[ " $* " == *" -m "* ]]; then
+  [[ ! -f "$STUB_STATE/gpstop_m.fails" ]] || { echo "[ERROR]:-gpstop failed" >&2; exit 1; }
+  d=""; while (($#)); do [[ "$1" == -d ]] && d="$2"; shift; done
+  if [[ -f "$d/postmaster.pid" ]]; then
+    pid="$(head -n 1 "$d/postmaster.pid")"; kill "$pid"
+    while [[ -d "/proc/$pid" ]] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; do sleep 0.1; done
+    rm -f "$d/postmaster.pid"
+  fi
+  exit 0
+fi
 for f in "$STUB_STATE"/setting_*.pending; do
   [[ -e "$f" ]] || continue
   v="$(cat "$f")"; case "$v" in *s) v=$(( \${v%s} * 1000 )) ;; esac
   printf '%s\\n' "$v" >"\${f%.pending}"; rm -f "$f"
 done`,
+  // pg_waldump / pg_xlogdump -p DIR -t TLI -s LSN -n 1: the record given in waldump.out once
+  // the standby has it, else the tool's failure to find it.
+  pg_waldump: `${REC}\nrec pg_waldump "$@"\nif [[ -f "$STUB_STATE/waldump.out" ]]; then cat "$STUB_STATE/waldump.out"; else echo "pg_waldump: fatal: could not find a valid record" >&2; exit 1; fi`,
+  pg_xlogdump: `${REC}\nrec pg_xlogdump "$@"\nif [[ -f "$STUB_STATE/waldump.out" ]]; then cat "$STUB_STATE/waldump.out"; else echo "pg_xlogdump: FATAL:  could not find a valid record" >&2; exit 1; fi`,
   gpstate: `${REC}\nrec gpstate "$@"\ncat "$STUB_STATE/gpstate.out"`,
   pg_controldata: `${REC}\nrec pg_controldata "$@"\ncat "$STUB_STATE/controldata"`,
   // pg_ctl stop -D DIR: ends the process named in DIR/postmaster.pid, as a fast stop would.

@@ -211,7 +211,43 @@ describe("GreenplumEngine and the activeMaster switch (mocks)", () => {
     const stdin = String(plain(step.inputs["stdin"]));
     expect(stdin).toContain("export GPM_OLD_PRIMARY_ADDRESS='10.0.1.10'");
     expect(stdin).toContain("export GPM_FORCE='false'");
+    expect(stdin).toContain("export GPM_ACTIVATION_MODE='failover'");
+    expect(stdin).toContain("export GPM_SWITCHOVER_TIMEOUT_SECONDS='60'");
     expect(stdin).toContain("gpactivatestandby");
+  });
+});
+
+describe("GreenplumEngine and activation.mode switchover (mocks)", () => {
+  const config = parseSettings(
+    raw({ version: "7" }, { activeMaster: "primary", activation: { mode: "switchover" } }),
+    ctx,
+  );
+  const hosts = new ExistingHosts(
+    must(config.existing),
+    config.primaryDbPort,
+    config.standbyDbPort,
+  );
+  const mirror = new MasterMirror("failback", {
+    primary: hosts.primary,
+    standby: hosts.standby,
+    engine: new GreenplumEngine(must(config.greenplum)),
+    replication: config.replication,
+    replicationPassword: pulumi.secret("unused-by-greenplum-0123456789"),
+    ssh: hosts,
+    activation: { settings: config.activation },
+  });
+
+  it("sends the configured mode and activation.timeoutSeconds to the activate step", async () => {
+    await new Promise((resolve) => mirror.activation.apply(resolve));
+    const step = created.find(
+      (c) => c.type === "command:remote:Command" && c.name === "failback-activation",
+    );
+    if (!step) throw new Error("no activation step");
+    const stdin = String(plain(step.inputs["stdin"]));
+    expect(stdin).toContain("export GPM_ACTIVATION_MODE='switchover'");
+    expect(stdin).toContain(
+      `export GPM_SWITCHOVER_TIMEOUT_SECONDS='${config.activation.timeoutSeconds}'`,
+    );
   });
 });
 
@@ -296,7 +332,12 @@ describe("GreenplumEngine in the pair (mocks)", () => {
     expect(env("access")).toMatchObject({
       GPM_WAL_KEEP_SIZE: "2GB",
       GPM_WAL_SENDER_TIMEOUT_SECONDS: "60",
+      GPM_STANDBY_ADDRESS: "10.0.1.20",
+      GPM_STANDBY_DATA_DIR: "/data/coordinator/gpseg-1",
+      GPM_STANDBY_SSH_PORT: "22",
     });
+    // No operator networks in this stack: no login.
+    expect(env("access")["GPM_OPERATOR_USER"]).toBeUndefined();
     expect(env("standby")).toMatchObject({
       GPM_STANDBY_ADDRESS: "10.0.1.20",
       GPM_STANDBY_PORT: "5432",
@@ -308,6 +349,25 @@ describe("GreenplumEngine in the pair (mocks)", () => {
     });
     expect(env("primary")).toMatchObject({ GPM_INITIALIZE_SYSTEM: "false" });
     expect(env("primary")["GPM_SEGMENT_HOSTS"]).toBeUndefined();
+  });
+
+  it("gives the access step the operator login, its password as a secret", async () => {
+    const password = pulumi.secret("op-secret-0123456789");
+    const a = engine.access({
+      primary: hosts.primary,
+      standby: hosts.standby,
+      replication: config.replication,
+      replicationPassword: pulumi.secret("x"),
+      operator: { user: "gpmirror_operator", password, cidrs: ["10.9.0.0/24", "10.8.0.5/32"] },
+    });
+    expect(a.env).toMatchObject({
+      GPM_OPERATOR_USER: "gpmirror_operator",
+      GPM_OPERATOR_CIDRS: "10.9.0.0/24 10.8.0.5/32",
+    });
+    expect(a.env["GPM_OPERATOR_PASSWORD"]).toBe(password);
+    expect(await pulumi.isSecret(a.env["GPM_OPERATOR_PASSWORD"] as pulumi.Output<string>)).toBe(
+      true,
+    );
   });
 
   it("gives each trust step the other host's keys, read by that host's prepare step", () => {
@@ -352,7 +412,7 @@ describe("GreenplumEngine in the pair (mocks)", () => {
         replication: config.replication,
         replicationPassword: pulumi.secret("x"),
       },
-      { force: false, fencedByPlatform: true },
+      { force: false, fencedByPlatform: true, mode: "failover" },
     );
     expect(a.host).toBe(hosts.standby);
     expect(a.script).toContain("gpactivatestandby");
@@ -363,7 +423,26 @@ describe("GreenplumEngine in the pair (mocks)", () => {
       GPM_FORCE: "false",
       GPM_FENCED_BY_PLATFORM: "true",
       GPM_ACTIVATION_TIMEOUT_SECONDS: "900",
+      GPM_ACTIVATION_MODE: "failover",
+      GPM_SWITCHOVER_TIMEOUT_SECONDS: "60",
     });
+  });
+
+  it("passes the activation mode and its bound to the step (a switchover for a failback)", () => {
+    const a = engine.activate(
+      {
+        primary: hosts.primary,
+        standby: hosts.standby,
+        replication: config.replication,
+        replicationPassword: pulumi.secret("x"),
+      },
+      { force: false, fencedByPlatform: false, mode: "switchover", timeoutSeconds: 45 },
+    );
+    expect(a.env).toMatchObject({
+      GPM_ACTIVATION_MODE: "switchover",
+      GPM_SWITCHOVER_TIMEOUT_SECONDS: "45",
+    });
+    expect(a.script).toContain("gpstop -a -m -M fast");
   });
 
   it("offers an activation command that runs the same checked script on the standby host", async () => {

@@ -29,6 +29,8 @@ function pair(sb: Sandbox) {
   const standbyDir = path.join(sb.root, "standby", "gpseg-1");
   fs.mkdirSync(primaryDir, { recursive: true });
   fs.mkdirSync(path.dirname(standbyDir), { recursive: true });
+  // The coordinator's real pg_hba.conf after gpinitstandby (identical on the standby).
+  fs.writeFileSync(path.join(primaryDir, "pg_hba.conf"), fixture("coord_pg_hba_after.conf"));
   // The catalog rows of the capture, with this sandbox's directories.
   const after = masterPair(parseSegmentConfiguration(fixture("seg_config_after.txt")));
   const p = must(after.primary);
@@ -540,5 +542,328 @@ describe("prepare and trust steps", () => {
       encoding: "utf8",
     });
     expect(JSON.parse(r.stdout)).toBe(value);
+  });
+});
+
+describe.each(["gp7", "cloudberry", "gp6"] as const)(
+  "access step, operator login on %s",
+  (flavor) => {
+    const PASSWORD = "s3cr'et pw$(touch /tmp/x)";
+    const TAG = "# gpmirror-managed";
+    const HBA = fixture("coord_pg_hba_after.conf");
+
+    /** WAL settings already right (so only the login changes), a registered standby. */
+    function setup() {
+      const sb = make(flavor);
+      const { primaryDir, standbyDir, env } = pair(sb);
+      const gp6 = flavor === "gp6";
+      fs.writeFileSync(
+        path.join(sb.state, `setting_${gp6 ? "wal_keep_segments" : "wal_keep_size"}`),
+        gp6 ? "16\n" : "1024\n",
+      );
+      fs.writeFileSync(path.join(sb.state, "setting_wal_sender_timeout"), "60000\n");
+      const psqlStub = path.join(sb.root, "gphome", "bin", "psql");
+      fs.writeFileSync(
+        psqlStub,
+        fs
+          .readFileSync(psqlStub, "utf8")
+          .replace('case "$sql" in', 'case "$sql" in\n  "SHOW wal_segment_size") echo 64MB ;;'),
+      );
+      if (!gp6) fs.writeFileSync(path.join(sb.state, "has_pg_monitor"), "");
+      fs.mkdirSync(standbyDir, { recursive: true });
+      fs.writeFileSync(path.join(standbyDir, "pg_hba.conf"), HBA);
+      fs.writeFileSync(path.join(sb.state, "standby_row"), `3|vm|vm|7001|${standbyDir}\n`);
+      const run = (extra: Record<string, string> = {}) =>
+        sb.run("access", {
+          ...env,
+          GPM_WAL_KEEP_SIZE: "1GB",
+          GPM_WAL_SENDER_TIMEOUT_SECONDS: "60",
+          GPM_OPERATOR_USER: "gpmirror_operator",
+          GPM_OPERATOR_PASSWORD: PASSWORD,
+          GPM_OPERATOR_CIDRS: "10.9.0.0/24 fd00:1::/64",
+          ...extra,
+        });
+      const hba = (dir: string) => fs.readFileSync(path.join(dir, "pg_hba.conf"), "utf8");
+      return { sb, primaryDir, standbyDir, run, hba };
+    }
+    const LINES =
+      `host all gpmirror_operator 10.9.0.0/24 md5 ${TAG}\n` +
+      `host all gpmirror_operator fd00:1::/64 md5 ${TAG}\n`;
+
+    it("creates the role, its database and pg_hba lines on the master and the standby, then gpstop -u", () => {
+      const { sb, primaryDir, standbyDir, run, hba } = setup();
+      const r = run();
+      expect(r.stderr).not.toContain("ERROR");
+      expect(r.status).toBe(0);
+      const sql = fs.readFileSync(path.join(sb.state, "psql_stdin"), "utf8");
+      expect(sql).toContain('CREATE ROLE :"r" LOGIN;');
+      expect(sql).toContain('CREATE DATABASE gpmirror_drill OWNER :"r";');
+      if (flavor === "gp6") expect(sql).not.toContain("GRANT pg_monitor");
+      else expect(sql).toContain('GRANT pg_monitor TO :"r";');
+      // The password only on psql's stdin, after log_statement is off, quoted for SQL.
+      expect(sql).toContain(
+        `SET log_statement = 'none';\nALTER ROLE "gpmirror_operator" PASSWORD 's3cr''et pw$(touch /tmp/x)';`,
+      );
+      expect(
+        sb
+          .calls("psql")
+          .some(
+            (c) =>
+              c.args.join(" ") ===
+              "-X -q -v ON_ERROR_STOP=1 -At -p 7000 -d postgres -v r=gpmirror_operator",
+          ),
+      ).toBe(true);
+      // Never in argv (every recorded call of every tool), the output, or the files.
+      const argv = fs.readFileSync(path.join(sb.state, "calls"), "utf8");
+      for (const text of [argv, r.stdout, r.stderr, hba(primaryDir), hba(standbyDir)]) {
+        expect(text).not.toContain("s3cr");
+      }
+      // The tagged lines first, every line of the real file kept after them, on both hosts.
+      expect(hba(primaryDir)).toBe(LINES + HBA);
+      expect(hba(standbyDir)).toBe(LINES + HBA);
+      expect(sb.calls("ssh")).toHaveLength(1);
+      expect(sb.calls("gpstop").map((c) => c.args)).toEqual([["-u", "-a"]]);
+      expect(lastJson(r.stdout)).toMatchObject({
+        changed: false,
+        operator: "gpmirror_operator",
+        hbaChanged: true,
+        standbyHba: "changed",
+      });
+    });
+
+    it("is idempotent, keeps what gpinitstandby adds later, and removes its lines when the login goes", () => {
+      const { sb, primaryDir, standbyDir, run, hba } = setup();
+      expect(run().status).toBe(0);
+      const again = run();
+      expect(again.status).toBe(0);
+      expect(lastJson(again.stdout)).toMatchObject({ hbaChanged: false, standbyHba: "unchanged" });
+      expect(sb.calls("gpstop")).toHaveLength(1); // no reload when nothing changed
+      const sql = fs.readFileSync(path.join(sb.state, "psql_stdin"), "utf8");
+      expect(sql.match(/CREATE ROLE/g)).toHaveLength(1);
+      expect(sql.match(/CREATE DATABASE/g)).toHaveLength(1);
+      expect(sql).toContain('ALTER ROLE :"r" LOGIN;');
+      // gpinitstandby inserts its section where the leading comment lines stop: here, at the
+      // top, above the tagged lines. A later run keeps it.
+      const added =
+        "# standby coordinator host ip addresses\nhost\tall\tgpadmin\t10.0.0.7/32\ttrust\n";
+      const lines = hba(primaryDir).split(/(?<=\n)/);
+      const at = lines.findIndex((l) => !l.trim().startsWith("#"));
+      lines.splice(at, 0, added);
+      fs.writeFileSync(path.join(primaryDir, "pg_hba.conf"), lines.join(""));
+      const third = run();
+      expect(third.status).toBe(0);
+      expect(hba(primaryDir)).toBe(LINES + added + HBA);
+      // Without the login, the tagged lines go from both files; the rest stays.
+      const gone = run({
+        GPM_OPERATOR_USER: "",
+        GPM_OPERATOR_PASSWORD: "",
+        GPM_OPERATOR_CIDRS: "",
+      });
+      expect(gone.status).toBe(0);
+      expect(hba(primaryDir)).toBe(added + HBA);
+      expect(hba(standbyDir)).toBe(HBA);
+    });
+
+    it("goes on without the standby's file when its host does not answer, and says so", () => {
+      const { sb, primaryDir, run, hba } = setup();
+      fs.writeFileSync(path.join(sb.state, "ssh_unreachable"), "");
+      const r = run();
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/standby host vm did not answer over SSH/);
+      expect(lastJson(r.stdout).standbyHba).toBe("unreachable");
+      expect(hba(primaryDir)).toBe(LINES + HBA);
+    });
+  },
+);
+
+describe.each([
+  ["gp7", "pg_wal", "pg_waldump", "COORDINATOR_DATA_DIRECTORY"],
+  ["cloudberry", "pg_wal", "pg_waldump", "COORDINATOR_DATA_DIRECTORY"],
+  ["gp6", "pg_xlog", "pg_xlogdump", "MASTER_DATA_DIRECTORY"],
+] as const)("activate step, switchover on %s", (flavor, walDir, walDump, dataVar) => {
+  const oldPort = String(40000 + ((process.pid + 7) % 20000));
+  const CHECKPOINT = "0/8000060";
+  const RECORD =
+    flavor === "gp6"
+      ? "rmgr: XLOG        len (rec/tot):     80/   106, tx:          0, lsn: 0/08000060, prev 0/08000028, bkp: 0000, desc: checkpoint: redo 0/8000060; tli 1; prev tli 1; fpw true; xid 0/1074; oid 24576; multi 1; offset 0; oldest xid 621 in DB 1; oldest multi 1 in DB 1; oldest running xid 0; shutdown\n"
+      : "rmgr: XLOG        len (rec/tot):    114/   114, tx:          0, lsn: 0/08000060, prev 0/08000028, desc: CHECKPOINT_SHUTDOWN redo 0/8000060; tli 1; prev tli 1; fpw true; xid 0:1074; oid 24576; multi 1; offset 0; oldest xid 621 in DB 13719; oldest multi 1 in DB 13720; oldest/newest commit timestamp xid: 0/0; oldest running xid 0; shutdown\n";
+  let oldMaster: ReturnType<typeof spawn> | undefined;
+  afterEach(() => {
+    oldMaster?.kill();
+    fs.rmSync(`/tmp/.s.PGSQL.${oldPort}.lock`, { force: true });
+  });
+
+  /** The standby host streaming from a live old master on the same "host" (ssh runs here). */
+  function switchover(opts: { alive?: boolean; streaming?: boolean } = {}) {
+    const sb = make(flavor);
+    const { primaryDir, standbyDir } = pair(sb);
+    fs.mkdirSync(path.join(standbyDir, walDir), { recursive: true });
+    fs.writeFileSync(path.join(standbyDir, "postmaster.pid"), `${process.pid}\n`);
+    const conninfo = `primary_conninfo = 'user=gpadmin host=vm port=${oldPort} application_name=gp_walreceiver'\n`;
+    if (flavor === "gp6") {
+      fs.writeFileSync(path.join(standbyDir, "recovery.conf"), `standby_mode = 'on'\n${conninfo}`);
+    } else {
+      fs.writeFileSync(path.join(standbyDir, "standby.signal"), "");
+      fs.writeFileSync(path.join(standbyDir, "postgresql.auto.conf"), conninfo);
+    }
+    fs.writeFileSync(path.join(standbyDir, "postgresql.conf"), "port=7001\n");
+    fs.writeFileSync(path.join(sb.state, "in_recovery"), "t\n");
+    fs.writeFileSync(path.join(sb.state, "gpactivatestandby.out"), fixture("step4.out"));
+    fs.writeFileSync(path.join(sb.state, "primary_row"), `3|7001|${standbyDir}|vm\n`);
+    if (opts.streaming ?? true) fs.writeFileSync(path.join(sb.state, "repl"), "streaming|sync\n");
+    if (opts.alive ?? true) {
+      oldMaster = spawn("sleep", ["60"], { stdio: "ignore" });
+      fs.writeFileSync(path.join(primaryDir, "postmaster.pid"), `${oldMaster.pid}\n`);
+    }
+    // The old master's control file after its clean stop (the real format, from the capture).
+    fs.writeFileSync(
+      path.join(sb.state, "controldata"),
+      fixture("standby_controldata.txt").replace("in archive recovery", "shut down"),
+    );
+    // The standby has the shutdown checkpoint; promotion starts timeline 2 right after it.
+    fs.writeFileSync(path.join(sb.state, "waldump.out"), RECORD);
+    fs.writeFileSync(
+      path.join(standbyDir, walDir, "00000002.history"),
+      "1\t0/80000D8\tno recovery target specified\n",
+    );
+    const env = {
+      GPM_DATA_DIR: standbyDir,
+      GPM_DB_PORT: "7001",
+      GPM_OLD_PRIMARY_ADDRESS: "vm",
+      GPM_OLD_PRIMARY_PORT: oldPort,
+      GPM_OLD_PRIMARY_DATA_DIR: primaryDir,
+      GPM_ACTIVATION_MODE: "switchover",
+      GPM_SWITCHOVER_TIMEOUT_SECONDS: "2",
+    };
+    return { sb, primaryDir, standbyDir, env };
+  }
+  const order = (sb: Sandbox) =>
+    sb
+      .calls()
+      .filter((c) => ["gpstop", walDump, "gpactivatestandby", "pg_ctl"].includes(c.tool))
+      .map((c) => c.tool)
+      .filter((t, i, a) => i === 0 || a[i - 1] !== t);
+
+  it("stops the old coordinator cleanly, waits for its last checkpoint on the standby, then activates and fences", () => {
+    const { sb, primaryDir, standbyDir, env } = switchover();
+    const r = sb.run("activate", env);
+    expect(r.stderr).not.toContain("ERROR");
+    expect(r.status).toBe(0);
+    expect(order(sb)).toEqual(["gpstop", walDump, "gpactivatestandby"]);
+    expect(sb.calls("gpstop").map((c) => c.args)).toEqual([
+      ["-a", "-m", "-M", "fast", "-d", primaryDir],
+    ]);
+    expect(sb.calls(walDump)[0].args).toEqual([
+      "-p",
+      path.join(standbyDir, walDir),
+      "-t",
+      "1",
+      "-s",
+      CHECKPOINT,
+      "-n",
+      "1",
+    ]);
+    const act = sb.calls("gpactivatestandby");
+    expect(act.map((c) => c.args)).toEqual([["-d", standbyDir, "-a"]]);
+    expect(act[0].pgport).toBe("7001");
+    expect(dataVar === "MASTER_DATA_DIRECTORY" ? act[0].mdd : act[0].cdd).toBe(standbyDir);
+    expect(sb.calls("pg_ctl")).toHaveLength(0); // gpstop -m sufficed; never an immediate stop
+    const out = lastJson(r.stdout);
+    expect(out).toMatchObject({
+      promoted: true,
+      forced: false,
+      mode: "switchover",
+      oldPrimary: "stopped-for-switchover",
+      oldCheckpointLsn: CHECKPOINT,
+      switchpoint: "0/80000D8",
+    });
+    expect(out.oldDataDirMovedTo).toMatch(new RegExp(`^${primaryDir}\\.gpmirror-fenced-`));
+    expect(fs.existsSync(primaryDir)).toBe(false);
+    expect(r.stderr).toMatch(/nothing was lost/);
+  });
+
+  it("falls back to pg_ctl stop -m fast when gpstop -m fails", () => {
+    const { sb, primaryDir, env } = switchover();
+    fs.writeFileSync(path.join(sb.state, "gpstop_m.fails"), "");
+    const r = sb.run("activate", env);
+    expect(r.status).toBe(0);
+    expect(order(sb)).toEqual(["gpstop", "pg_ctl", walDump, "gpactivatestandby"]);
+    expect(sb.calls("pg_ctl")[0].args).toEqual([
+      "stop",
+      "-D",
+      primaryDir,
+      "-m",
+      "fast",
+      "-w",
+      "-t",
+      "120",
+    ]);
+  });
+
+  it.each([
+    ["the old master does not run", { alive: false }, /the old master does not run on vm/],
+    [
+      "the standby is not streaming",
+      { streaming: false },
+      /the standby is not streaming from the old master/,
+    ],
+  ])("refuses when %s, and changes nothing", (_what, opts, why) => {
+    const { sb, primaryDir, env } = switchover(opts);
+    const r = sb.run("activate", env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(why);
+    expect(r.stderr).toMatch(/Use activation.mode failover/);
+    expect(sb.calls("gpstop")).toHaveLength(0);
+    expect(sb.calls("gpactivatestandby")).toHaveLength(0);
+    expect(fs.existsSync(primaryDir)).toBe(true);
+  });
+
+  it("refuses when the old host does not answer, when the standby is down, or without the WAL tool", () => {
+    const a = switchover();
+    fs.writeFileSync(path.join(a.sb.state, "ssh_unreachable"), "");
+    const unreachable = a.sb.run("activate", a.env);
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stderr).toMatch(
+      /switchover refused: the old master's host vm does not answer/,
+    );
+    oldMaster?.kill();
+    const b = switchover();
+    fs.rmSync(path.join(b.standbyDir, "postmaster.pid"));
+    const down = b.sb.run("activate", b.env);
+    expect(down.stderr).toMatch(/switchover refused: the standby's postmaster does not run/);
+    oldMaster?.kill();
+    const c = switchover();
+    fs.rmSync(path.join(c.sb.root, "gphome", "bin", walDump));
+    const noTool = c.sb.run("activate", c.env);
+    expect(noTool.stderr).toMatch(new RegExp(`switchover refused: ${walDump} is not on PATH`));
+    for (const x of [a, b, c]) {
+      expect(x.sb.calls("gpstop")).toHaveLength(0);
+      expect(x.sb.calls("gpactivatestandby")).toHaveLength(0);
+    }
+  });
+
+  it("does not promote when the standby lacks the old master's last checkpoint, and leaves the old directory", () => {
+    const { sb, primaryDir, env } = switchover();
+    fs.rmSync(path.join(sb.state, "waldump.out"));
+    const r = sb.run("activate", env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /does not have the old master's shutdown checkpoint 0\/8000060 after 2s.*not promoting.*nothing was promoted/,
+    );
+    expect(sb.calls(walDump).length).toBeGreaterThan(1);
+    expect(sb.calls("gpactivatestandby")).toHaveLength(0);
+    expect(fs.existsSync(primaryDir)).toBe(true);
+  });
+
+  it("does not promote when the old master did not stop cleanly", () => {
+    const { sb, env } = switchover();
+    fs.writeFileSync(
+      path.join(sb.state, "controldata"),
+      fixture("standby_controldata.txt").replace("in archive recovery", "in production"),
+    );
+    const r = sb.run("activate", env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/did not stop cleanly \(pg_controldata: in production\)/);
+    expect(sb.calls("gpactivatestandby")).toHaveLength(0);
   });
 });

@@ -15,12 +15,27 @@
 #  4. Checked on the new master: not in recovery, the catalog's primary, accepts a write.
 #  5. The old master's data directory is moved aside when its host answers (it would start
 #     "in production" on the old timeline); otherwise re-protection must do it first.
+# Switchover (GPM_ACTIVATION_MODE=switchover, planned, nothing lost): instead of 1 and 2, the
+# old master must be alive and the standby streaming from it (else refused: "use mode
+# failover"). The old master's coordinator alone is stopped cleanly, `gpstop -a -m -M fast -d
+# DIR` on its host (the utility's coordinator-only stop, which Greenplum's own "restore the
+# original roles" procedure uses; segments keep running; -M fast because smart waits for
+# every session), `pg_ctl stop -m fast` when gpstop cannot; never an immediate stop. A clean
+# stop ends with a shutdown checkpoint that the walsender sends to the standby before it
+# exits. Its LSN and timeline (pg_controldata on the old host, "shut down" required) are
+# awaited on the standby: the standby refuses connections while in recovery (hot_standby is
+# off), so the record is looked for in its own WAL files with pg_waldump (pg_xlogdump on 6);
+# promotion replays all WAL present there before it ends recovery. Then 3 and 4 as above,
+# where the new timeline's switch point (its .history file) is checked to lie past that
+# checkpoint, then 5.
 # Env: GPM_GPHOME GPM_GP_ADMIN GPM_DATA_DIR GPM_DB_PORT (the standby's) [GPM_GP_VERSION_HINT]
 #      GPM_OLD_PRIMARY_ADDRESS GPM_OLD_PRIMARY_PORT GPM_OLD_PRIMARY_DATA_DIR
 #      [GPM_OLD_PRIMARY_SSH_PORT=22] [GPM_FORCE=false] [GPM_FENCED_BY_PLATFORM=false]
 #      [GPM_ACTIVATION_TIMEOUT_SECONDS=900] [GPM_CLIENT_ENDPOINT=<this host>:<port>: reported]
-# Prints: {"promoted","wasAlreadyPrimary","forced","oldPrimary","staleLockRemoved",
-#          "oldDataDirMovedTo","clientEndpoint","utilityExit"}
+#      [GPM_ACTIVATION_MODE=failover|switchover] [GPM_SWITCHOVER_TIMEOUT_SECONDS=60: bound on
+#      the wait for the old master's last WAL on the standby]
+# Prints: {"promoted","wasAlreadyPrimary","forced","mode","oldPrimary","staleLockRemoved",
+#          "oldDataDirMovedTo","clientEndpoint","utilityExit","oldCheckpointLsn","switchpoint"}
 # shellcheck disable=SC1091,SC2034,SC2016 # lib.sh is prepended by the caller; it reads GPM_TAG; remote text in single quotes
 set -euo pipefail
 GPM_TAG=activate
@@ -38,6 +53,10 @@ gpm_need_bool GPM_FORCE "activate without proof that the old master is down"
 gpm_need_bool GPM_FENCED_BY_PLATFORM "the platform has fenced the old master's host"
 GPM_ACTIVATION_TIMEOUT_SECONDS="${GPM_ACTIVATION_TIMEOUT_SECONDS:-900}"
 gpm_need_int GPM_ACTIVATION_TIMEOUT_SECONDS "bound on gpactivatestandby"
+GPM_ACTIVATION_MODE="${GPM_ACTIVATION_MODE:-failover}"
+gpm_need_match GPM_ACTIVATION_MODE '^(failover|switchover)$' "activation.mode: failover or switchover"
+GPM_SWITCHOVER_TIMEOUT_SECONDS="${GPM_SWITCHOVER_TIMEOUT_SECONDS:-60}"
+gpm_need_int GPM_SWITCHOVER_TIMEOUT_SECONDS "bound on the switchover's wait for the old master's last WAL"
 gpm_gp_setup
 
 OLD="$GPM_OLD_PRIMARY_ADDRESS"
@@ -45,8 +64,10 @@ OLD_DIR="${GPM_OLD_PRIMARY_DATA_DIR%/}"
 GPM_CLIENT_ENDPOINT="${GPM_CLIENT_ENDPOINT:-$(hostname):$DB_PORT}"
 endpoint="$GPM_CLIENT_ENDPOINT"
 
-# On the old host: ACTION check|clear-lock|stop|fence DIR PORT ENVFILE
+# On the old host: ACTION check|clear-lock|stop|stop-clean|streaming|fence DIR PORT ENVFILE
 # check prints: running=<yes|no> lock=<absent|live|stale> exists=<yes|no>
+# streaming also prints streaming=<walsenders of gp_walreceiver in state streaming>;
+# stop-clean also prints cluster=<pg_controldata state> checkpoint=<LSN> tli=<timeline>
 OLD_PROBE='
 set -u
 action="$1" dir="$2" port="$3" envfile="$4"
@@ -68,6 +89,21 @@ case "$action" in
   stop)
     set +u; . "$envfile" >/dev/null 2>&1; set -u
     pg_ctl stop -D "$dir" -m fast -w -t 60 >&2 || pg_ctl stop -D "$dir" -m immediate -w -t 30 >&2 || true ;;
+  streaming)
+    set +u; . "$envfile" >/dev/null 2>&1; set -u
+    n="$(psql -X -q -At -p "$port" -d postgres -c "SELECT count(*) FROM pg_stat_replication WHERE application_name = '"'"'gp_walreceiver'"'"' AND state = '"'"'streaming'"'"'" 2>/dev/null || true)"
+    echo "streaming=${n:-none}" ;;
+  stop-clean)
+    set +u; . "$envfile" >/dev/null 2>&1; set -u
+    if [[ "$running" == yes ]]; then
+      timeout --kill-after=10 300 gpstop -a -m -M fast -d "$dir" </dev/null >&2 || true
+      state
+      [[ "$running" == no ]] || pg_ctl stop -D "$dir" -m fast -w -t 120 >&2 || true
+    fi
+    cd_out="$(pg_controldata "$dir" 2>/dev/null || true)"
+    echo "cluster=$(sed -n "s/^Database cluster state: *//p" <<<"$cd_out" | tr " " _)" \
+      "checkpoint=$(sed -n "s/^Latest checkpoint location: *//p" <<<"$cd_out")" \
+      "tli=$(sed -n "s/^Latest checkpoint.s TimeLineID: *//p" <<<"$cd_out")" ;;
   fence)
     [[ "$running" == no ]] || { echo "refused: postmaster running" >&2; exit 3; }
     if [[ "$exists" == yes ]]; then
@@ -81,11 +117,18 @@ echo "running=$running lock=$lock exists=$exists"
 old() { gpm_ssh "$OLD" "$GPM_OLD_PRIMARY_SSH_PORT" 60 "$OLD_PROBE" "$1" "$OLD_DIR" "$OLD_PORT" "$ENV_FILE"; }
 
 result() {
-  printf '{"promoted":%s,"wasAlreadyPrimary":%s,"forced":%s,"oldPrimary":%s,"staleLockRemoved":%s,"oldDataDirMovedTo":%s,"clientEndpoint":%s,"utilityExit":%s}\n' \
-    "$1" "$2" "$GPM_FORCE" "$(gpm_json_str "$proof")" "$stale_removed" "$(gpm_json_str "$moved_to")" \
-    "$(gpm_json_str "$endpoint")" "$(gpm_json_num "$utility_rc")"
+  printf '{"promoted":%s,"wasAlreadyPrimary":%s,"forced":%s,"mode":%s,"oldPrimary":%s,"staleLockRemoved":%s,"oldDataDirMovedTo":%s,"clientEndpoint":%s,"utilityExit":%s,"oldCheckpointLsn":%s,"switchpoint":%s}\n' \
+    "$1" "$2" "$GPM_FORCE" "$(gpm_json_str "$GPM_ACTIVATION_MODE")" "$(gpm_json_str "$proof")" "$stale_removed" \
+    "$(gpm_json_str "$moved_to")" "$(gpm_json_str "$endpoint")" "$(gpm_json_num "$utility_rc")" \
+    "$(gpm_json_str "$old_checkpoint")" "$(gpm_json_str "$switchpoint")"
 }
-proof="" stale_removed=false moved_to="" utility_rc=""
+proof="" stale_removed=false moved_to="" utility_rc="" old_checkpoint="" old_tli="" switchpoint=""
+
+# An LSN such as 0/C000060 as one number.
+lsn_num() {
+  [[ "$1" =~ ^([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})$ ]] || return 1
+  echo $(((16#${BASH_REMATCH[1]} << 32) | 16#${BASH_REMATCH[2]}))
+}
 
 check_new_master() {
   local i row
@@ -135,6 +178,56 @@ conn_host=""
 if [[ "$conninfo" =~ [[:space:]\']host=([A-Za-z0-9.:-]+) ]]; then conn_host="${BASH_REMATCH[1]}"; fi
 gpm_log "the standby replicates from ${conn_host:-?}:$OLD_PORT (primary_conninfo); the old master is $OLD:$GPM_OLD_PRIMARY_PORT $OLD_DIR"
 
+switchover_refused() {
+  gpm_die "switchover refused: $1; a switchover needs the old master running and the standby streaming from it. Use activation.mode failover (with activation.force when the old master may still run)"
+}
+
+if [[ "$GPM_ACTIVATION_MODE" == switchover ]]; then
+  # 1s. The old master alive, the standby running and streaming from it.
+  set +e
+  probe="$(old check)"
+  probe_rc=$?
+  set -e
+  if ((probe_rc != 0)) || [[ ! "$probe" =~ running=(yes|no) ]]; then
+    switchover_refused "the old master's host $OLD does not answer over SSH"
+  fi
+  [[ "$probe" == *running=yes* ]] || switchover_refused "the old master does not run on $OLD ($OLD_DIR)"
+  gpm_postmaster_running "$DATA_DIR" || switchover_refused "the standby's postmaster does not run on $DATA_DIR"
+  streams="$(old streaming || true)"
+  [[ "$streams" =~ streaming=([1-9][0-9]*) ]] ||
+    switchover_refused "the standby is not streaming from the old master on $OLD (pg_stat_replication there has no gp_walreceiver in state streaming)"
+  command -v "$WALDUMP" >/dev/null 2>&1 ||
+    switchover_refused "$WALDUMP is not on PATH on this host, so the standby's copy of the old master's last WAL cannot be checked"
+  # 2s. Stop the old coordinator cleanly; its shutdown checkpoint is the last WAL it writes.
+  gpm_log "switchover: stopping the old master's coordinator on $OLD cleanly (gpstop -m -M fast; segments keep running)"
+  stopped="$(old stop-clean)" || gpm_die "could not stop the old master on $OLD cleanly: $stopped"
+  [[ "$stopped" == *"running=no"* ]] ||
+    gpm_die "the old master on $OLD still runs after gpstop -m and pg_ctl stop -m fast; not activating (nothing was changed on the standby)"
+  [[ "$stopped" =~ cluster=([^[:space:]]*)\ checkpoint=([0-9A-Fa-f]+/[0-9A-Fa-f]+)\ tli=([0-9]+) ]] ||
+    gpm_die "could not read the old master's last checkpoint with pg_controldata on $OLD (got: $stopped); not activating. It is stopped: start it again with gpstart -a on $OLD, or fail over"
+  [[ "${BASH_REMATCH[1]}" == shut_down ]] ||
+    gpm_die "the old master on $OLD did not stop cleanly (pg_controldata: ${BASH_REMATCH[1]//_/ }), so its last WAL is unknown; not activating. Start it again with gpstart -a on $OLD, or fail over"
+  old_checkpoint="${BASH_REMATCH[2]}" old_tli="${BASH_REMATCH[3]}"
+  proof="stopped-for-switchover"
+  if [[ "$stopped" == *"lock=stale"* ]]; then
+    old clear-lock >/dev/null || gpm_die "could not remove the stale lock on $OLD"
+    stale_removed=true
+  fi
+  # 3s. The shutdown checkpoint in the standby's own WAL.
+  gpm_log "waiting until the standby has the old master's shutdown checkpoint $old_checkpoint (timeline $old_tli) ..."
+  have_checkpoint() {
+    local out
+    out="$("$WALDUMP" -p "$DATA_DIR/$WAL_DIR" -t "$old_tli" -s "$old_checkpoint" -n 1 2>/dev/null)" || return 1
+    [[ "$out" =~ CHECKPOINT_SHUTDOWN|checkpoint:.*shutdown ]]
+  }
+  for ((i = 0; i < 10#$GPM_SWITCHOVER_TIMEOUT_SECONDS; i++)); do
+    have_checkpoint && break
+    sleep 1
+  done
+  have_checkpoint ||
+    gpm_die "the standby does not have the old master's shutdown checkpoint $old_checkpoint after ${GPM_SWITCHOVER_TIMEOUT_SECONDS}s ($WALDUMP on $DATA_DIR/$WAL_DIR): not promoting. The old master on $OLD is stopped cleanly and untouched (nothing was promoted): start it again with gpstart -a on $OLD, or fail over"
+  gpm_log "the standby has the old master's last WAL (shutdown checkpoint $old_checkpoint); promotion replays it"
+else
 # 1. Proof.
 set +e
 probe="$(old check)"
@@ -167,6 +260,7 @@ elif [[ "$GPM_FORCE" == true ]]; then
 else
   gpm_die "the old master's host $OLD does not answer over SSH within the timeout: that is not proof its master is down (a partitioned master keeps accepting writes, and gpactivatestandby would promote anyway after its own ssh times out). Fence it through the platform (stop its instance), or set activation.force true if you know it is down"
 fi
+fi
 
 # 3. gpactivatestandby.
 args=(-d "$DATA_DIR" -a)
@@ -193,10 +287,27 @@ if ! check_new_master; then
   gpm_die "activation failed: gpactivatestandby exited $UTIL_RC and $DATA_DIR is not a master that takes writes; see its output above"
 fi
 ((UTIL_RC == 0)) || gpm_log "WARNING: gpactivatestandby exited $UTIL_RC, but this host is the master and takes writes"
+if [[ -n "$old_checkpoint" ]]; then
+  # The new timeline starts where replay ended: its .history file's last line is
+  # "<parent timeline> <switch point> <reason>".
+  hist="$(find "$DATA_DIR/$WAL_DIR" -maxdepth 1 -name '*.history' 2>/dev/null | sort | tail -n 1)"
+  line=""
+  [[ -z "$hist" ]] || line="$(grep -E '^[0-9]+[[:space:]]+[0-9A-Fa-f]+/[0-9A-Fa-f]+' "$hist" | tail -n 1 || true)"
+  parent_tli="" switchpoint=""
+  [[ -z "$line" ]] || read -r parent_tli switchpoint _ <<<"$line"
+  if [[ -z "${switchpoint:-}" ]]; then
+    switchpoint=""
+    gpm_log "WARNING: no timeline history file in $DATA_DIR/$WAL_DIR to confirm where the new timeline began"
+  elif [[ "$parent_tli" != "$old_tli" ]] || (($(lsn_num "$switchpoint") <= $(lsn_num "$old_checkpoint"))); then
+    gpm_log "WARNING: the new timeline began at $switchpoint (from timeline $parent_tli), not past the old master's shutdown checkpoint $old_checkpoint on timeline $old_tli: WAL of the old master may be missing here. Its data directory is kept (moved aside, never deleted)"
+  else
+    gpm_log "the new timeline began at $switchpoint, past the old master's shutdown checkpoint $old_checkpoint: nothing was lost"
+  fi
+fi
 gpm_log "this host is the master on port $DB_PORT; clients go to $endpoint. Run ANALYZE on the databases when convenient"
 
 # 5. Fence the old data directory when its host answers.
-if [[ "$proof" == postmaster-gone || "$proof" == stopped-by-gpmirror ]]; then
+if [[ "$proof" == postmaster-gone || "$proof" == stopped-by-gpmirror || "$proof" == stopped-for-switchover ]]; then
   if fenced="$(old fence)" && [[ "$fenced" =~ moved=([^[:space:]]+) ]]; then
     moved_to="${BASH_REMATCH[1]}"
     gpm_log "moved the old master's data directory aside on $OLD: $moved_to (it would start on the old timeline)"
