@@ -203,13 +203,19 @@ const numbers: Record<string, unknown> = {};
     numbers["partition"] = { rowsWritten: 6000, rowsLost: 0 };
   });
 
-  it("a partition, asynchronous, forced failover: the old primary's writes after the split are rewound away, and it streams again", async () => {
-    pair.sql("primary", "CREATE TABLE split (id int PRIMARY KEY)");
-    pair.sql("primary", "INSERT INTO split SELECT generate_series(1, 100)");
+  /**
+   * A partition with asynchronous replication: 3000 rows committed on the old primary after
+   * the cut, a forced activation with protect off, 50 rows on the new primary, the heal,
+   * protect on. Checks that the old primary, now the standby, holds exactly the new primary's
+   * rows and streams; then a switchover restores the layout. Returns the standbyOrigin.
+   */
+  async function splitAndReprotect(table: string): Promise<Record<string, unknown>> {
+    pair.sql("primary", `CREATE TABLE ${table} (id int PRIMARY KEY)`);
+    pair.sql("primary", `INSERT INTO ${table} SELECT generate_series(1, 100)`);
     await pair.caughtUp();
     pair.partition(true);
     // Acknowledged by the old primary, never seen by the standby: the failover's loss.
-    pair.sql("primary", "INSERT INTO split SELECT generate_series(101, 3100)");
+    pair.sql("primary", `INSERT INTO ${table} SELECT generate_series(101, 3100)`);
     await pair.set("activeMaster", "standby");
     await pair.set("activation.force", "true");
     await pair.stack.setConfig("gpmirror:protect", { value: "false" });
@@ -219,8 +225,8 @@ const numbers: Record<string, unknown> = {};
         (pair.outputs["activation"].value as { last: Record<string, unknown> }).last,
       ).toMatchObject({ activated: true, oldPrimary: "alive", fence: "stopped-immediate" });
       expect(pair.outputs["replication"].value).toMatchObject({ state: "unprotected" });
-      expect(pair.sql("primary", "SELECT count(*) FROM split")).toBe("100");
-      pair.sql("primary", "INSERT INTO split SELECT generate_series(10001, 10050)");
+      expect(pair.sql("primary", `SELECT count(*) FROM ${table}`)).toBe("100");
+      pair.sql("primary", `INSERT INTO ${table} SELECT generate_series(10001, 10050)`);
     } finally {
       pair.partition(false);
       await pair.set("activation.force", "false");
@@ -228,30 +234,49 @@ const numbers: Record<string, unknown> = {};
     }
     const t0 = Date.now();
     await pair.up();
-    numbers["rewindReprotectionSeconds"] = (Date.now() - t0) / 1000;
+    numbers[`${table}ReprotectionSeconds`] = (Date.now() - t0) / 1000;
     const origin = pair.outputs["standbyOrigin"].value as Record<string, unknown>;
-    expect(origin).toMatchObject({ method: "rewind", movedAside: [], rewindError: null });
-    expect(origin["divergedAt"]).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
-    numbers["rewindDivergedAt"] = origin["divergedAt"];
     await pair.caughtUp();
-    // The old primary, now the standby, holds exactly the new primary's rows: its 3000 rows
-    // after the split are gone, and the directory was rewound in place, not moved aside.
-    expect(pair.sql("standby", "SELECT count(*) || ' ' || max(id) FROM split")).toBe("150 10050");
-    const dir = pair.node("standby").dataDir;
-    expect(
-      pair.shell(
-        "standby",
-        `shopt -s nullglob; set -- '${dir}'.fenced-* '${dir}'.rewound-*; echo $#`,
-      ),
-    ).toBe("0");
+    // Its 3000 rows after the split are gone.
+    expect(pair.sql("standby", `SELECT count(*) || ' ' || max(id) FROM ${table}`)).toBe(
+      "150 10050",
+    );
     expect(pair.status().code).toBe(0);
     // Back to the original layout for the tests below (a switchover: nothing lost).
     await pair.set("activeMaster", "primary");
     await pair.set("activation.mode", "switchover");
     await pair.up();
     await pair.set("activation.mode", "failover");
-    expect(pair.outputs["standbyOrigin"].value).toMatchObject({ method: "rewind" });
     expect(pair.status().code).toBe(0);
+    return origin;
+  }
+
+  it("a partition, asynchronous, forced failover, old primary without the WAL pg_rewind needs: rebuilt from a snapshot, kept aside", async () => {
+    // No WAL kept beyond the slot (walKeepSize 0MB, left by the slot test): the old primary's
+    // last checkpoint is pushed into an older segment than its standby's slot holds, so the
+    // checkpoints it makes on the way down recycle the WAL a rewind starts from.
+    pair.sql("primary", "CHECKPOINT");
+    pair.sql("primary", "SELECT pg_switch_wal()");
+    pair.sql("primary", "CREATE TABLE push (id int); INSERT INTO push VALUES (1)");
+    pair.sql("primary", "SELECT pg_switch_wal()");
+    const origin = await splitAndReprotect("nowal");
+    expect(origin).toMatchObject({ method: "snapshot" });
+    expect(String(origin["rewindError"])).toMatch(
+      /pg_rewind: error: could not find previous WAL record/,
+    );
+    expect((origin["movedAside"] as string[]).join(",")).toMatch(/\/hosts\/primary\/data\.fenced-/);
+  });
+
+  it("a partition, asynchronous, forced failover: the old primary's writes after the split are rewound away, and it streams again", async () => {
+    await pair.set("replication.walKeepSize", "256MB");
+    await pair.up();
+    const origin = await splitAndReprotect("split");
+    // Rewound in place: nothing moved aside.
+    expect(origin).toMatchObject({ method: "rewind", movedAside: [], rewindError: null });
+    expect(origin["divergedAt"]).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    numbers["rewindDivergedAt"] = origin["divergedAt"];
+    // The failback switchover rewound the cleanly stopped standby host too.
+    expect(pair.outputs["standbyOrigin"].value).toMatchObject({ method: "rewind" });
   });
 
   it("a changed host key stops the run with a clear error", async () => {

@@ -189,13 +189,25 @@ describe("activation on the real engine", () => {
     expect(status().report).toMatchObject({ syncState: "sync" });
   });
 
-  it("runs a whole DR drill: kill -9 under load, activation, re-protection, failback, RPO 0", () => {
+  /** Runs `npm run drill` on this stack; its report, Markdown and picture are read back. */
+  const drill = (args: string[]) => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "gpmirror-drill-"));
-    const r = operatorCli("drill", ["--stack", STACK, "--failback", "--out", out], env);
-    expect(r.stderr).toMatch(/failure injected: kill -9/);
-    expect(r.code).toBe(0);
-    const summary = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
-    const report = JSON.parse(fs.readFileSync(summary.report, "utf8"));
+    try {
+      const r = operatorCli("drill", ["--stack", STACK, ...args, "--out", out], env);
+      const summary = JSON.parse(r.stdout.trim().split("\n").pop() || "{}");
+      const read = (f?: string) => (f ? fs.readFileSync(f, "utf8") : "");
+      const report = summary.report ? JSON.parse(read(summary.report)) : {};
+      const svg = read(summary.report?.replace(/json$/, "svg"));
+      return { ...r, report, markdown: read(summary.markdown), svg };
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  };
+
+  it("runs a whole DR drill: kill -9 under load, activation, re-protection, failback, RPO 0", () => {
+    const { code, stderr, report, markdown, svg } = drill(["--failback"]);
+    expect(stderr).toMatch(/failure injected: kill -9/);
+    expect(code).toBe(0);
     expect(report).toMatchObject({
       met: true,
       protectedAfter: true,
@@ -205,24 +217,18 @@ describe("activation on the real engine", () => {
     expect(report.rpo.ackedCommits).toBeGreaterThan(100);
     expect(report.rpo.missingCommits).toBe(0);
     expect(report.rtoSeconds).toBeGreaterThan(0);
-    expect(fs.readFileSync(summary.markdown, "utf8")).toMatch(
-      /\| RPO \| 0 of \d+ acknowledged commits missing/,
-    );
-    expect(fs.readFileSync(summary.report.replace(/json$/, "svg"), "utf8")).toMatch(/^<svg /);
-    fs.rmSync(out, { recursive: true, force: true });
+    expect(markdown).toMatch(/\| RPO \| 0 of \d+ acknowledged commits missing/);
+    expect(svg).toMatch(/^<svg /);
   });
 
   // Cutting a host's network needs network namespaces (root).
   (isRoot ? it : it.skip)(
     "drills a host cut off from the network: forced, fenced, healed, stale primary stopped, rewound, RPO 0",
     () => {
-      const out = fs.mkdtempSync(path.join(os.tmpdir(), "gpmirror-drill-"));
-      const r = operatorCli("drill", ["--stack", STACK, "--failure", "isolate", "--out", out], env);
-      expect(r.stderr).toMatch(/failure injected: host cut off from the network/);
-      expect(r.stderr).toMatch(/also runs as a primary .*: stopping and fencing it/);
-      expect(r.code).toBe(0);
-      const summary = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
-      const report = JSON.parse(fs.readFileSync(summary.report, "utf8"));
+      const { code, stderr, report, markdown } = drill(["--failure", "isolate"]);
+      expect(stderr).toMatch(/failure injected: host cut off from the network/);
+      expect(stderr).toMatch(/also runs as a primary .*: stopping and fencing it/);
+      expect(code).toBe(0);
       expect(report).toMatchObject({
         met: true,
         protectedAfter: true,
@@ -232,8 +238,7 @@ describe("activation on the real engine", () => {
       expect(report.rpo.ackedCommits).toBeGreaterThan(100);
       expect(report.rpo.missingCommits).toBe(0);
       expect(report.activation).toMatchObject({ oldPrimary: "unreachable", fence: "platform" });
-      expect(fs.readFileSync(summary.markdown, "utf8")).toMatch(/old primary rewound \(pg_rewind/);
-      fs.rmSync(out, { recursive: true, force: true });
+      expect(markdown).toMatch(/old primary rewound \(pg_rewind/);
     },
   );
 
