@@ -209,7 +209,10 @@ const numbers: Record<string, unknown> = {};
    * protect on. Checks that the old primary, now the standby, holds exactly the new primary's
    * rows and streams; then a switchover restores the layout. Returns the standbyOrigin.
    */
-  async function splitAndReprotect(table: string): Promise<Record<string, unknown>> {
+  async function splitAndReprotect(
+    table: string,
+    onNewPrimary: () => void = () => undefined,
+  ): Promise<Record<string, unknown>> {
     pair.sql("primary", `CREATE TABLE ${table} (id int PRIMARY KEY)`);
     pair.sql("primary", `INSERT INTO ${table} SELECT generate_series(1, 100)`);
     await pair.caughtUp();
@@ -227,6 +230,7 @@ const numbers: Record<string, unknown> = {};
       expect(pair.outputs["replication"].value).toMatchObject({ state: "unprotected" });
       expect(pair.sql("primary", `SELECT count(*) FROM ${table}`)).toBe("100");
       pair.sql("primary", `INSERT INTO ${table} SELECT generate_series(10001, 10050)`);
+      onNewPrimary();
     } finally {
       pair.partition(false);
       await pair.set("activation.force", "false");
@@ -251,19 +255,17 @@ const numbers: Record<string, unknown> = {};
     return origin;
   }
 
-  it("a partition, asynchronous, forced failover, old primary without the WAL pg_rewind needs: rebuilt from a snapshot, kept aside", async () => {
-    // No WAL kept beyond the slot (walKeepSize 0MB, left by the slot test): the old primary's
-    // last checkpoint is pushed into an older segment than its standby's slot holds, so the
-    // checkpoints it makes on the way down recycle the WAL a rewind starts from.
-    pair.sql("primary", "CHECKPOINT");
-    pair.sql("primary", "SELECT pg_switch_wal()");
-    pair.sql("primary", "CREATE TABLE push (id int); INSERT INTO push VALUES (1)");
-    pair.sql("primary", "SELECT pg_switch_wal()");
-    const origin = await splitAndReprotect("nowal");
-    expect(origin).toMatchObject({ method: "snapshot" });
-    expect(String(origin["rewindError"])).toMatch(
-      /pg_rewind: error: could not find previous WAL record/,
+  it("a partition, asynchronous, forced failover, and pg_rewind refused: rebuilt from a snapshot, the old directory kept aside", async () => {
+    // pg_rewind reads the new primary's files through functions the replication role was
+    // granted; a DBA who revoked one makes it fail, and re-protection must still converge.
+    const origin = await splitAndReprotect("norewind", () =>
+      pair.sql(
+        "primary",
+        "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_ls_dir(text, boolean, boolean) FROM replicator",
+      ),
     );
+    expect(origin).toMatchObject({ method: "snapshot" });
+    expect(String(origin["rewindError"])).toMatch(/^pg_rewind: error: .*permission denied/);
     expect((origin["movedAside"] as string[]).join(",")).toMatch(/\/hosts\/primary\/data\.fenced-/);
   });
 
