@@ -42,6 +42,8 @@ export class BenchStack {
       PULUMI_CONFIG_PASSPHRASE: "gpmirror-bench-passphrase",
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      // Type-checked by npm test (tsc), as scripts/pulumi-env.sh says.
+      PULUMI_NODEJS_TRANSPILE_ONLY: "true",
       PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
       PATH: `${path.join(PULUMI_HOME, "bin")}:${path.join(ROOT, "node_modules", ".bin")}:${process.env["PATH"] ?? ""}`,
     };

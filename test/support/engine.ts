@@ -50,6 +50,8 @@ export async function testStack(name: string, config: Record<string, string>) {
     PULUMI_CONFIG_PASSPHRASE: "integration-test-passphrase",
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    // Type-checked by npm test (tsc), as scripts/pulumi-env.sh says.
+    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
     PATH: `${path.join(PULUMI_HOME, "bin")}:${path.join(ROOT, "node_modules", ".bin")}:${process.env["PATH"] ?? ""}`,
   };
   removeLeftoverHosts(name, config);
