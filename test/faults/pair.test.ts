@@ -258,6 +258,11 @@ const numbers: Record<string, unknown> = {};
   it("a partition, asynchronous, forced failover, and pg_rewind refused: rebuilt from a snapshot, the old directory kept aside", async () => {
     // pg_rewind reads the new primary's files through functions the replication role was
     // granted; a DBA who revoked one makes it fail, and re-protection must still converge.
+    // WAL kept again (the slot test left walKeepSize 0MB): without it the old primary has
+    // usually recycled the WAL back to its last checkpoint before the split, and pg_rewind
+    // fails on that first ("could not find previous WAL record"; the same fallback).
+    await pair.set("replication.walKeepSize", "256MB");
+    await pair.up();
     const origin = await splitAndReprotect("norewind", () =>
       pair.sql(
         "primary",
@@ -270,8 +275,6 @@ const numbers: Record<string, unknown> = {};
   });
 
   it("a partition, asynchronous, forced failover: the old primary's writes after the split are rewound away, and it streams again", async () => {
-    await pair.set("replication.walKeepSize", "256MB");
-    await pair.up();
     const origin = await splitAndReprotect("split");
     // Rewound in place: nothing moved aside.
     expect(origin).toMatchObject({ method: "rewind", movedAside: [], rewindError: null });
