@@ -21,6 +21,16 @@ export interface OperatorLogin {
   cidrs: string[];
 }
 
+/** The access step's parameters of the operator login (none when it has no networks). */
+export function operatorEnv(pair: Pair): Record<string, pulumi.Input<string>> {
+  if (!pair.operator) return {};
+  return {
+    GPM_OPERATOR_USER: pair.operator.user,
+    GPM_OPERATOR_PASSWORD: pair.operator.password,
+    GPM_OPERATOR_CIDRS: pair.operator.cidrs.join(" "),
+  };
+}
+
 /** A step for one host: the script text and its parameters. */
 export interface StepScript {
   script: string;

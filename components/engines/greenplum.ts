@@ -1,12 +1,17 @@
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { GreenplumSettings } from "../config";
 import { Host } from "../host";
 import { exportLines, shellQuote } from "../shell";
-import { ActivationOptions, Engine, Pair, SshCommandLine, StepScript, TrustInputs } from "./engine";
-import { remoteScript } from "./scriptText";
-
-const SCRIPTS = path.join(__dirname, "..", "..", "scripts", "remote", "greenplum");
+import {
+  ActivationOptions,
+  Engine,
+  Pair,
+  SshCommandLine,
+  StepScript,
+  TrustInputs,
+  operatorEnv,
+} from "./engine";
+import { remoteFiles, remoteScript } from "./scriptText";
 
 type Env = Record<string, pulumi.Input<string>>;
 
@@ -92,13 +97,7 @@ export class GreenplumEngine implements Engine {
       GPM_STANDBY_ADDRESS: pair.standby.address,
       GPM_STANDBY_DATA_DIR: pair.standby.dataDir,
       GPM_STANDBY_SSH_PORT: pair.standby.sshPort.apply(String),
-      ...(pair.operator
-        ? {
-            GPM_OPERATOR_USER: pair.operator.user,
-            GPM_OPERATOR_PASSWORD: pair.operator.password,
-            GPM_OPERATOR_CIDRS: pair.operator.cidrs.join(" "),
-          }
-        : {}),
+      ...operatorEnv(pair),
     });
   }
 
@@ -185,7 +184,7 @@ export class GreenplumEngine implements Engine {
         .split("\n")
         .map(shellQuote)
         .join(" ");
-      const files = ["lib.sh", "activate.sh"].map((f) => shellQuote(path.join(SCRIPTS, f)));
+      const files = remoteFiles("greenplum", "activate").map(shellQuote);
       return `{ printf '%s\\n' 'set -euo pipefail' ${lines}; cat ${files.join(" ")}; } | ${prefix} bash -s`;
     });
   }

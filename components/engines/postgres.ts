@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { shellQuote } from "../shell";
 import { Host } from "../host";
-import { ActivationScripts, Engine, Pair, SshCommandLine, StepScript } from "./engine";
+import { ActivationScripts, Engine, Pair, SshCommandLine, StepScript, operatorEnv } from "./engine";
 import { remoteScript } from "./scriptText";
 
 function common(host: Host): Record<string, pulumi.Input<string>> {
@@ -46,13 +46,7 @@ export class PostgresEngine implements Engine {
       ...common(pair.primary),
       ...replicationRole(pair),
       GPM_STANDBY_ADDRESS: pair.standby.address,
-      ...(pair.operator
-        ? {
-            GPM_OPERATOR_USER: pair.operator.user,
-            GPM_OPERATOR_PASSWORD: pair.operator.password,
-            GPM_OPERATOR_CIDRS: pair.operator.cidrs.join(" "),
-          }
-        : {}),
+      ...operatorEnv(pair),
     });
   }
 

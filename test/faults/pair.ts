@@ -4,6 +4,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { OutputMap, Stack } from "@pulumi/pulumi/automation";
+import { StatusReport } from "../../components/operator/status";
 import { PULUMI_HOME, ROOT, testStack } from "../support/engine";
 import { HostAccess, onHost, sql } from "../support/hostShell";
 import { operatorCli } from "../support/operator";
@@ -123,7 +124,7 @@ export class Pair {
     );
   }
 
-  status(): { code: number; report: StatusJson; stderr: string } {
+  status(): { code: number; report: StatusReport; stderr: string } {
     const r = operatorCli("status", ["--stack", this.name, "--json"], this.env);
     return { code: r.code, report: r.stdout ? JSON.parse(r.stdout) : undefined, stderr: r.stderr };
   }
@@ -195,17 +196,4 @@ export async function waitFor(check: () => boolean, timeoutMs: number, what: str
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-export interface StatusJson {
-  primary: string | null;
-  standby: string | null;
-  protected: boolean;
-  state: string;
-  syncState: string | null;
-  lagBytes: number | null;
-  retainedWalBytes: number | null;
-  safeWalBytes: number | null;
-  canCatchUp: boolean;
-  problems: string[];
 }

@@ -8,6 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { remoteScript } from "../../components/engines/scriptText";
 
 export const REPO = path.join(__dirname, "..", "..");
 const FIXTURES = path.join(REPO, "test", "fixtures", "greenplum");
@@ -199,11 +200,7 @@ export function sandbox(flavor: Flavor): Sandbox {
     state,
     env,
     run(script, extra) {
-      const dir = path.join(REPO, "scripts", "remote", "greenplum");
-      const text =
-        fs.readFileSync(path.join(dir, "lib.sh"), "utf8") +
-        "\n" +
-        fs.readFileSync(path.join(dir, `${script}.sh`), "utf8");
+      const text = remoteScript("greenplum", script);
       const r = spawnSync("bash", ["-s"], {
         input: `set -euo pipefail\n${text}`,
         env: { ...env, ...extra },

@@ -38,17 +38,7 @@ fi
 
 gpm_need_match GPM_WAL_KEEP_SIZE '^[0-9]+(kB|MB|GB|TB)$' "WAL kept for the standby, e.g. 1GB"
 gpm_need_match GPM_WAL_SENDER_TIMEOUT_SECONDS '^[0-9]{1,5}$' "wal_sender_timeout in seconds"
-operator="${GPM_OPERATOR_USER:-}"
-operator_cidrs=()
-if [[ -n "$operator" ]]; then
-  gpm_need_match GPM_OPERATOR_USER '^[a-z_][a-z0-9_]{0,62}$' "operator role name"
-  gpm_need GPM_OPERATOR_PASSWORD "password of the operator role"
-  [[ "$GPM_OPERATOR_PASSWORD" != *$'\n'* ]] || gpm_die "GPM_OPERATOR_PASSWORD must not contain a newline"
-  read -r -a operator_cidrs <<<"${GPM_OPERATOR_CIDRS:-}"
-  for c in "${operator_cidrs[@]}"; do
-    [[ "$c" =~ ^[0-9A-Fa-f.:]+/[0-9]{1,3}$ ]] || gpm_die "GPM_OPERATOR_CIDRS: '$c' is not a CIDR"
-  done
-fi
+gpm_operator_params
 GPM_STANDBY_SSH_PORT="${GPM_STANDBY_SSH_PORT:-22}"
 gpm_need_port GPM_STANDBY_SSH_PORT "SSH port of the standby host"
 gpm_gp_setup
@@ -84,32 +74,32 @@ setting() { gpm_psql -v "n=$1" <<<"SELECT setting FROM pg_settings WHERE name = 
 # logged (log_statement off for that session) and psql's messages are withheld on failure,
 # since an error message could quote the statement and so the secret.
 hba_changed=false standby_hba=none
-if [[ -n "$operator" ]]; then
-  count() { gpm_psql -v "r=$operator" <<<"$1"; }
+if [[ -n "$OPERATOR" ]]; then
+  count() { gpm_psql -v "r=$OPERATOR" <<<"$1"; }
   if [[ "$(count "SELECT count(*) FROM pg_roles WHERE rolname = :'r';")" == 0 ]]; then
-    gpm_log "creating the operator role $operator"
-    gpm_psql -v "r=$operator" <<<'CREATE ROLE :"r" LOGIN;' >/dev/null
+    gpm_log "creating the operator role $OPERATOR"
+    gpm_psql -v "r=$OPERATOR" <<<'CREATE ROLE :"r" LOGIN;' >/dev/null
   else
-    gpm_psql -v "r=$operator" <<<'ALTER ROLE :"r" LOGIN;' >/dev/null
+    gpm_psql -v "r=$OPERATOR" <<<'ALTER ROLE :"r" LOGIN;' >/dev/null
   fi
   if [[ "$(count "SELECT count(*) FROM pg_roles WHERE rolname = 'pg_monitor';")" == 1 ]]; then
-    gpm_psql -v "r=$operator" <<<'GRANT pg_monitor TO :"r";' >/dev/null
+    gpm_psql -v "r=$OPERATOR" <<<'GRANT pg_monitor TO :"r";' >/dev/null
   else
-    gpm_log "no pg_monitor role on Greenplum $GP_VERSION: $operator gets no monitoring grant (the status reads the hosts over SSH)"
+    gpm_log "no pg_monitor role on Greenplum $GP_VERSION: $OPERATOR gets no monitoring grant (the status reads the hosts over SSH)"
   fi
   if [[ "$(count "SELECT count(*) FROM pg_database WHERE datname = 'gpmirror_drill';")" == 0 ]]; then
-    gpm_log "creating the database gpmirror_drill owned by $operator"
-    gpm_psql -v "r=$operator" <<<'CREATE DATABASE gpmirror_drill OWNER :"r";' >/dev/null
+    gpm_log "creating the database gpmirror_drill owned by $OPERATOR"
+    gpm_psql -v "r=$OPERATOR" <<<'CREATE DATABASE gpmirror_drill OWNER :"r";' >/dev/null
   fi
   quoted_password="'${GPM_OPERATOR_PASSWORD//\'/\'\'}'"
   if ! {
     printf "SET log_statement = 'none';\n"
-    printf 'ALTER ROLE "%s" PASSWORD %s;\n' "$operator" "$quoted_password"
+    printf 'ALTER ROLE "%s" PASSWORD %s;\n' "$OPERATOR" "$quoted_password"
   } | gpm_psql >/dev/null 2>&1; then
-    gpm_die "setting the password of role $operator failed (psql's message is withheld because it could contain the password)"
+    gpm_die "setting the password of role $OPERATOR failed (psql's message is withheld because it could contain the password)"
   fi
   unset quoted_password
-  gpm_log "operator role $operator (owner of gpmirror_drill) from ${operator_cidrs[*]:-nowhere}"
+  gpm_log "operator role $OPERATOR (owner of gpmirror_drill) from ${OPERATOR_CIDRS[*]:-nowhere}"
 fi
 
 # 2. pg_hba.conf: the tagged operator lines first (so that no broader line before them
@@ -129,7 +119,7 @@ chmod 0600 "$tmp"
 if cmp -s "$tmp" "$file"; then rm -f "$tmp"; echo changed=no; else mv -f "$tmp" "$file"; echo changed=yes; fi
 '
 hba_lines=()
-for c in "${operator_cidrs[@]}"; do hba_lines+=("host all $operator $c md5"); done
+for c in "${OPERATOR_CIDRS[@]}"; do hba_lines+=("host all $OPERATOR $c md5"); done
 out="$(bash -c "$HBA_EDIT" hba-edit "$DATA_DIR/pg_hba.conf" "$HBA_TAG" "${hba_lines[@]}")"
 [[ "$out" != missing=* ]] || gpm_die "no pg_hba.conf in $DATA_DIR"
 if [[ "$out" == *changed=yes* ]]; then
@@ -199,4 +189,4 @@ fi
 gpm_log "$WAL_KEEP_SETTING=$want_keep ($keep_bytes bytes kept for an absent standby), wal_sender_timeout=${want_timeout_ms}ms"
 printf '{"walKeepSetting":%s,"walKeepValue":%s,"walKeepBytes":%s,"walSenderTimeoutMs":%s,"changed":%s,"operator":%s,"hbaChanged":%s,"standbyHba":%s}\n' \
   "$(gpm_json_str "$WAL_KEEP_SETTING")" "$want_keep" "$keep_bytes" "$want_timeout_ms" "$changed" \
-  "$(gpm_json_str "$operator")" "$hba_changed" "$(gpm_json_str "$standby_hba")"
+  "$(gpm_json_str "$OPERATOR")" "$hba_changed" "$(gpm_json_str "$standby_hba")"

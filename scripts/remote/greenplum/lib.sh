@@ -3,23 +3,14 @@
 # Shared helpers of the Greenplum remote scripts.
 #
 # Delivery: the TypeScript side sends, on the stdin of `bash -s` on the host,
-#   export GPM_...='...' lines, then the text of this file, then the text of one script.
+#   export GPM_...='...' lines, then ../common.sh, then this file, then one script.
 # This file only defines functions. Progress goes to stderr; stdout is reserved for the one
 # JSON line each script prints at its end (printed with printf: Greenplum hosts may lack jq).
 
-GPM_TAG="${GPM_TAG:-gpmirror}"
-
-gpm_log() { printf '[%s] %s\n' "$GPM_TAG" "$*" >&2; }
-
-gpm_die() {
-  printf '[%s] ERROR: %s\n' "$GPM_TAG" "$*" >&2
-  exit 1
-}
-
-gpm_need() {
-  local name="$1" what="$2"
-  [[ -n "${!name:-}" ]] || gpm_die "$name is required ($what)"
-}
+if ! declare -F gpm_die >/dev/null; then
+  # shellcheck source=../common.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+fi
 
 gpm_need_abs() {
   local name="$1" what="$2"
@@ -27,21 +18,6 @@ gpm_need_abs() {
   local v="${!name}"
   [[ "$v" =~ ^/[A-Za-z0-9_./-]*$ && "/$v/" != */../* && "$v" != / ]] ||
     gpm_die "$name must be a plain absolute path ($what), got '$v'"
-}
-
-gpm_need_port() {
-  local name="$1" what="$2"
-  gpm_need "$name" "$what"
-  local v="${!name}"
-  if ! [[ "$v" =~ ^[0-9]{1,5}$ ]] || ((10#$v < 1 || 10#$v > 65535)); then
-    gpm_die "$name must be a TCP port 1-65535 ($what), got '$v'"
-  fi
-}
-
-gpm_need_match() {
-  local name="$1" re="$2" what="$3"
-  gpm_need "$name" "$what"
-  [[ "${!name}" =~ $re ]] || gpm_die "$name is invalid ($what), got '${!name}'"
 }
 
 gpm_need_host() {

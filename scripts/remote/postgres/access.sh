@@ -23,17 +23,7 @@ gpm_need GPM_REPL_PASSWORD "password of the replication role"
 gpm_need_address GPM_STANDBY_ADDRESS "address the standby connects from"
 gpm_need_match GPM_SLOT_NAME '^[a-z0-9_]{1,63}$' "physical replication slot name: lower-case letters, digits, _"
 [[ "$GPM_REPL_PASSWORD" != *$'\n'* ]] || gpm_die "GPM_REPL_PASSWORD must not contain a newline"
-operator="${GPM_OPERATOR_USER:-}"
-operator_cidrs=()
-if [[ -n "$operator" ]]; then
-  gpm_need_match GPM_OPERATOR_USER '^[a-z_][a-z0-9_]{0,62}$' "operator role name"
-  gpm_need GPM_OPERATOR_PASSWORD "password of the operator role"
-  [[ "$GPM_OPERATOR_PASSWORD" != *$'\n'* ]] || gpm_die "GPM_OPERATOR_PASSWORD must not contain a newline"
-  read -r -a operator_cidrs <<<"${GPM_OPERATOR_CIDRS:-}"
-  for c in "${operator_cidrs[@]}"; do
-    [[ "$c" =~ ^[0-9A-Fa-f.:]+/[0-9]{1,3}$ ]] || gpm_die "GPM_OPERATOR_CIDRS: '$c' is not a CIDR"
-  done
-fi
+gpm_operator_params
 
 gpm_pg_running || gpm_die "PostgreSQL is not running on $DATA_DIR; run primary.sh first"
 gpm_wait_ready 30 || gpm_die "PostgreSQL on $DATA_DIR does not accept connections"
@@ -77,15 +67,15 @@ GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text, bigint, bigint, b
 SQL
 gpm_log "role $user has LOGIN REPLICATION, the given password, and what pg_rewind reads with"
 
-if [[ -n "$operator" ]]; then
-  gpm_psql -v "r=$operator" <<'SQL' >/dev/null
+if [[ -n "$OPERATOR" ]]; then
+  gpm_psql -v "r=$OPERATOR" <<'SQL' >/dev/null
 SELECT format('CREATE ROLE %I LOGIN', :'r') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'r') \gexec
 SELECT format('GRANT pg_monitor TO %I', :'r') \gexec
 SELECT format('CREATE DATABASE gpmirror_drill OWNER %I', :'r')
   WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'gpmirror_drill') \gexec
 SQL
-  set_password "$operator" "$GPM_OPERATOR_PASSWORD"
-  gpm_log "operator role $operator (pg_monitor, owner of gpmirror_drill) from ${operator_cidrs[*]:-nowhere}"
+  set_password "$OPERATOR" "$GPM_OPERATOR_PASSWORD"
+  gpm_log "operator role $OPERATOR (pg_monitor, owner of gpmirror_drill) from ${OPERATOR_CIDRS[*]:-nowhere}"
 fi
 
 # 2. pg_hba.conf: our block first, so that it wins over initdb's generic lines.
@@ -103,8 +93,8 @@ if {
   printf 'host postgres %s %s scram-sha-256\n' "$user" "$cidr"
   # The standby's copy of this file comes from its base backup: it admits the old
   # primary's address the same way after an activation.
-  for c in "${operator_cidrs[@]}"; do
-    printf 'host all %s %s scram-sha-256\n' "$operator" "$c"
+  for c in "${OPERATOR_CIDRS[@]}"; do
+    printf 'host all %s %s scram-sha-256\n' "$OPERATOR" "$c"
   done
   printf '# END gpmirror\n'
   awk '/^# BEGIN gpmirror/{skip=1; next} /^# END gpmirror/{skip=0; next} !skip' "$hba"
@@ -155,6 +145,6 @@ else
 fi
 
 jq -cn --arg role "$user" --arg slot "$slot" --argjson hbaChanged "$hba_changed" \
-  --argjson slotCreated "$slot_created" --argjson roleCreated "$role_created" --arg operator "$operator" \
+  --argjson slotCreated "$slot_created" --argjson roleCreated "$role_created" --arg operator "$OPERATOR" \
   '{role: $role, slot: $slot, hbaChanged: $hbaChanged, slotCreated: $slotCreated, roleCreated: $roleCreated,
     operator: $operator}'

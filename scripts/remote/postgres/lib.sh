@@ -3,33 +3,22 @@
 # Shared helpers of the PostgreSQL remote scripts.
 #
 # Delivery: the TypeScript side sends, on the stdin of `bash -s` on the host,
-#   export GPM_...='...' lines, then the text of this file, then the text of one script.
+#   export GPM_...='...' lines, then ../common.sh, then this file, then one script.
 # So this file only defines functions and sets no options; the scripts call the
 # functions and never source this file themselves (except, for a manual run from a
-# checkout, through the guarded fallback at the top of each script).
+# checkout, through the guarded fallback at the top of each script, and this file's below).
 #
 # Every function prints progress on stderr only; stdout is reserved for the one JSON line
 # that each script prints at its end.
 
-GPM_TAG="${GPM_TAG:-gpmirror}"
+if ! declare -F gpm_die >/dev/null; then
+  # shellcheck source=../common.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+fi
+
 # Written into a data directory by fence.sh: this was a primary that another host replaced.
 # Such a directory never starts as a primary again; re-protection moves it aside.
 GPM_FENCE_MARKER=gpmirror.fenced
-
-gpm_log() { printf '[%s] %s\n' "$GPM_TAG" "$*" >&2; }
-
-gpm_die() {
-  printf '[%s] ERROR: %s\n' "$GPM_TAG" "$*" >&2
-  exit 1
-}
-
-# gpm_need VAR "what it is": the variable must be set and non-empty.
-gpm_need() {
-  local name="$1" what="$2"
-  if [[ -z "${!name:-}" ]]; then
-    gpm_die "$name is required ($what)"
-  fi
-}
 
 # gpm_need_abs VAR "what it is": set, absolute, without newlines or '..' components.
 gpm_need_abs() {
@@ -39,22 +28,6 @@ gpm_need_abs() {
   [[ "$v" == /* ]] || gpm_die "$name must be an absolute path ($what), got '$v'"
   [[ "$v" != *$'\n'* && "$v" != *"'"* ]] || gpm_die "$name must not contain newlines or single quotes"
   [[ "/$v/" != */../* ]] || gpm_die "$name must not contain '..' ($what)"
-}
-
-gpm_need_port() {
-  local name="$1" what="$2"
-  gpm_need "$name" "$what"
-  local v="${!name}"
-  if ! [[ "$v" =~ ^[0-9]{1,5}$ ]] || ((10#$v < 1 || 10#$v > 65535)); then
-    gpm_die "$name must be a TCP port 1-65535 ($what), got '$v'"
-  fi
-}
-
-# gpm_need_match VAR REGEX "what it is"
-gpm_need_match() {
-  local name="$1" re="$2" what="$3"
-  gpm_need "$name" "$what"
-  [[ "${!name}" =~ $re ]] || gpm_die "$name is invalid ($what), got '${!name}'"
 }
 
 gpm_need_address() {
