@@ -26,6 +26,11 @@ export interface Host {
   ready: pulumi.Resource[];
   /** A bastion SSH goes through, when the host cannot be reached directly. */
   proxy?: SshProxy;
+  /**
+   * The database system identifier the pair had (AWS: recorded in the stack). When it is
+   * not empty, the primary step refuses to initialize a new system on this host.
+   */
+  expectedSystemIdentifier?: pulumi.Output<string>;
 }
 
 /** A bastion (jump host): its own address, login and pinned host key. */
@@ -62,4 +67,11 @@ export function sshConnection(host: Host) {
         }
       : {}),
   };
+}
+
+/** The primary step's guard against initializing over a system the pair had (both engines). */
+export function expectedSystemEnv(host: Host): Record<string, pulumi.Input<string>> {
+  return host.expectedSystemIdentifier
+    ? { GPM_EXPECTED_SYSTEM_ID: host.expectedSystemIdentifier }
+    : {};
 }
