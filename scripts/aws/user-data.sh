@@ -1,9 +1,11 @@
 #!/bin/bash
 # First boot of a gpmirror master on EC2 (cloud-init's runcmd runs it once, as root; the
-# cloud-config around it also installs the pinned sshd host key, before sshd starts). It prepares the
-# host the way Greenplum's installation guide asks, installs Greenplum unless the AMI has
-# it, and leaves /var/lib/gpmirror/user-data.done behind; the boot step waits for that file
-# before any remote step runs. Every step is safe to repeat.
+# cloud-config around it also installs a one-time bootstrap sshd host key before sshd first
+# starts, and the script that replaces that key at first contact). It prepares the host the
+# way Greenplum's installation guide asks, mounts the data volume chosen by its id, installs
+# Greenplum unless the AMI has it, and leaves /var/lib/gpmirror/user-data.done behind; the
+# first-contact step waits for that file before any remote step runs. Every step is safe to
+# repeat.
 #
 # gpmirror prepends the parameters as quoted `export GPM_...=` lines (components/hosts/aws/firstBoot.ts):
 #   GPM_OS_USER            the OS user (gpadmin): SSH login, owner of the data directory
@@ -159,8 +161,9 @@ mkdir -p "$mount_point"
 # Nothing may write to the root disk under the mount point while the volume is not mounted.
 mountpoint -q "$mount_point" || chattr +i "$mount_point"
 if ! grep -q "UUID=$uuid" /etc/fstab; then
-  # Mount options from the installation guide. No nofail: a host whose data volume is
-  # missing does not finish booting, rather than run on the root disk.
+  # Mount options from the installation guide, and deliberately not the one that lets boot
+  # go on without the volume: a host whose data volume is missing does not finish booting,
+  # rather than run on the root disk.
   echo "UUID=$uuid $mount_point xfs rw,nodev,noatime,inode64,x-systemd.device-timeout=300s 0 2" >>/etc/fstab
 fi
 mountpoint -q "$mount_point" || mount "$mount_point"
