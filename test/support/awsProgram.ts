@@ -22,11 +22,13 @@ export const AWS_BASE = {
 /**
  * Sets the mocks and the stack's config; returns the list registrations are appended to.
  * `previousOutputs`: the stack's outputs as the last update left them (what the stack's
- * reference to itself reads).
+ * reference to itself reads), or those by the reference's name. `stdout`: what a command
+ * prints, by resource name, where the default does not do.
  */
 export function mockAwsProgram(
   config: Record<string, string>,
-  previousOutputs: Record<string, unknown> = {},
+  previousOutputs: Record<string, unknown> | ((ref: string) => Record<string, unknown>) = {},
+  stdout: Record<string, string> = {},
 ): Registered[] {
   const registered: Registered[] = [];
   pulumi.runtime.setMocks(
@@ -36,7 +38,10 @@ export function mockAwsProgram(
         registered.push({ type: args.type, name: args.name, inputs: args.inputs });
         const out: Record<string, unknown> = { ...inputs };
         if (args.type === "pulumi:pulumi:StackReference") {
-          out["outputs"] = previousOutputs;
+          out["outputs"] =
+            typeof previousOutputs === "function" ? previousOutputs(args.name) : previousOutputs;
+        } else if (args.name in stdout && args.type.startsWith("command:")) {
+          out["stdout"] = stdout[args.name];
         } else if (args.name.endsWith("-host-key")) {
           out["stdout"] = JSON.stringify({ privateKey: "k", publicKey: "ssh-ed25519 AAAAh" });
         } else if (args.name.endsWith("-first-contact")) {
@@ -49,6 +54,7 @@ export function mockAwsProgram(
           out["zoneId"] = "ZUNIT";
         } else if (args.type.startsWith("aws:iam/")) {
           out["name"] = args.name;
+          out["arn"] = `arn:aws:iam::123456789012:role/${args.name}`;
         } else if (args.name.endsWith("-verify")) {
           out["stdout"] = '{"state":"streaming","syncState":"async","replayLagBytes":0}';
         } else if (args.name.endsWith("-activation")) {

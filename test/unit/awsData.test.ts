@@ -9,69 +9,17 @@ import { PostgresEngine } from "../../components/engines/postgres";
 import { GreenplumEngine } from "../../components/engines/greenplum";
 import { AwsHosts, AwsRecord, HostRecord, checkChanges } from "../../components/hosts/aws";
 import { MasterMirror } from "../../components/masterMirror";
+import { mockAwsProgram } from "../support/awsProgram";
 import { plain, value } from "../support/mockValues";
 import { fakeKey } from "../fixtures/keys";
 
-interface Created {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-const created: Created[] = [];
-const order: string[] = [];
 const options = new Map<string, pulumi.CustomResourceOptions>();
 /** What each AwsHosts' reference to its own stack reads: by the reference's name. */
 const previousOutputs: Record<string, Record<string, unknown>> = {};
-
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      if (!args.custom) return { id: undefined, state: {} };
-      order.push(args.name);
-      created.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const inputs = plain(args.inputs) as Record<string, unknown>;
-      const out: Record<string, unknown> = { ...inputs };
-      const role = /-(primary|standby)-(host-key|first-contact)$/.exec(args.name);
-      if (args.type === "pulumi:pulumi:StackReference") {
-        out["outputs"] = previousOutputs[args.name] ?? {};
-      } else if (role?.[2] === "host-key") {
-        out["stdout"] = JSON.stringify({
-          privateKey: "k",
-          publicKey: `ssh-ed25519 AAAAboot${role[1]}`,
-        });
-      } else if (role?.[2] === "first-contact") {
-        out["stdout"] = `{"ready":true,"hostKey":"ssh-ed25519 AAAAown${role[1]}"}`;
-      } else if (args.type === "aws:ec2/instance:Instance") {
-        out["privateIp"] = args.name.endsWith("primary") ? "10.42.1.10" : "10.42.2.10";
-      } else if (args.type === "aws:route53/record:Record") {
-        out["fqdn"] = inputs["name"];
-      } else if (args.type === "aws:route53/zone:Zone") {
-        out["zoneId"] = "ZUNIT";
-      } else if (args.type.startsWith("aws:iam/")) {
-        out["name"] = args.name;
-        out["arn"] = `arn:aws:iam::123456789012:role/${args.name}`;
-      } else if (args.name.endsWith("-primary") && args.type.startsWith("command:")) {
-        out["stdout"] = '{"running":true,"systemIdentifier":"7712486893244621282"}';
-      } else if (args.name.endsWith("-verify")) {
-        out["stdout"] = '{"state":"streaming","syncState":"async","replayLagBytes":0}';
-      } else if (args.type.startsWith("command:")) {
-        out["stdout"] = "{}";
-      }
-      return { id: `${args.name}-id`, state: out };
-    },
-    call(args) {
-      if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0123456789abcdef0" };
-      if (args.token === "aws:index/getRegion:getRegion") return { region: "eu-west-1" };
-      if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones")
-        return { names: ["eu-west-1a", "eu-west-1b"] };
-      return args.inputs;
-    },
-  },
-  "gpmirror",
-  "unit",
-  false,
-  "organization",
-);
+const created = mockAwsProgram({}, (ref) => previousOutputs[ref] ?? {}, {
+  "mirror-primary": '{"running":true,"systemIdentifier":"7712486893244621282"}',
+});
+const order = () => created.map((c) => c.name);
 
 function settings(aws: Record<string, unknown> = {}, more: RawSettings = {}): AwsSettings {
   const raw: RawSettings = {
@@ -109,8 +57,8 @@ const HOST = (zone: string, subnet: string, type = "m6i.xlarge"): HostRecord => 
 });
 const RECORD: AwsRecord = {
   hosts: {
-    primary: HOST("eu-west-1a", "aws-primary-subnet-id"),
-    standby: HOST("eu-west-1b", "aws-standby-subnet-id"),
+    primary: HOST("us-east-1a", "aws-primary-subnet-id"),
+    standby: HOST("us-east-1b", "aws-standby-subnet-id"),
   },
   activeMaster: "primary",
   systemIdentifier: "7712486893244621282",
@@ -147,8 +95,8 @@ previousOutputs["next-previous"] = {
   awsRecord: {
     ...RECORD,
     hosts: {
-      primary: HOST("eu-west-1a", "next-primary-subnet-id"),
-      standby: HOST("eu-west-1b", "next-standby-subnet-id"),
+      primary: HOST("us-east-1a", "next-primary-subnet-id"),
+      standby: HOST("us-east-1b", "next-standby-subnet-id"),
     },
   },
 };
@@ -162,7 +110,7 @@ beforeAll(async () => {
 });
 
 const named = (name: string) => {
-  const c = created.find((x) => x.name === name);
+  const c = created.find((x) => x.name === name && !x.type.startsWith("gpmirror:"));
   if (!c) throw new Error(`no resource ${name}`);
   return plain(c.inputs) as Record<string, unknown>;
 };
@@ -171,8 +119,8 @@ const opts = (name: string) => options.get(name) ?? {};
 describe("data volumes that outlive instances", () => {
   it("gives each master a gp3 volume of its own, in its own zone, attached to it", () => {
     for (const [role, zone] of [
-      ["primary", "eu-west-1a"],
-      ["standby", "eu-west-1b"],
+      ["primary", "us-east-1a"],
+      ["standby", "us-east-1b"],
     ]) {
       expect(named(`aws-${role}-data`)).toMatchObject({
         availabilityZone: zone,
@@ -208,6 +156,7 @@ describe("data volumes that outlive instances", () => {
     expect(opts("aws-standby").ignoreChanges).toEqual([
       "ami",
       "userData",
+      "ebsBlockDevices",
       "subnetId",
       "associatePublicIpAddress",
       "rootBlockDevice.kmsKeyId",
@@ -215,7 +164,7 @@ describe("data volumes that outlive instances", () => {
     ]);
     // allowReplace on the standby: only its own replacements go through.
     expect(opts("opt-standby-data").ignoreChanges).toEqual([]);
-    expect(opts("opt-standby").ignoreChanges).toEqual(["ami", "userData"]);
+    expect(opts("opt-standby").ignoreChanges).toEqual(["ami", "userData", "ebsBlockDevices"]);
     expect(opts("opt-primary").ignoreChanges).toContain("subnetId");
   });
 
@@ -230,9 +179,9 @@ describe("data volumes that outlive instances", () => {
   });
 
   it("creates the volume before the instance, whose user data names it", () => {
-    expect(order.indexOf("aws-primary-data")).toBeLessThan(order.indexOf("aws-primary"));
-    expect(order.indexOf("aws-primary-data-attachment")).toBeGreaterThan(
-      order.indexOf("aws-primary"),
+    expect(order().indexOf("aws-primary-data")).toBeLessThan(order().indexOf("aws-primary"));
+    expect(order().indexOf("aws-primary-data-attachment")).toBeGreaterThan(
+      order().indexOf("aws-primary"),
     );
     const userData = String(named("aws-primary")["userData"]);
     expect(userData).toContain("export GPM_DATA_VOLUME_ID='aws-primary-data-id'");
@@ -246,8 +195,8 @@ describe("data volumes that outlive instances", () => {
     const boot = named("aws-primary-boot");
     expect(String(boot["stdin"])).toContain("export GPM_DATA_VOLUME_ID='aws-primary-data-id'");
     expect(String(boot["stdin"])).toContain("is not the data volume");
-    expect(order.indexOf("aws-primary-boot")).toBeGreaterThan(
-      order.indexOf("aws-primary-data-attachment"),
+    expect(order().indexOf("aws-primary-boot")).toBeGreaterThan(
+      order().indexOf("aws-primary-data-attachment"),
     );
   });
 });
@@ -276,8 +225,8 @@ describe("the record of the last update", () => {
   it("keeps the hosts, the active master and the system identifier for the next update", async () => {
     expect(await value(nextRecord)).toEqual({
       hosts: {
-        primary: HOST("eu-west-1a", "next-primary-subnet-id"),
-        standby: HOST("eu-west-1b", "next-standby-subnet-id", "r6i.2xlarge"),
+        primary: HOST("us-east-1a", "next-primary-subnet-id"),
+        standby: HOST("us-east-1b", "next-standby-subnet-id", "r6i.2xlarge"),
       },
       activeMaster: "primary",
       // Carried over while the primary step has not reported one.
@@ -373,8 +322,8 @@ describe("changes that would replace or stop a master", () => {
   });
 
   it("refuses what would replace a master without allowReplace, naming the setting", () => {
-    expect(check(settings(), now({}, { subnetId: "subnet-0c", zone: "eu-west-1c" }))).toThrow(
-      /^gpmirror:aws\.hosts\.standby\.allowReplace: subnetId "aws-standby-subnet-id" -> "subnet-0c", zone "eu-west-1b" -> "eu-west-1c" would replace the standby instance and its data volume.*README "Changes that replace or stop a master"/,
+    expect(check(settings(), now({}, { subnetId: "subnet-0c", zone: "us-east-1c" }))).toThrow(
+      /^gpmirror:aws\.hosts\.standby\.allowReplace: subnetId "aws-standby-subnet-id" -> "subnet-0c", zone "us-east-1b" -> "us-east-1c" would replace the standby instance and its data volume.*README "Changes that replace or stop a master"/,
     );
     expect(check(settings(), now({}, { kmsKeyId: "arn:aws:kms:k" }))).toThrow(
       /standby\.allowReplace: kmsKeyId "" -> "arn:aws:kms:k"/,
@@ -384,9 +333,9 @@ describe("changes that would replace or stop a master", () => {
 
   it("lets the standby be rebuilt with allowReplace, never the active master", () => {
     const standbyMay = settings({ hosts: { standby: { allowReplace: true } } });
-    expect(check(standbyMay, now({}, { subnetId: "subnet-0c", zone: "eu-west-1c" }))).not.toThrow();
+    expect(check(standbyMay, now({}, { subnetId: "subnet-0c", zone: "us-east-1c" }))).not.toThrow();
     const primaryMay = settings({ hosts: { primary: { allowReplace: true } } });
-    expect(check(primaryMay, now({ subnetId: "subnet-0c", zone: "eu-west-1c" }))).toThrow(
+    expect(check(primaryMay, now({ subnetId: "subnet-0c", zone: "us-east-1c" }))).toThrow(
       /primary\.allowReplace: .*which is the active master.*Fix: switch over first/,
     );
     // A new KMS key for both: both hosts, never in one update.
@@ -403,11 +352,11 @@ describe("recovery, snapshots and the segment hosts' group", () => {
       namespace: "AWS/EC2",
       metricName: "StatusCheckFailed_System",
       dimensions: { InstanceId: "aws-primary-id" },
-      alarmActions: ["arn:aws:automate:eu-west-1:ec2:recover"],
+      alarmActions: ["arn:aws:automate:us-east-1:ec2:recover"],
     });
     expect(named("aws-standby-reboot")).toMatchObject({
       metricName: "StatusCheckFailed_Instance",
-      alarmActions: ["arn:aws:automate:eu-west-1:ec2:reboot"],
+      alarmActions: ["arn:aws:automate:us-east-1:ec2:reboot"],
     });
     expect(created.some((c) => c.name === "opt-primary-recover")).toBe(false);
   });

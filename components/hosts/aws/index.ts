@@ -260,6 +260,9 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
           ignoreChanges: [
             "ami",
             "userData",
+            // A refresh reads the attached data volume back into this list; it is managed by
+            // the VolumeAttachment, and a diff here would replace the instance.
+            "ebsBlockDevices",
             ...(s.hosts[role].allowReplace ? [] : REPLACING_INSTANCE_INPUTS),
           ],
         },

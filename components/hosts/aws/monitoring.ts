@@ -4,6 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings } from "../../config";
 import { Role, Tags } from "./common";
+import { serviceRole } from "./profile";
 import { DATA_VOLUME_TAG } from "./volume";
 
 /**
@@ -51,23 +52,7 @@ export function snapshotPolicy(
   tags: Tags,
   parent: pulumi.CustomResourceOptions,
 ): aws.dlm.LifecyclePolicy {
-  const role = new aws.iam.Role(
-    `${name}-dlm-role`,
-    {
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: { Service: "dlm.amazonaws.com" },
-            Action: "sts:AssumeRole",
-          },
-        ],
-      }),
-      tags: tags("dlm-role"),
-    },
-    parent,
-  );
+  const role = serviceRole(`${name}-dlm-role`, "dlm.amazonaws.com", tags("dlm-role"), parent);
   const attachment = new aws.iam.RolePolicyAttachment(
     `${name}-dlm`,
     { role: role.name, policyArn: DLM_POLICY },
