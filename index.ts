@@ -97,6 +97,14 @@ export const activation = mirror.activation;
 export const operatorAccess = mirror.operatorAccess;
 /** What `npm run drill` must achieve (config: drill.rtoSeconds, drill.rpoCommits). */
 export const drillObjectives = config.drill;
+/**
+ * AWS: what this update built (hosts, active master, database system identifier); the next
+ * update reads it back to refuse changes that would replace or stop a master unasked.
+ */
+export const awsRecord =
+  hosts instanceof AwsHosts ? hosts.record(mirror.systemIdentifier) : undefined;
+/** AWS: the masters' security group, for the segment hosts' group to allow in return. */
+export const mastersSecurityGroupId = hosts instanceof AwsHosts ? hosts.securityGroupId : undefined;
 /** Local stacks: where the hosts are kept, for drills that cut the network between them. */
 export const localHosts =
   hosts instanceof LocalHosts && config.local

@@ -30,6 +30,11 @@ export interface Host {
   hostKeyFix?: string;
   /** How long a step waits for the host to answer SSH (a new cloud host boots meanwhile). */
   connectSeconds?: number;
+  /**
+   * The database system identifier the pair had (AWS: recorded in the stack). When it is
+   * not empty, the primary step refuses to initialize a new system on this host.
+   */
+  expectedSystemIdentifier?: pulumi.Output<string>;
 }
 
 /** A bastion (jump host): its own address, login and pinned host key. */
@@ -89,4 +94,11 @@ export function hostCheckEnvironment(host: Host): Record<string, pulumi.Input<st
         }
       : {}),
   };
+}
+
+/** The primary step's guard against initializing over a system the pair had (both engines). */
+export function expectedSystemEnv(host: Host): Record<string, pulumi.Input<string>> {
+  return host.expectedSystemIdentifier
+    ? { GPM_EXPECTED_SYSTEM_ID: host.expectedSystemIdentifier }
+    : {};
 }

@@ -63,13 +63,19 @@ built_version() {
   go version -m "$1" 2>/dev/null | sed -n 's/.*-X [^ ]*\/version\.Version=v\{0,1\}\([0-9][0-9.]*\).*/\1/p' | head -n 1
 }
 
-install_plugins() {
-  local plugin_dir="$PULUMI_HOME/plugins/resource-command-v$command_version"
+# Where the official plugins come from; checked before anything is built.
+plugin_source() {
   local source="${GPMIRROR_PULUMI_PLUGINS:-$GPMIRROR_ROOT/../shared/pulumi-plugins}"
-  local archive_hash=""
   [ -d "$source" ] && [ -f "$source/pulumi-official-plugins.tar.xz" ] && source="$source/pulumi-official-plugins.tar.xz"
   [ -e "$source" ] ||
     die "Pulumi's official language host and command provider are needed and there is no Pulumi here to fetch them. Install Pulumi (https://www.pulumi.com/docs/install/: it brings both), or set GPMIRROR_PULUMI_PLUGINS to pulumi-official-plugins.tar.xz or the directory it unpacks to (looked for: $source)"
+  printf '%s\n' "$source"
+}
+
+install_plugins() {
+  local source="$1"
+  local plugin_dir="$PULUMI_HOME/plugins/resource-command-v$command_version"
+  local archive_hash=""
   if [ -f "$source" ]; then archive_hash="$(sha256sum "$source" | cut -d' ' -f1)"; fi
   local want="$archive_hash $command_version $source"
   if ! $force && [ -x "$PULUMI_HOME/bin/pulumi-language-nodejs" ] && [ -x "$plugin_dir/pulumi-resource-command" ] &&
@@ -102,6 +108,7 @@ install_plugins() {
   say "installed Pulumi's official language host $("$PULUMI_HOME/bin/pulumi-language-nodejs" --version 2>/dev/null) and command provider $command_version"
 }
 
+plugins="$(plugin_source)"
 build_cli
-install_plugins
+install_plugins "$plugins"
 say "ready: $("$PULUMI_HOME/bin/pulumi" version)"

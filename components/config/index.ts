@@ -24,7 +24,7 @@ export type { LocalMode, LocalSettings } from "./local";
 export type { ExistingHostSettings } from "./existing";
 export type { ActivationMode, ActivationSettings, HostRole } from "./activation";
 export type { DrillObjectives, OperatorSettings } from "./operator";
-export type { AwsSettings, PortRange, ProxySettings } from "./aws";
+export type { AwsHostSettings, AwsSettings, PortRange, ProxySettings } from "./aws";
 export type { GreenplumSettings, GreenplumVersionHint } from "./greenplum";
 
 export type Platform = "local" | "existing" | "aws";
@@ -114,7 +114,7 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
   const primaryDbPort = r.integer("dbPort", 5432, 1, 65535);
   const greenplum = engine === "greenplum" ? parseGreenplum(r, primaryDbPort) : undefined;
   const local = platform === "local" ? parseLocal(r, ctx) : undefined;
-  const aws = platform === "aws" ? parseAws(r, ctx, raw) : undefined;
+  const aws = platform === "aws" ? parseAws(r, ctx, raw, greenplum) : undefined;
   // On one loopback address the two servers need different ports.
   const standbyDefault = local?.mode === "loopback" ? primaryDbPort + 1 : primaryDbPort;
   const standbyDbPort = r.integer("standbyDbPort", Math.min(standbyDefault, 65535), 1, 65535);
