@@ -71,6 +71,9 @@ opts+=(-o "HostKeyAlgorithms=$algorithms" -i "$work/key" -p "$GPM_SSH_PORT")
 
 pinned_fingerprints() { ssh-keygen -lf "$work/known_hosts" 2>/dev/null | awk -v n="$target" '$3 == n {printf "%s%s %s", sep, $2, $NF; sep=", "}'; }
 
+# ssh's last message, without the padding it sometimes ends with.
+last_line() { printf '%s\n' "$1" | tr -d '\r' | sed 's/[[:space:]]*$//' | grep -v '^$' | tail -n 1; }
+
 deadline=$((SECONDS + connect_seconds))
 while :; do
   set +e
@@ -90,10 +93,10 @@ while :; do
     die "host key mismatch: $GPM_HOST_NAME at $GPM_ADDRESS:$GPM_SSH_PORT presented ${offered_type:-its} key ${offered:-(fingerprint unknown)}, but the pinned key is $(pinned_fingerprints). Nothing was run on it. Fix: $fix"
   fi
   if [[ "$err" == *"Permission denied"* ]]; then
-    die "$GPM_HOST_NAME at $GPM_ADDRESS:$GPM_SSH_PORT refused the SSH login of $GPM_USER with gpmirror's key: $(printf '%s' "$err" | tail -n 1). Fix: authorize the key for $GPM_USER on that host"
+    die "$GPM_HOST_NAME at $GPM_ADDRESS:$GPM_SSH_PORT refused the SSH login of $GPM_USER with gpmirror's key: $(last_line "$err"). Fix: authorize the key for $GPM_USER on that host"
   fi
   if ((SECONDS >= deadline)); then
-    die "$GPM_HOST_NAME at $GPM_ADDRESS:$GPM_SSH_PORT did not answer SSH within ${connect_seconds} s ($(printf '%s' "$err" | tail -n 1)). Nothing was run on it. Fix: check that the host is up, that sshd runs, and that this machine can reach it"
+    die "$GPM_HOST_NAME at $GPM_ADDRESS:$GPM_SSH_PORT did not answer SSH within ${connect_seconds} s ($(last_line "$err")). Nothing was run on it. Fix: check that the host is up, that sshd runs, and that this machine can reach it"
   fi
   sleep 2
 done
