@@ -24,6 +24,7 @@ function hostsFor(config: MirrorConfig, activation: pulumi.Output<unknown>) {
       clientsFollow: activation,
       // A forced failover with the old host given up (protect off) fences it at the platform.
       fence: a.force && !a.protect ? old : undefined,
+      protect: a.protect,
     });
   }
   if (config.platform === "existing" && config.existing) {

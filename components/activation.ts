@@ -44,10 +44,20 @@ export class Activation extends pulumi.ComponentResource {
       GPM_OLD_PROBE: scriptText(args.scripts.probe(args.other)),
       GPM_OLD_FENCE: scriptText(args.scripts.fence(args.other)),
       ...(args.platformFence ?? {}),
+      ...(s.fenceCommand
+        ? {
+            GPM_FENCE_COMMAND: s.fenceCommand,
+            GPM_FENCE_TIMEOUT_SECONDS: String(s.fenceTimeoutSeconds),
+            GPM_OLD_DATA_DIR: args.other.dataDir,
+            GPM_OLD_DB_PORT: String(args.other.dbPort),
+          }
+        : {}),
     };
     // Every remote call in the script is bounded by timeoutSeconds; the whole script is too,
     // since the command provider's own timeout does not stop a local command's children.
-    const bounded = `timeout --kill-after=10 ${s.timeoutSeconds * ACTIVATION_CALLS} bash scripts/activate.sh`;
+    const bound =
+      s.timeoutSeconds * ACTIVATION_CALLS + (s.fenceCommand ? s.fenceTimeoutSeconds : 0);
+    const bounded = `timeout --kill-after=10 ${bound} bash scripts/activate.sh`;
     const run = new command.local.Command(
       name,
       {

@@ -20,7 +20,12 @@
 #   GPM_NEW_PROBE GPM_NEW_ACTIVATE GPM_OLD_PROBE GPM_OLD_FENCE: the remote scripts' text
 #   GPM_PLATFORM_FENCE  optional: "local" fences an unreachable local host via local-hosts.sh
 #     (then GPM_STACK GPM_STATE_DIR GPM_LOCAL_MODE GPM_OLD_ROLE are used); "declared": the
-#     stack has already fenced it (AWS: a security group with no rules)
+#     stack has already fenced it (AWS: stopped through the EC2 API, in a security group with
+#     no rules; GPM_PLATFORM_FENCE_DONE says what, GPM_PLATFORM_FENCE_GAP what it leaves)
+#   GPM_FENCE_COMMAND   optional: run here (bash -c) when a forced failover cannot reach the old
+#     primary; it must succeed within GPM_FENCE_TIMEOUT_SECONDS. It gets the old host's
+#     identity (GPM_FENCE_HOST, _ADDRESS, _SSH_PORT, _ROLE, _DATA_DIR, _DB_PORT, and the
+#     host to be promoted: GPM_FENCE_NEW_HOST, _NEW_ADDRESS) and no GPM_* secret.
 # Prints one JSON line: what it found and did. Exits non-zero when it refuses or fails.
 set -euo pipefail
 say() { printf '[activate] %s\n' "$*" >&2; }
@@ -84,6 +89,7 @@ on_host() {
     -p "$port" "$user@$addr" 'bash -s' <<<"$exports$script"
 }
 last_json() { tail -n 1; }
+json_list() { if (($#)); then printf '%s\n' "$@" | jq -R . | jq -cs .; else echo '[]'; fi; }
 lsn_bytes() { # X/Y -> bytes
   local hi="${1%/*}" lo="${1#*/}"
   echo $(((16#$hi << 32) + 16#$lo))
@@ -113,19 +119,56 @@ read_old_probe() {
 # stopped keeps running, and takes writes again once the network heals. It is on the old
 # timeline, so it is stopped and fenced; re-protection then makes it the standby. When the
 # other host is on a later timeline, the config names the stale one: refuse.
+# A stopped directory that would start as a primary (no standby.signal, no fence marker: a host
+# stopped through the platform or a fence command, never reached) is marked the same way, so
+# that nothing starts it as a primary and re-protection rewinds it.
 stale_fenced=false
 converge_stale_primary() {
   read_old_probe
   [[ "$old_status" == 0 && -n "$old_state" ]] || return 0
-  [[ "$(jq -r '.acceptsConnections and (.inRecovery == false)' <<<"$old_state")" == true ]] || return 0
-  local mine theirs
+  local mine theirs what
+  if [[ "$(jq -r '.acceptsConnections and (.inRecovery == false)' <<<"$old_state")" == true ]]; then
+    what="also runs as a primary"
+  elif [[ "$(jq -r '.dataDir and (.running | not) and (.fenced | not) and (.standbySignal == false)' <<<"$old_state")" == true ]]; then
+    what="holds a stopped primary's data directory that is not fenced"
+  else
+    return 0
+  fi
   mine="$(jq -r '.timeline // 0' <<<"$new_state")"
   theirs="$(jq -r '.timeline // 0' <<<"$old_state")"
   ((theirs <= mine)) ||
-    die "both hosts run as primaries, and $GPM_OLD_NAME is on a later timeline ($theirs) than $GPM_NEW_NAME ($mine), which activeMaster names: the config points at the stale one. Set activeMaster to the role of $GPM_OLD_NAME, or stop the wrong one by hand"
-  say "$GPM_OLD_NAME also runs as a primary (timeline $theirs; $GPM_NEW_NAME is on $mine): stopping and fencing it"
+    die "$GPM_OLD_NAME $what, on a later timeline ($theirs) than $GPM_NEW_NAME ($mine), which activeMaster names: the config points at the stale one. Set activeMaster to the role of $GPM_OLD_NAME, or stop the wrong one by hand"
+  say "$GPM_OLD_NAME $what (timeline $theirs; $GPM_NEW_NAME is on $mine): stopping and fencing it"
   fence_old immediate >/dev/null
   stale_fenced=true
+}
+
+# run_fence_command: the configured fence agent, for an old primary that cannot be reached.
+# Its output goes to the log; its environment has the old host's identity and no GPM_* secret
+# (nor Pulumi's passphrase or token).
+fence_command_ms=""
+run_fence_command() {
+  local t0 rc=0
+  t0=$(date +%s%N)
+  say "running activation.fenceCommand for $GPM_OLD_NAME ($GPM_OLD_ADDRESS), at most ${GPM_FENCE_TIMEOUT_SECONDS}s"
+  (
+    cmd="$GPM_FENCE_COMMAND" bound="$GPM_FENCE_TIMEOUT_SECONDS"
+    host="$GPM_OLD_NAME" address="$GPM_OLD_ADDRESS" port="$GPM_OLD_SSH_PORT" role="${GPM_OLD_ROLE:-}"
+    dir="${GPM_OLD_DATA_DIR:-}" dbport="${GPM_OLD_DB_PORT:-}" nhost="$GPM_NEW_NAME" naddr="$GPM_NEW_ADDRESS"
+    for v in "${!GPM_@}"; do unset "$v"; done
+    unset PULUMI_CONFIG_PASSPHRASE PULUMI_CONFIG_PASSPHRASE_FILE PULUMI_ACCESS_TOKEN
+    export GPM_FENCE_HOST="$host" GPM_FENCE_ADDRESS="$address" GPM_FENCE_SSH_PORT="$port" \
+      GPM_FENCE_ROLE="$role" GPM_FENCE_DATA_DIR="$dir" GPM_FENCE_DB_PORT="$dbport" \
+      GPM_FENCE_NEW_HOST="$nhost" GPM_FENCE_NEW_ADDRESS="$naddr" GPM_FENCE_REASON=unreachable
+    exec timeout --kill-after=5 "$bound" bash -c "$cmd" </dev/null
+  ) 2>&1 | sed 's/^/[fence-command] /' >&2 || rc=$?
+  fence_command_ms=$((($(date +%s%N) - t0) / 1000000))
+  if ((rc == 124 || rc == 137)); then
+    die "activation.fenceCommand did not finish within ${GPM_FENCE_TIMEOUT_SECONDS}s: $GPM_OLD_NAME may still accept writes; nothing was promoted"
+  elif ((rc != 0)); then
+    die "activation.fenceCommand failed (exit $rc) after ${fence_command_ms} ms: $GPM_OLD_NAME may still accept writes; nothing was promoted"
+  fi
+  say "activation.fenceCommand fenced $GPM_OLD_NAME in ${fence_command_ms} ms"
 }
 
 # --- the standby that is to become the primary ---------------------------------------------
@@ -177,6 +220,8 @@ else
 fi
 
 fence="none"
+fenced_by=()
+not_fenced=()
 wait_lsn=""
 case "$GPM_ACTIVATION_MODE" in
 switchover)
@@ -187,6 +232,7 @@ switchover)
   say "stopping writes: clean shutdown of $GPM_OLD_NAME"
   fenced="$(fence_old clean)"
   wait_lsn="$(jq -r '.lastCheckpointLsn // ""' <<<"$fenced")"
+  fenced_by+=("stopped over SSH (clean), data directory marked")
   fence="stopped-clean"
   ;;
 failover)
@@ -199,27 +245,45 @@ failover)
     [[ "$GPM_FORCE" == true ]] ||
       die "the old primary $GPM_OLD_NAME still accepts connections: promoting now would leave two primaries. For a planned handover set activation.mode to switchover; to fail over anyway set activation.force to true (it is stopped first)"
     fence_old immediate >/dev/null
+    fenced_by+=("stopped over SSH (immediate), data directory marked")
     fence="stopped-immediate"
     ;;
   unreachable)
     [[ "$GPM_FORCE" == true ]] ||
       die "cannot reach $GPM_OLD_NAME ($GPM_OLD_ADDRESS): that does not prove it is down (a network partition looks the same). Check it, then set activation.force to true to fence it through the platform and promote"
+    # Every layer there is, each required to succeed: the fence command, then the platform.
+    if [[ -n "${GPM_FENCE_COMMAND:-}" ]]; then
+      run_fence_command
+      fenced_by+=("activation.fenceCommand (exit 0 in ${fence_command_ms} ms)")
+      fence="command"
+    fi
     if [[ "${GPM_PLATFORM_FENCE:-}" == declared ]]; then
-      # The platform fence is part of the stack itself (on AWS: the old instance is moved into
-      # a security group with no rules before this runs).
-      say "$GPM_OLD_NAME is fenced by the platform (declared in the stack)"
+      # The platform fence is part of the stack itself and done before this runs (AWS: the old
+      # instance stopped through the EC2 API, in a security group with no rules).
+      say "$GPM_OLD_NAME is fenced by the platform (declared in the stack: ${GPM_PLATFORM_FENCE_DONE:-})"
+      fenced_by+=("platform: ${GPM_PLATFORM_FENCE_DONE:-declared in the stack}")
+      [[ -z "${GPM_PLATFORM_FENCE_GAP:-}" ]] || not_fenced+=("$GPM_PLATFORM_FENCE_GAP")
       fence="platform"
     elif [[ "${GPM_PLATFORM_FENCE:-}" == local ]]; then
       say "fencing $GPM_OLD_NAME through the platform (its network link is cut)"
       GPM_HOST="$GPM_OLD_ROLE" GPM_MODE="$GPM_LOCAL_MODE" bash scripts/local-hosts.sh fence >&2 ||
         die "the platform fence of $GPM_OLD_NAME failed; nothing was promoted"
+      fenced_by+=("platform: its network link cut")
       fence="platform"
-    else
-      say "WARNING: $GPM_OLD_NAME cannot be fenced from here; forced, promoting anyway. Make sure it cannot take writes (stop it or cut its network) before clients return"
     fi
+    if [[ -z "${GPM_FENCE_COMMAND:-}" ]]; then
+      # What no layer here could do; the same words go to the log and the result.
+      if [[ "$fence" == none ]]; then
+        not_fenced+=("$GPM_OLD_NAME ($GPM_OLD_ADDRESS) was not fenced at all: it could not be reached, and there is neither a platform fence nor activation.fenceCommand. Its postmaster may still run and take writes from clients that reach it: stop it or cut its network before clients return, or set activation.fenceCommand")
+      elif [[ "${GPM_PLATFORM_FENCE:-}" == local ]]; then
+        not_fenced+=("the postmaster of $GPM_OLD_NAME was not stopped and its data directory not marked (it could not be reached): it runs cut off until the network heals, and turning protect on stops and fences it")
+      fi
+    fi
+    for gap in "${not_fenced[@]}"; do say "WARNING: not fenced: $gap"; done
     ;;
   gone | not-a-primary)
     fence_old immediate >/dev/null
+    fenced_by+=("data directory marked over SSH (no postmaster ran)")
     fence="marked"
     ;;
   esac
@@ -235,5 +299,6 @@ took_ms=$((($(date +%s%N) - started) / 1000000))
 say "$GPM_NEW_NAME is the primary now (timeline $(jq -r .timeline <<<"$promoted")), in ${took_ms} ms"
 jq -cn --arg t "$GPM_NEW_NAME" --arg mode "$GPM_ACTIVATION_MODE" --arg old "$old" --arg fence "$fence" \
   --argjson lag "$lag" --argjson age "$age" --argjson p "$promoted" --argjson ms "$took_ms" \
-  '{activated: true, target: $t, mode: $mode, oldPrimary: $old, fence: $fence, lagBytes: $lag,
-    replayAgeSeconds: $age, timeline: $p.timeline, tookMs: $ms}'
+  --argjson by "$(json_list "${fenced_by[@]}")" --argjson gaps "$(json_list "${not_fenced[@]}")" \
+  '{activated: true, target: $t, mode: $mode, oldPrimary: $old, fence: $fence, fencedBy: $by,
+    notFenced: $gaps, lagBytes: $lag, replayAgeSeconds: $age, timeline: $p.timeline, tookMs: $ms}'

@@ -22,6 +22,13 @@ export interface ActivationSettings {
   maxLagBytes: number;
   /** Bound on each remote call of the activation, so an unreachable host cannot hang it. */
   timeoutSeconds: number;
+  /**
+   * Run on the machine that runs Pulumi before a forced promotion when the old primary cannot
+   * be reached (a fence agent: IPMI, a cloud CLI, a switch port); it must succeed. "": none.
+   */
+  fenceCommand: string;
+  /** Bound on the fence command. */
+  fenceTimeoutSeconds: number;
 }
 
 export function parseActivation(r: Reader): ActivationSettings {
@@ -32,7 +39,43 @@ export function parseActivation(r: Reader): ActivationSettings {
     force: r.boolean("activation.force", false),
     maxLagBytes: r.integer("activation.maxLagBytes", 16 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     timeoutSeconds: r.integer("activation.timeoutSeconds", 60, 5, 3600),
+    ...parseFenceCommand(r),
   };
+}
+
+function parseFenceCommand(
+  r: Reader,
+): Pick<ActivationSettings, "fenceCommand" | "fenceTimeoutSeconds"> {
+  const key = "activation.fenceCommand";
+  const raw = r.value(key);
+  const fenceTimeoutSeconds = r.integer("activation.fenceTimeoutSeconds", 60, 1, 3600);
+  if (raw === undefined || raw === null || raw === "") {
+    if (r.value("activation.fenceTimeoutSeconds") !== undefined) {
+      r.fail(
+        "activation.fenceTimeoutSeconds",
+        "bounds the fence command, and activation.fenceCommand is not set",
+        `set ${key} too, or remove activation.fenceTimeoutSeconds`,
+      );
+    }
+    return { fenceCommand: "", fenceTimeoutSeconds };
+  }
+  const fix = `pulumi config set ${CONFIG_NAMESPACE}:${key} '/usr/local/bin/fence-host --host "$GPM_FENCE_ADDRESS"'`;
+  if (typeof raw !== "string") {
+    r.fail(key, "must be one shell command line (a string)", fix);
+    return { fenceCommand: "", fenceTimeoutSeconds };
+  }
+  if (raw.trim() === "" || raw.includes("\0")) {
+    r.fail(key, "is blank or holds a NUL character", fix);
+    return { fenceCommand: "", fenceTimeoutSeconds };
+  }
+  if (raw.length > 4096) {
+    r.fail(
+      key,
+      `is ${raw.length} characters long (at most 4096)`,
+      "put the steps in a script and name the script",
+    );
+  }
+  return { fenceCommand: raw, fenceTimeoutSeconds };
 }
 
 /** The config switch that activates the other host, for the stack outputs. */

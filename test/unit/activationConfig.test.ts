@@ -12,6 +12,8 @@ describe("activation settings", () => {
       force: false,
       maxLagBytes: 16 * 1024 * 1024,
       timeoutSeconds: 60,
+      fenceCommand: "",
+      fenceTimeoutSeconds: 60,
     });
   });
 
@@ -40,6 +42,14 @@ describe("activation settings", () => {
     [{ activation: { force: 1 } }, "gpmirror:activation.force"],
     [{ activation: { maxLagBytes: "-5" } }, "gpmirror:activation.maxLagBytes"],
     [{ activation: { timeoutSeconds: "1" } }, "gpmirror:activation.timeoutSeconds"],
+    [{ activation: { fenceCommand: ["ipmitool"] } }, "gpmirror:activation.fenceCommand"],
+    [{ activation: { fenceCommand: "   " } }, "gpmirror:activation.fenceCommand"],
+    [{ activation: { fenceCommand: "x".repeat(5000) } }, "gpmirror:activation.fenceCommand"],
+    [{ activation: { fenceTimeoutSeconds: "30" } }, "gpmirror:activation.fenceTimeoutSeconds"],
+    [
+      { activation: { fenceCommand: "true", fenceTimeoutSeconds: "0" } },
+      "gpmirror:activation.fenceTimeoutSeconds",
+    ],
     [{ replication: { synchronous: "sometimes" } }, "gpmirror:replication.synchronous"],
     [{ replication: { reprotect: "copy" } }, "gpmirror:replication.reprotect"],
   ])("refuses %j naming %s", (raw, key) => {
@@ -58,6 +68,29 @@ describe("activation settings", () => {
     );
     expect(activationSwitch("standby")).toBe(
       "pulumi config set gpmirror:activeMaster primary && pulumi up --yes",
+    );
+  });
+});
+
+describe("activation.fenceCommand", () => {
+  it("reads a fence command and its bound", () => {
+    const a = parseSettings(
+      {
+        activation: { fenceCommand: 'fence-host "$GPM_FENCE_ADDRESS"', fenceTimeoutSeconds: "20" },
+      },
+      ctx,
+    ).activation;
+    expect(a).toMatchObject({
+      fenceCommand: 'fence-host "$GPM_FENCE_ADDRESS"',
+      fenceTimeoutSeconds: 20,
+    });
+  });
+
+  it("is refused with the Greenplum engine, whose activation does not run it yet", () => {
+    expect(() =>
+      parseSettings({ engine: "greenplum", activation: { fenceCommand: "true" } }, ctx),
+    ).toThrow(
+      /gpmirror:activation\.fenceCommand: is run by the PostgreSQL engine's activation only/,
     );
   });
 });

@@ -1,8 +1,39 @@
 // Activation on AWS, under mocks: the DNS record follows the activation (it is registered
 // only once the activation has a result, and then names the new primary), and a forced
 // failover away from a given-up old primary fences its instance with a rule-less group.
+import * as pulumi from "@pulumi/pulumi";
 import { AWS_BASE, mockAwsProgram } from "../support/awsProgram";
 import { plain, value } from "../support/mockValues";
+
+// What each resource was told to wait for (dependsOn), by name: the order the engine keeps.
+// Read where the SDK hands a resource to the engine (stack transformations need a root stack,
+// which mocks do not have).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const runtimeResource = require("@pulumi/pulumi/runtime/resource") as {
+  registerResource: (...args: unknown[]) => unknown;
+};
+const waitsFor = new Map<string, string[]>();
+const registerResource = runtimeResource.registerResource;
+runtimeResource.registerResource = (...args: unknown[]) => {
+  const [, , , name, , , , , opts] = args as [
+    unknown,
+    unknown,
+    unknown,
+    string,
+    unknown,
+    unknown,
+    unknown,
+    unknown,
+    pulumi.ResourceOptions,
+  ];
+  const deps = opts.dependsOn;
+  const list = (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[];
+  waitsFor.set(
+    name,
+    list.map((r) => String((r as unknown as { __name: string }).__name)),
+  );
+  return registerResource(...args);
+};
 
 const registered = mockAwsProgram({
   "gpmirror:aws": JSON.stringify(AWS_BASE),
@@ -38,6 +69,35 @@ describe("activation on platform aws", () => {
     expect(env["GPM_PLATFORM_FENCE"]).toBe("declared");
     expect(env["GPM_NEW_ROLE"]).toBe("standby");
     expect(env["GPM_FORCE"]).toBe("true");
+  });
+
+  it("stops the old primary's instance through the EC2 API, forced, before the promotion", () => {
+    const power = named("aws-primary-power");
+    expect(power.type).toBe("aws:ec2transitgateway/instanceState:InstanceState");
+    expect(power.inputs).toMatchObject({
+      instanceId: "aws-primary-id",
+      state: "stopped",
+      force: true,
+    });
+    // After the instance's own update (the security group swap), before the activation.
+    expect(waitsFor.get("aws-primary-power")).toContain("aws-primary");
+    expect(waitsFor.get("mirror-activation")).toEqual(
+      expect.arrayContaining(["aws-primary-power", "aws-standby-power"]),
+    );
+    // The new primary keeps running.
+    expect(named("aws-standby-power").inputs).toMatchObject({ state: "running" });
+  });
+
+  it("says in the activation's environment what the platform fence did and left undone", () => {
+    const env = named("mirror-activation").inputs["environment"] as Record<string, string>;
+    expect(env["GPM_PLATFORM_FENCE_DONE"]).toMatch(/stopped through the EC2 API/);
+    expect(env["GPM_PLATFORM_FENCE_GAP"]).toMatch(/data directory was not marked/);
+  });
+
+  it("records the fenced host, so that a later update starts it only to re-protect it", async () => {
+    const program = await import("../../index");
+    const record = await value(program.awsRecord ?? pulumi.output(undefined));
+    expect(record).toMatchObject({ fenced: "primary" });
   });
 
   it("runs no standby steps while the old primary is given up (protect off)", () => {

@@ -7,6 +7,8 @@ import { Host, SshProxy, sshConnection } from "../../host";
 import { boundedCommand, parseStepResult } from "../../remoteStep";
 import { exportLines, shellQuote } from "../../shell";
 import { Role, Tags, script } from "./common";
+import type { FenceRecord } from "./fence";
+import { AWS_FENCE, bootTrigger, checkFence, fenceRecord, instancePower } from "./fence";
 import { cloudConfig } from "./firstBoot";
 import { knownHosts } from "./knownHosts";
 import { statusAlarms, snapshotPolicy } from "./monitoring";
@@ -47,6 +49,8 @@ export interface AwsHostsArgs {
    * failover away from an old primary that cannot be reached to be stopped).
    */
   fence?: HostRole;
+  /** protect: a fenced instance starts again only in an update that re-protects it. */
+  protect?: boolean;
 }
 
 /** What replaces an instance; ignored unless the host's allowReplace opts in. */
@@ -83,6 +87,7 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
   private readonly previous: pulumi.Output<AwsRecord | undefined>;
   private readonly hostRecords: pulumi.Output<Record<Role, HostRecord>>;
   private readonly activeRole: Role;
+  private readonly fenceRecord: pulumi.Output<FenceRecord>;
   /** Each master's data volume. */
   readonly volumeIds: Partial<Record<Role, pulumi.Output<string>>> = {};
 
@@ -165,6 +170,11 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
     });
     // Nothing of a master is created or changed before the change has passed the checks.
     const checked = pulumi.all([previous, placement]).apply(([prev, p]) => {
+      checkFence(prev, {
+        fence: args.fence,
+        protect: args.protect ?? true,
+        activeMaster: activeRole,
+      });
       checkChanges(
         s,
         prev,
@@ -178,6 +188,7 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
       standby: hostRecord("standby", p),
     }));
     const expectedSystemId = previous.apply((prev) => expectedSystemIdentifier(s, prev));
+    this.fenceRecord = previous.apply((prev) => fenceRecord(prev, args.fence));
 
     const makeHost = (role: Role, dbPort: number): Host => {
       const record = checked.apply((p) => hostRecord(role, p));
@@ -271,6 +282,9 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
         },
       );
       const attachment = attachVolume(name, role, volume, instance, parent);
+      // The fence's forced stop (and the start that lifts it) comes after the instance's own
+      // update (the security group swap), and before anything connects to the host.
+      const power = instancePower(name, role, instance, args.fence === role, parent);
       const base = {
         role,
         name: pulumi.output(`${role}_${args.stack.replace(/-/g, "_")}`),
@@ -333,17 +347,17 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
           stdin: pulumi.interpolate`set -euo pipefail\n${volume.id.apply((v) => exportLines({ GPM_DATA_DIR: s.dataDir, GPM_DATA_VOLUME_ID: v }))}${script("boot-check.sh")}`,
           logging: "stderr",
           addPreviousOutputInEnv: false,
-          triggers: [generation],
+          triggers: bootTrigger(generation, this.fenceRecord, role),
         },
         {
           ...parent,
-          dependsOn: [instance, attachment, firstContact],
+          dependsOn: [instance, attachment, firstContact, power],
           customTimeouts: { create: "1200s", update: "1200s" },
         },
       );
       if (s.autoRecovery) statusAlarms(name, role, instance.id, tags, parent);
       this.volumeIds[role] = volume.id;
-      return { ...host, ready: [instance, attachment, firstContact, boot] };
+      return { ...host, ready: [instance, attachment, firstContact, power, boot] };
     };
     this.activeRole = activeRole;
     this.primary = makeHost("primary", args.primaryDbPort);
@@ -395,20 +409,24 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
    */
   record(systemIdentifier: pulumi.Input<string | undefined>): pulumi.Output<AwsRecord> {
     return pulumi
-      .all([this.hostRecords, this.previous, systemIdentifier])
-      .apply(([hosts, prev, id]) => {
+      .all([this.hostRecords, this.previous, systemIdentifier, this.fenceRecord])
+      .apply(([hosts, prev, id, fence]) => {
         const known = id || prev?.systemIdentifier;
         return {
           hosts,
           activeMaster: this.activeRole,
           ...(known ? { systemIdentifier: known } : {}),
+          ...fence,
         };
       });
   }
 
-  /** Parameters of scripts/activate.sh's platform fence: declared here, as a security group. */
+  /**
+   * Parameters of scripts/activate.sh's platform fence: declared here (the instance stopped
+   * and cut off before the activation runs), with what it does and does not do.
+   */
   platformFence(): Record<string, string> | undefined {
-    return this.fenced ? { GPM_PLATFORM_FENCE: "declared" } : undefined;
+    return this.fenced ? { ...AWS_FENCE } : undefined;
   }
 
   /** The command line an operator uses: pinned keys from the known_hosts file, via the bastion. */

@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings, HostRole } from "../../config";
 import { ROLES, Role } from "./common";
+import type { FenceRecord } from "./fence";
 
 /** The stack output the record is kept in (index.ts exports it under this name). */
 export const RECORD_OUTPUT = "awsRecord";
@@ -20,7 +21,7 @@ export interface HostRecord {
 }
 
 /** What the last `pulumi up` built: kept as a stack output, read by the next one. */
-export interface AwsRecord {
+export interface AwsRecord extends FenceRecord {
   hosts: Record<Role, HostRecord>;
   /** The host that was the active master. */
   activeMaster: HostRole;

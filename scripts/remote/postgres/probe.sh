@@ -5,7 +5,7 @@
 # Env: GPM_DATA_DIR GPM_DB_PORT GPM_LISTEN_ADDRESS [GPM_PG_BIN] [GPM_SOCKET_DIR]
 #      [GPM_SLOT_NAME: report this slot when the server is a primary]
 # Prints: {"dataDir": bool, "running": bool, "acceptsConnections": bool, "inRecovery": bool|null,
-#   "fenced": bool, "timeline": N|null, "currentLsn", "receiveLsn", "replayLsn",
+#   "fenced": bool, "standbySignal": bool (stopped servers only), "timeline": N|null, "currentLsn", "receiveLsn", "replayLsn",
 #   "replayAgeSeconds": N|null, "walReceiver": "streaming"|...|null,
 #   "replication": [{"applicationName","state","syncState","sentLsn","replayLsn","lagBytes","replayLagSeconds",
 #     "replyAgeSeconds": seconds since the standby last answered}],
@@ -33,9 +33,19 @@ if gpm_pg_running; then
 fi
 
 if [[ "$ready" != true ]]; then
+  # A stopped directory: would it start as a primary (no standby.signal), and on which
+  # timeline was it (its last checkpoint's)? Activation fences a stale one by these.
+  signal=false timeline=null
+  [[ -f "$DATA_DIR/standby.signal" ]] && signal=true
+  if [[ "$has_dir" == true && "$running" == false ]]; then
+    timeline="$("$PG_BIN/pg_controldata" -D "$DATA_DIR" 2>/dev/null |
+      sed -n "s/^Latest checkpoint's TimeLineID: *//p")"
+    [[ "$timeline" =~ ^[0-9]+$ ]] || timeline=null
+  fi
   jq -cn --argjson dir "$has_dir" --argjson run "$running" --argjson fenced "$fenced" \
+    --argjson signal "$signal" --argjson tl "$timeline" \
     '{dataDir: $dir, running: $run, acceptsConnections: false, inRecovery: null, fenced: $fenced,
-      timeline: null, replication: [], slot: null}'
+      standbySignal: $signal, timeline: $tl, replication: [], slot: null}'
   exit 0
 fi
 
