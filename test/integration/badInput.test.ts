@@ -30,4 +30,35 @@ describe("bad input on the real engine", () => {
       await dispose();
     }
   });
+
+  // As a newcomer types it from the Configuration table: without --path, the key is stored
+  // flat. The engine's output says what to type instead, once, with no program stack trace.
+  it("tells what to type for a flat nested key, with no stack trace, and creates nothing", async () => {
+    const { stack, dispose } = await testStack("apitest-flat", { "local.subnet": "10.205.9" });
+    try {
+      await stack.setConfig("gpmirror:replication.synchronous", { value: "true" }, false);
+      for (const run of [() => stack.preview(), () => stack.up()]) {
+        const failure = (await run().then(
+          () => undefined,
+          (e: unknown) => e,
+        )) as (Error & { commandResult?: { code: number } }) | undefined;
+        expect(failure).toBeDefined();
+        expect(failure?.commandResult?.code).not.toBe(0);
+        const text = failure?.message ?? "";
+        const fix = "pulumi config set --path 'gpmirror:replication.synchronous' true";
+        expect(text).toContain(fix);
+        expect(text).not.toContain("is not a gpmirror setting");
+        // No frame of the program or of the SDK: `    at f (/x/index.ts:41:16)`.
+        expect(text).not.toMatch(/^\s+at .+/m);
+        expect(text).not.toMatch(/\.(ts|js):\d+/);
+        expect(text).not.toContain("unhandled exception");
+      }
+      const state = await stack.exportStack();
+      const resources = (state.deployment.resources ?? []) as { type: string }[];
+      expect(resources.map((r) => r.type).filter((t) => t !== "pulumi:pulumi:Stack")).toEqual([]);
+      expect(fs.existsSync("/var/lib/gpmirror/apitest-flat")).toBe(false);
+    } finally {
+      await dispose();
+    }
+  });
 });
