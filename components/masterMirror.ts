@@ -11,7 +11,7 @@ import {
 import { Host } from "./host";
 import { Activation as ActivationStep, ActivationArgs } from "./activation";
 import { OperatorAccess, operatorAccess } from "./operator/access";
-import { RemoteStep, StepResult, stepInput } from "./remoteStep";
+import { RemoteStep, StepResult } from "./remoteStep";
 
 export interface MasterMirrorArgs {
   primary: Host;
@@ -227,10 +227,8 @@ export class MasterMirror extends pulumi.ComponentResource {
         [pair.primary, pair.standby],
         pair.primary.privateKey,
         pair.operator,
-        (h) => {
-          const probe = probeOf(h);
-          return stepInput(probe.script, probe.env);
-        },
+        engine.name,
+        (h) => probeOf(h).env,
       );
     }
     this.registerOutputs({
