@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ActivationSettings } from "./config";
 import { ActivationScripts, StepScript } from "./engines/engine";
 import { Host } from "./host";
+import { localCommandDir } from "./packageRoot";
 import { parseStepResult, StepResult, stepInput } from "./remoteStep";
 
 export interface ActivationArgs {
@@ -50,6 +51,7 @@ export class Activation extends pulumi.ComponentResource {
       {
         create: "bash scripts/activate.sh",
         update: "bash scripts/activate.sh",
+        ...localCommandDir(),
         environment,
         logging: "stderr",
       },

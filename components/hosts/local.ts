@@ -3,10 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { LocalSettings } from "../config";
 import { SshCommandLine } from "../engines/engine";
 import { Host } from "../host";
+import { localCommandDir } from "../packageRoot";
 import { shellQuote } from "../shell";
 
 export interface LocalHostsArgs {
+  /** Names the hosts, namespaces and directories ([a-z0-9-]); one pair per name on a machine. */
   stack: string;
+  /** Where and how the hosts live (parseSettings/loadConfig give the defaults). */
   settings: LocalSettings;
   primaryDbPort: number;
   standbyDbPort: number;
@@ -48,7 +51,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
 
     const clientKey = new command.local.Command(
       `${name}-client-key`,
-      { create: `${SCRIPT} client-key`, environment: base, logging: "none" },
+      { create: `${SCRIPT} client-key`, environment: base, logging: "none", ...localCommandDir() },
       { parent: this, additionalSecretOutputs: ["stdout"] },
     );
     const key = clientKey.stdout.apply(
@@ -64,6 +67,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
         {
           create: `${SCRIPT} create`,
           delete: `${SCRIPT} destroy`,
+          ...localCommandDir(),
           environment: {
             ...base,
             GPM_HOST: role,

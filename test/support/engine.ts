@@ -35,8 +35,15 @@ function removeLeftoverHosts(stack: string, config: Record<string, string>): voi
   }
 }
 
-/** A stack of the real program with its own file backend and passphrase, removed by `dispose`. */
-export async function testStack(name: string, config: Record<string, string>) {
+/**
+ * A stack of the real program (or of the program in `workDir`, such as an example) with its
+ * own file backend and passphrase, removed by `dispose`.
+ */
+export async function testStack(
+  name: string,
+  config: Record<string, string>,
+  { workDir = ROOT }: { workDir?: string } = {},
+) {
   const cli = path.join(PULUMI_HOME, "bin", "pulumi");
   if (!fs.existsSync(cli)) {
     throw new Error(
@@ -57,7 +64,7 @@ export async function testStack(name: string, config: Record<string, string>) {
   removeLeftoverHosts(name, config);
   const pulumiCommand = await PulumiCommand.get({ root: PULUMI_HOME, skipVersionCheck: true });
   const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: name, workDir: ROOT },
+    { stackName: name, workDir },
     { envVars, pulumiCommand },
   );
   for (const [key, value] of Object.entries(config)) {
@@ -69,7 +76,9 @@ export async function testStack(name: string, config: Record<string, string>) {
   }
   const dispose = async (s: Stack) => {
     await s.workspace.removeStack(name, { force: true }).catch(() => undefined);
-    fs.rmSync(path.join(ROOT, "stacks", `Pulumi.${name}.yaml`), { force: true });
+    // The project's stack files live in stacks/ (Pulumi.yaml: stackConfigDir); others beside it.
+    const stackDir = workDir === ROOT ? path.join(ROOT, "stacks") : workDir;
+    fs.rmSync(path.join(stackDir, `Pulumi.${name}.yaml`), { force: true });
     fs.rmSync(backend, { recursive: true, force: true });
   };
   return { stack, dispose: () => dispose(stack), backend, env: envVars };

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings, HostRole } from "../../config";
 import { SshCommandLine } from "../../engines/engine";
 import { Host, SshProxy, sshConnection } from "../../host";
+import { localCommandDir } from "../../packageRoot";
 import { exportLines, shellQuote } from "../../shell";
 import { Role, Tags, script } from "./common";
 import { cloudConfig } from "./firstBoot";
@@ -136,6 +137,7 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
         `${name}-${role}-host-key`,
         {
           create: "bash scripts/aws/host-key.sh",
+          ...localCommandDir(),
           environment: { GPM_COMMENT: `gpmirror-${args.stack}-${role}` },
           logging: "none",
         },
