@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import { Stack } from "@pulumi/pulumi/automation";
 import { testStack } from "../support/engine";
 
 jest.setTimeout(5 * 60 * 1000);
@@ -21,11 +22,7 @@ describe("bad input on the real engine", () => {
       await expect(preview).rejects.toThrow(/gpmirror:replication.user: .* is not a plain name/);
       const up = stack.up();
       await expect(up).rejects.toThrow(/3 setting\(s\) need fixing before anything is created/);
-      const state = await stack.exportStack();
-      const resources = (state.deployment.resources ?? []) as { type: string }[];
-      // Only the stack's own root object: no host, no command, no provider.
-      expect(resources.map((r) => r.type).filter((t) => t !== "pulumi:pulumi:Stack")).toEqual([]);
-      expect(fs.existsSync("/var/lib/gpmirror/itest-bad")).toBe(false);
+      await expectNothingCreated(stack, "itest-bad");
     } finally {
       await dispose();
     }
@@ -53,12 +50,17 @@ describe("bad input on the real engine", () => {
         expect(text).not.toMatch(/\.(ts|js):\d+/);
         expect(text).not.toContain("unhandled exception");
       }
-      const state = await stack.exportStack();
-      const resources = (state.deployment.resources ?? []) as { type: string }[];
-      expect(resources.map((r) => r.type).filter((t) => t !== "pulumi:pulumi:Stack")).toEqual([]);
-      expect(fs.existsSync("/var/lib/gpmirror/apitest-flat")).toBe(false);
+      await expectNothingCreated(stack, "apitest-flat");
     } finally {
       await dispose();
     }
   });
 });
+
+/** Only the stack's own root object in the state (no host, command or provider), no host directory. */
+async function expectNothingCreated(stack: Stack, name: string): Promise<void> {
+  const state = await stack.exportStack();
+  const resources = (state.deployment.resources ?? []) as { type: string }[];
+  expect(resources.map((r) => r.type).filter((t) => t !== "pulumi:pulumi:Stack")).toEqual([]);
+  expect(fs.existsSync(`/var/lib/gpmirror/${name}`)).toBe(false);
+}
