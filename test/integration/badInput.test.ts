@@ -38,12 +38,14 @@ describe("bad input on the real engine", () => {
         const failure = (await run().then(
           () => undefined,
           (e: unknown) => e,
-        )) as (Error & { commandResult?: { code: number } }) | undefined;
+        )) as (Error & { commandResult?: { code: number; stderr: string } }) | undefined;
         expect(failure).toBeDefined();
         expect(failure?.commandResult?.code).not.toBe(0);
         const text = failure?.message ?? "";
         const fix = "pulumi config set --path 'gpmirror:replication.synchronous' true";
         expect(text).toContain(fix);
+        // Once in the engine's output (the error object's `problems` were printed again).
+        expect(failure?.commandResult?.stderr.split(fix).length).toBe(2);
         expect(text).not.toContain("is not a gpmirror setting");
         // No frame of the program or of the SDK: `    at f (/x/index.ts:41:16)`.
         expect(text).not.toMatch(/^\s+at .+/m);
