@@ -80,6 +80,7 @@ const mirror = new MasterMirror("mirror", {
   // On AWS clients use the DNS name that activation moves, not the primary's address.
   clientEndpoint: hosts instanceof AwsHosts ? hosts.clientEndpoint : undefined,
   protect: config.activation.protect,
+  stepTimeoutSeconds: config.stepTimeoutSeconds,
   activationSwitch: activationSwitch(config.activation.activeMaster),
   activation: {
     settings: config.activation,

@@ -70,6 +70,8 @@ export interface MirrorConfig {
   activation: ActivationSettings;
   operator: OperatorSettings;
   drill: DrillObjectives;
+  /** Bound on one run of a remote step, enforced on the host (`timeout`). */
+  stepTimeoutSeconds: number;
 }
 
 /** Validates raw settings; throws one ConfigError that lists every problem found. */
@@ -155,6 +157,7 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
   const activation = parseActivation(r);
   const operator = parseOperator(r, local);
   const drill = parseDrill(r);
+  const stepTimeoutSeconds = r.integer("stepTimeoutSeconds", 900, 10, 86400);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     stack: ctx.stack,
@@ -170,6 +173,7 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     activation,
     operator,
     drill,
+    stepTimeoutSeconds,
   };
 }
 

@@ -18,6 +18,7 @@ export const KNOWN_KEYS = [
   "activation",
   "operator",
   "drill",
+  "stepTimeoutSeconds",
 ] as const;
 
 /** Settings that hold others: `replication.synchronous` is the key synchronous inside replication. */
