@@ -1,15 +1,19 @@
-// gpmirror: config -> hosts -> MasterMirror -> stack outputs.
+// gpmirror, the standalone program: config -> hosts -> MasterMirror -> stack outputs, on the
+// package's public API (components/index.ts), as a program of your own would use it.
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig, MirrorConfig } from "./components/config";
-import { activationSwitch } from "./components/config/activation";
-import { Engine } from "./components/engines/engine";
-import { GreenplumEngine } from "./components/engines/greenplum";
-import { PostgresEngine } from "./components/engines/postgres";
-import { AwsHosts } from "./components/hosts/aws";
-import { ExistingHosts } from "./components/hosts/existing";
-import { LocalHosts } from "./components/hosts/local";
-import { MasterMirror } from "./components/masterMirror";
-import { password } from "./components/password";
+import {
+  activationSwitch,
+  AwsHosts,
+  Engine,
+  ExistingHosts,
+  GreenplumEngine,
+  loadConfig,
+  LocalHosts,
+  MasterMirror,
+  MirrorConfig,
+  password,
+  PostgresEngine,
+} from "./components";
 
 function hostsFor(config: MirrorConfig, activation: pulumi.Output<unknown>) {
   if (config.platform === "aws" && config.aws) {

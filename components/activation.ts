@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ActivationSettings } from "./config";
 import { ActivationScripts, StepScript } from "./engines/engine";
 import { Host } from "./host";
+import { localCommandDir } from "./packageRoot";
 import { parseStepResult, StepResult, stepInput } from "./remoteStep";
 
 export interface ActivationArgs {
@@ -63,6 +64,7 @@ export class Activation extends pulumi.ComponentResource {
       {
         create: bounded,
         update: bounded,
+        ...localCommandDir(),
         environment,
         logging: "stderr",
         addPreviousOutputInEnv: false,

@@ -11,16 +11,23 @@ import {
 import { Host } from "./host";
 import { Activation as ActivationStep, ActivationArgs } from "./activation";
 import { OperatorAccess, operatorAccess } from "./operator/access";
-import { RemoteStep, StepResult, stepInput } from "./remoteStep";
+import { RemoteStep, StepResult } from "./remoteStep";
 
+/** What a pair is made of; `hosts.primary`/`hosts.standby` of a host provider give the hosts. */
 export interface MasterMirrorArgs {
+  /** The host that is to be the active master (the primary). */
   primary: Host;
+  /** The host that streams from it (the warm standby). */
   standby: Host;
+  /** PostgresEngine or GreenplumEngine: the scripts each step runs. */
   engine: Engine;
+  /** Replication settings: parseSettings/loadConfig give them with their defaults. */
   replication: ReplicationSettings;
+  /** The replication role's password; kept secret (see `password`). */
   replicationPassword: pulumi.Output<string>;
+  /** A database login for the operator tools (status, drill), for the networks it names. */
   operator?: OperatorLogin;
-  /** How an operator reaches the hosts, for the activation command. */
+  /** How an operator reaches the hosts, for the activation command (the host provider). */
   ssh: SshCommandLine;
   /**
    * What clients use to reach the active master, when the hosts give one (a DNS name that
@@ -74,7 +81,8 @@ export interface Activation {
 }
 
 /**
- * The primary/standby pair and the order of its steps:
+ * A primary with a warm standby that streams from it, built over SSH on two hosts. The order
+ * of its steps:
  * prepare (both) -> [trust (standby, then primary), when the engine has it] -> primary ->
  * access -> standby -> verify.
  */
@@ -234,10 +242,8 @@ export class MasterMirror extends pulumi.ComponentResource {
         [pair.primary, pair.standby],
         pair.primary.privateKey,
         pair.operator,
-        (h) => {
-          const probe = probeOf(h);
-          return stepInput(probe.script, probe.env);
-        },
+        engine.name,
+        (h) => probeOf(h).env,
       );
     }
     this.registerOutputs({

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { Host, hostCheckEnvironment, sshConnection } from "./host";
+import { localCommandDir } from "./packageRoot";
 import { exportLines, shellQuote } from "./shell";
 
 export interface RemoteStepArgs {
@@ -42,6 +43,7 @@ export class RemoteStep extends pulumi.ComponentResource {
       `${name}-host-check`,
       {
         create: "bash scripts/host-check.sh",
+        ...localCommandDir(),
         environment: hostCheckEnvironment(args.host),
         triggers: [stdin.apply(digest), args.host.instance],
         logging: "stderr",

@@ -16,7 +16,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { OperatorAccess } from "../components/operator/access";
+import { OperatorAccess, readHost } from "../components/operator/access";
 import {
   DrillEvent,
   DrillReport,
@@ -24,10 +24,8 @@ import {
   timelineSvg,
 } from "../components/operator/drill/report";
 import { Endpoint, sleep, Writer } from "../components/operator/drill/writer";
-import { Probe } from "../components/operator/probe";
 import { SshSession } from "../components/operator/ssh";
 import { evaluate, HostView, StatusReport } from "../components/operator/status";
-import { parseStepResult } from "../components/remoteStep";
 
 type Failure = "kill" | "partition" | "isolate";
 const FAILURES: Failure[] = ["kill", "partition", "isolate"];
@@ -88,17 +86,7 @@ class Pair {
   ) {}
 
   probe(): StatusReport {
-    const views: HostView[] = this.access.hosts.map((h) => {
-      try {
-        return {
-          name: h.name,
-          address: h.address,
-          probe: parseStepResult("probe", this.ssh.run(h, h.probe)) as unknown as Probe,
-        };
-      } catch (e) {
-        return { name: h.name, address: h.address, probe: { error: (e as Error).message } };
-      }
-    });
+    const views: HostView[] = this.access.hosts.map((h) => readHost(this.ssh, h));
     return evaluate(views[0], views[1]);
   }
 

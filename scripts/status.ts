@@ -4,11 +4,9 @@
 // threshold; 1: the status could not be read.
 import * as path from "path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { OperatorAccess } from "../components/operator/access";
-import { Probe } from "../components/operator/probe";
+import { OperatorAccess, readHost } from "../components/operator/access";
 import { SshSession } from "../components/operator/ssh";
 import { evaluate, EXIT, exitCode, formatReport, HostView } from "../components/operator/status";
-import { parseStepResult } from "../components/remoteStep";
 
 interface Args {
   stack: string;
@@ -45,17 +43,7 @@ async function main(): Promise<number> {
     throw new Error(`stack ${args.stack} has no operatorAccess output: run pulumi up first`);
   const ssh = new SshSession(access.privateKey, access.hosts);
   try {
-    const views: HostView[] = access.hosts.map((h) => {
-      try {
-        return {
-          name: h.name,
-          address: h.address,
-          probe: parseStepResult("probe", ssh.run(h, h.probe)) as unknown as Probe,
-        };
-      } catch (e) {
-        return { name: h.name, address: h.address, probe: { error: (e as Error).message } };
-      }
-    });
+    const views: HostView[] = access.hosts.map((h) => readHost(ssh, h));
     const thresholds = { maxLagBytes: args.maxLagBytes };
     const report = evaluate(views[0], views[1], thresholds);
     console.log(args.json ? JSON.stringify(report) : formatReport(report));

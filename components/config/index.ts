@@ -8,6 +8,7 @@ import { ActivationSettings, parseActivation } from "./activation";
 import { DrillObjectives, OperatorSettings, parseDrill, parseOperator } from "./operator";
 import { ExistingHostSettings, parseExistingHost } from "./existing";
 import { GreenplumSettings, parseGreenplum } from "./greenplum";
+import { checkKeys } from "./keys";
 import { LocalSettings, parseLocal } from "./local";
 import {
   CONFIG_NAMESPACE,
@@ -73,37 +74,10 @@ export interface MirrorConfig {
   stepTimeoutSeconds: number;
 }
 
-const KNOWN_KEYS = [
-  "platform",
-  "engine",
-  "dbPort",
-  "standbyDbPort",
-  "replication",
-  "replicationPassword",
-  "local",
-  "hosts",
-  "aws",
-  "greenplum",
-  "activeMaster",
-  "protect",
-  "activation",
-  "operator",
-  "drill",
-  "stepTimeoutSeconds",
-] as const;
-
 /** Validates raw settings; throws one ConfigError that lists every problem found. */
 export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfig {
   const r = new Reader(raw);
-  for (const key of Object.keys(raw)) {
-    if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
-      r.fail(
-        key,
-        "is not a gpmirror setting",
-        `remove it, or use one of: ${KNOWN_KEYS.join(", ")}`,
-      );
-    }
-  }
+  checkKeys(r, raw);
   if (!SAFE_NAME.test(ctx.stack) || !/^[a-z0-9-]+$/.test(ctx.stack)) {
     r.problems.push(
       `stack name "${ctx.stack}": gpmirror uses it in host and directory names, so it may hold only a-z, 0-9 and -. Fix: pulumi stack init <such a name>`,

@@ -1,5 +1,7 @@
 // The building blocks of config validation: a reader that collects every problem with the
 // setting's name and a fix, and the patterns values must match.
+import * as pulumi from "@pulumi/pulumi";
+
 export const CONFIG_NAMESPACE = "gpmirror";
 
 /** Raw settings as the stack file holds them: strings, numbers, booleans or objects. */
@@ -13,7 +15,11 @@ export interface ConfigContext {
   readFile?: (file: string) => string | undefined;
 }
 
-export class ConfigError extends Error {
+/**
+ * Every problem of the settings at once. A pulumi.RunError: the engine prints its message alone,
+ * without the program's stack trace, and the update fails before anything is created.
+ */
+export class ConfigError extends pulumi.RunError {
   constructor(readonly problems: string[]) {
     super(
       `gpmirror: ${problems.length} setting(s) need fixing before anything is created:\n` +

@@ -1,7 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
+import { scriptPath } from "../packageRoot";
 
-const REMOTE_DIR = path.join(__dirname, "..", "..", "scripts", "remote");
+const REMOTE_DIR = scriptPath("remote");
 
 /**
  * The files whose text is sent to a host for one step, in order: the helpers every engine

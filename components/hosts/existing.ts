@@ -3,7 +3,11 @@ import { ExistingHostSettings } from "../config";
 import { SshCommandLine } from "../engines/engine";
 import { Host } from "../host";
 
-/** Hosts the user already runs: nothing is created, the same steps run on them. */
+/**
+ * Hosts the user already runs: nothing is created, the same steps run on them. Each host's
+ * settings (address, SSH port and user, key, pinned host key, data directory) come from
+ * parseSettings/loadConfig (`hosts.primary.*`, `hosts.standby.*`).
+ */
 export class ExistingHosts implements SshCommandLine {
   readonly primary: Host;
   readonly standby: Host;

@@ -3,11 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { LocalSettings } from "../config";
 import { SshCommandLine } from "../engines/engine";
 import { Host } from "../host";
+import { localCommandDir } from "../packageRoot";
 import { shellQuote } from "../shell";
 import * as fs from "fs";
 
 export interface LocalHostsArgs {
+  /** Names the hosts, namespaces and directories ([a-z0-9-]); one pair per name on a machine. */
   stack: string;
+  /** Where and how the hosts live (parseSettings/loadConfig give the defaults). */
   settings: LocalSettings;
   primaryDbPort: number;
   standbyDbPort: number;
@@ -54,6 +57,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
         environment: base,
         logging: "none",
         addPreviousOutputInEnv: false,
+        ...localCommandDir(),
       },
       { parent: this },
     );
@@ -73,6 +77,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
         {
           create: `${SCRIPT} create`,
           delete: `${SCRIPT} destroy`,
+          ...localCommandDir(),
           environment: {
             ...base,
             GPM_HOST: role,

@@ -38,8 +38,15 @@ function removeLeftoverHosts(stack: string, config: Record<string, string>): voi
   }
 }
 
-/** A stack of the real program with its own file backend and passphrase, removed by `dispose`. */
-export async function testStack(name: string, config: Record<string, string>) {
+/**
+ * A stack of the real program (or of the program in `workDir`, such as an example) with its
+ * own file backend and passphrase, removed by `dispose`.
+ */
+export async function testStack(
+  name: string,
+  config: Record<string, string>,
+  { workDir = ROOT }: { workDir?: string } = {},
+) {
   const engine = pulumiEngine();
   if (!fs.existsSync(engine.cli)) {
     throw new Error(
@@ -55,7 +62,7 @@ export async function testStack(name: string, config: Record<string, string>) {
   removeLeftoverHosts(name, config);
   const pulumiCommand = await PulumiCommand.get({ root: engine.root, skipVersionCheck: true });
   const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: name, workDir: ROOT },
+    { stackName: name, workDir },
     { envVars, pulumiCommand },
   );
   for (const [key, value] of Object.entries(config)) {
@@ -67,7 +74,9 @@ export async function testStack(name: string, config: Record<string, string>) {
   }
   const dispose = async (s: Stack) => {
     await s.workspace.removeStack(name, { force: true }).catch(() => undefined);
-    fs.rmSync(path.join(ROOT, "stacks", `Pulumi.${name}.yaml`), { force: true });
+    // The project's stack files live in stacks/ (Pulumi.yaml: stackConfigDir); others beside it.
+    const stackDir = workDir === ROOT ? path.join(ROOT, "stacks") : workDir;
+    fs.rmSync(path.join(stackDir, `Pulumi.${name}.yaml`), { force: true });
     fs.rmSync(backend, { recursive: true, force: true });
   };
   return { stack, dispose: () => dispose(stack), backend, env: envVars };

@@ -173,6 +173,40 @@ describe("bad input is refused with the setting's name and a fix", () => {
     expect(problems).toHaveLength(3);
   });
 
+  it("tells what to type when a nested setting was set as one flat key (no --path)", () => {
+    // `pulumi config set gpmirror:replication.synchronous true` stores this.
+    const [p] = problemsOf({ "replication.synchronous": "true" });
+    expect(p).toContain("gpmirror:replication.synchronous: is stored as one flat key");
+    expect(p).toContain(
+      "Fix: pulumi config rm 'gpmirror:replication.synchronous' && pulumi config set --path 'gpmirror:replication.synchronous' true",
+    );
+    expect(p).not.toContain("use one of");
+  });
+
+  it("names the flat key of any group, and never echoes a value that may be secret", () => {
+    const problems = problemsOf({
+      "local.subnet": "10.205.3",
+      "hosts.primary.privateKey": "-----BEGIN OPENSSH PRIVATE KEY----- abc",
+      "replication.user": "pass word",
+    });
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toContain("pulumi config set --path 'gpmirror:local.subnet' 10.205.3");
+    expect(problems[1]).toContain(
+      "pulumi config set --path --secret 'gpmirror:hosts.primary.privateKey' <value>",
+    );
+    expect(problems.join("\n")).not.toContain("BEGIN");
+    expect(problems[2]).toContain("pulumi config set --path 'gpmirror:replication.user' <value>");
+  });
+
+  it("still calls a key that names no setting unknown", () => {
+    expect(problemsOf({ colour: "blue", "dbPort.x": "1" })).toEqual([
+      expect.stringMatching(
+        /gpmirror:colour: is not a gpmirror setting\. Fix: remove it, or use one of: platform, /,
+      ),
+      expect.stringMatching(/gpmirror:dbPort.x: is not a gpmirror setting/),
+    ]);
+  });
+
   it("refuses a stack name that would end up in host and directory names", () => {
     expect(problemsOf({}, { ...root, stack: "Prod;x" })[0]).toMatch(/stack name/);
   });

@@ -5,6 +5,7 @@ import { ConfigError, parseSettings, RawSettings } from "../../components/config
 import { GreenplumEngine } from "../../components/engines/greenplum";
 import { ExistingHosts } from "../../components/hosts/existing";
 import { MasterMirror } from "../../components/masterMirror";
+import { OperatorAccess, probeInput } from "../../components/operator/access";
 import { plain } from "../support/mockValues";
 import { fakeKey } from "../fixtures/keys";
 
@@ -391,17 +392,18 @@ describe("GreenplumEngine in the pair (mocks)", () => {
   it("gives the status and the drill a Greenplum probe for each host, naming the other host", async () => {
     const access = mirror.operatorAccess;
     if (!access) throw new Error("no operatorAccess for the Greenplum engine");
-    const value = await new Promise<{ hosts: { address: string; probe: string; name: string }[] }>(
-      (r) => access.apply(r),
-    );
+    const value = await new Promise<OperatorAccess>((r) => access.apply(r));
     expect(value.hosts.map((h) => h.address)).toEqual(["10.0.1.10", "10.0.1.20"]);
     const [p, s] = value.hosts;
-    expect(p.probe).toContain("gp_segment_configuration WHERE content = -1 AND role = 'm'");
-    expect(p.probe).toContain("export GPM_PEER_ADDRESS='10.0.1.20'");
-    expect(p.probe).toContain(`export GPM_PEER_NAME='${s.name}'`);
-    expect(p.probe).toContain("export GPM_DATA_DIR='/data/coordinator/gpseg-1'");
-    expect(s.probe).toContain("export GPM_PEER_ADDRESS='10.0.1.10'");
-    expect(s.probe).toContain(`export GPM_PEER_NAME='${p.name}'`);
+    expect(p.probe).toMatchObject({ engine: "greenplum" });
+    // What the tools send to each host, built from the parameters in the output.
+    const [pText, sText] = [probeInput(p), probeInput(s)];
+    expect(pText).toContain("gp_segment_configuration WHERE content = -1 AND role = 'm'");
+    expect(pText).toContain("export GPM_PEER_ADDRESS='10.0.1.20'");
+    expect(pText).toContain(`export GPM_PEER_NAME='${s.name}'`);
+    expect(pText).toContain("export GPM_DATA_DIR='/data/coordinator/gpseg-1'");
+    expect(sText).toContain("export GPM_PEER_ADDRESS='10.0.1.10'");
+    expect(sText).toContain(`export GPM_PEER_NAME='${p.name}'`);
   });
 
   it("activates on the standby host with the old master's coordinates and no force", () => {

@@ -6,6 +6,8 @@ import { parseSettings } from "../../components/config";
 import { PostgresEngine } from "../../components/engines/postgres";
 import { LocalHosts } from "../../components/hosts/local";
 import { MasterMirror } from "../../components/masterMirror";
+import { AccessHost, probeInput } from "../../components/operator/access";
+import { stepInput } from "../../components/remoteStep";
 import { password as replicationPassword } from "../../components/password";
 import { isSecretValue, plain, value } from "../support/mockValues";
 import { fakeKey } from "../fixtures/keys";
@@ -91,7 +93,7 @@ function build() {
 }
 
 describe("MasterMirror on local hosts (mocks)", () => {
-  const { mirror } = build();
+  const { mirror, hosts: localHosts } = build();
   let commands: Created[] = [];
 
   beforeAll(async () => {
@@ -197,6 +199,59 @@ describe("MasterMirror on local hosts (mocks)", () => {
     expect(await pulumi.isSecret(hosts.primary.privateKey)).toBe(true);
   });
 
+  it("gives the operator tools what identifies the hosts, and they build the probe from it", async () => {
+    const output = mirror.operatorAccess;
+    if (!output) throw new Error("no operatorAccess");
+    expect(await pulumi.isSecret(output)).toBe(true);
+    const access = await value(output);
+    // The probe's script text made it 30 kB; what identifies two hosts is well under 3 kB.
+    expect(JSON.stringify(access).length).toBeLessThan(3000);
+    expect(JSON.stringify(access)).not.toContain("pg_stat_replication");
+    const [p, s] = access.hosts;
+    expect(p).toEqual({
+      role: "primary",
+      name: "unit-primary",
+      address: "10.201.0.11",
+      sshPort: 22,
+      user: "gpmirror",
+      hostKey: "ssh-ed25519 AAAAhostprimary",
+      dbPort: 5432,
+      dataDir: "/var/lib/gpmirror/unit/hosts/primary/data",
+      probe: {
+        engine: "postgres",
+        env: {
+          GPM_DATA_DIR: "/var/lib/gpmirror/unit/hosts/primary/data",
+          GPM_DB_PORT: "5432",
+          GPM_LISTEN_ADDRESS: "10.201.0.11",
+          GPM_SLOT_NAME: "gpmirror_standby",
+        },
+      },
+    });
+    expect(access.privateKey).toBe(PRIVATE_KEY);
+    // The text the tools send is the probe a remote step of the program would run.
+    const engine = new PostgresEngine();
+    const pair = {
+      primary: localHosts.primary,
+      standby: localHosts.standby,
+      replication: parseSettings({}, { stack: "unit", uid: 0, homeDir: "/root" }).replication,
+      replicationPassword: pulumi.secret("x"),
+    };
+    const programProbe = engine.activationScripts(pair).probe(localHosts.standby);
+    const fromTool = probeInput({
+      ...s,
+      probe: { engine: "postgres", env: await value(pulumi.all(programProbe.env)) },
+    });
+    expect(fromTool).toBe(await value(stepInput(programProbe.script, programProbe.env)));
+    expect(fromTool).toContain("pg_stat_replication");
+  });
+
+  it("still probes with the script text a stack updated before this change holds", () => {
+    expect(probeInput({ ...hostOf("old"), probe: "echo '{}'" })).toBe("echo '{}'");
+    expect(() => probeInput({ ...hostOf("x"), probe: { engine: "../etc", env: {} } })).toThrow(
+      /no probe for the engine "..\/etc"/,
+    );
+  });
+
   it("reports replication and a ready-to-paste activation command", async () => {
     expect(await value(mirror.replication)).toEqual({
       state: "streaming",
@@ -231,5 +286,18 @@ function build2() {
       primaryDbPort: 5432,
       standbyDbPort: 5432,
     }),
+  };
+}
+
+function hostOf(name: string): Omit<AccessHost, "probe"> {
+  return {
+    name,
+    address: "10.0.0.1",
+    sshPort: 22,
+    user: "u",
+    hostKey: "k",
+    role: "primary",
+    dbPort: 5432,
+    dataDir: "/d",
   };
 }

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings, HostRole } from "../../config";
 import { SshCommandLine } from "../../engines/engine";
 import { Host, SshProxy, sshConnection } from "../../host";
+import { localCommandDir } from "../../packageRoot";
 import { boundedCommand, parseStepResult } from "../../remoteStep";
 import { exportLines, shellQuote } from "../../shell";
 import { Role, Tags, script } from "./common";
@@ -199,6 +200,7 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
         `${name}-${role}-host-key`,
         {
           create: "bash scripts/aws/host-key.sh",
+          ...localCommandDir(),
           environment: { GPM_COMMENT: `gpmirror-${args.stack}-${role}-bootstrap` },
           logging: "none",
           addPreviousOutputInEnv: false,

@@ -3,6 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings } from "../../config";
 import { Host } from "../../host";
+import { localCommandDir } from "../../packageRoot";
 
 /** The known_hosts file the operator's command names: the pinned keys, nothing secret. */
 export function knownHosts(
@@ -31,6 +32,7 @@ export function knownHosts(
     {
       create: "bash scripts/aws/known-hosts.sh create",
       delete: "bash scripts/aws/known-hosts.sh destroy",
+      ...localCommandDir(),
       environment,
       logging: "stderr",
       addPreviousOutputInEnv: false,

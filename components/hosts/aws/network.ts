@@ -43,7 +43,7 @@ export function placeHosts(
         .getAvailabilityZonesOutput({ state: "available" }, parent)
         .names.apply((names): [string, string] => {
           if (names.length < 2 && !s.allowSameZone) {
-            throw new Error(
+            throw new pulumi.RunError(
               "gpmirror:aws.network.zones: this region offers fewer than two availability zones. Fix: use another region, or set aws.allowSameZone to true",
             );
           }
@@ -93,17 +93,17 @@ export function placeHosts(
 /** Refuses, at preview, masters in one zone (unless allowed) or in two VPCs. */
 export function checkPlacement(s: AwsSettings, p: Placement, standbyVpcId: string): Placement {
   if (standbyVpcId !== p.vpcId) {
-    throw new Error(
+    throw new pulumi.RunError(
       `gpmirror:aws.network.standbySubnetId: ${p.subnetIds.standby} is in ${standbyVpcId}, the primary's subnet in ${p.vpcId}. Fix: use two subnets of one VPC`,
     );
   }
   if (s.network.vpcId && s.network.vpcId !== p.vpcId) {
-    throw new Error(
+    throw new pulumi.RunError(
       `gpmirror:aws.network.vpcId: the subnets are in ${p.vpcId}, not ${s.network.vpcId}. Fix: set vpcId to ${p.vpcId}, or use subnets of ${s.network.vpcId}`,
     );
   }
   if (p.zones.primary === p.zones.standby && !s.allowSameZone) {
-    throw new Error(
+    throw new pulumi.RunError(
       `gpmirror:aws.network.standbySubnetId: both masters would be in ${p.zones.primary}, so one zone outage would take the pair. Fix: use a subnet in another zone, or set aws.allowSameZone to true`,
     );
   }
