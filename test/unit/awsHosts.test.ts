@@ -473,9 +473,11 @@ describe("AwsHosts: instances", () => {
     const untagged = created
       .filter((c) => c.type.startsWith("aws:") && !c.inputs["tags"])
       .map((c) => c.type);
-    // Route53 records, volume and policy attachments and inline policies take no tags.
+    // Route53 records, volume and policy attachments, inline policies and an instance's
+    // power state take no tags.
     expect([...new Set(untagged)].sort()).toEqual([
       "aws:ec2/volumeAttachment:VolumeAttachment",
+      "aws:ec2transitgateway/instanceState:InstanceState",
       "aws:iam/rolePolicy:RolePolicy",
       "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
       "aws:route53/record:Record",
