@@ -1,21 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseSettings, RawSettings } from "../../components/config";
+import { parseSettings, RawSettings } from "../../components/config";
 import { LocalHosts } from "../../components/hosts/local";
+import { problemsOf } from "../support/configProblems";
 import { plain, value } from "../support/mockValues";
 
 // The local Greenplum stack's settings and hosts: what `engine: greenplum` on `platform:
 // local` makes of an empty stack file, what it refuses, and the hosts it asks for.
 const root = { stack: "gpl", uid: 0, homeDir: "/root" };
-
-function problemsOf(raw: RawSettings, ctx = root): string[] {
-  try {
-    parseSettings(raw, ctx);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
 
 const local = (greenplum: Record<string, unknown> = {}, rest: RawSettings = {}): RawSettings => ({
   platform: "local",
@@ -51,6 +42,7 @@ describe("local Greenplum settings", () => {
         { segmentHosts: ["sdw1"], initializeSystem: false, segmentDataDir: "/data/primary" },
         { local: { osUser: "gpmirror" } },
       ),
+      root,
     ).join("\n");
     expect(text).toMatch(
       /gpmirror:greenplum.segmentHosts: a local stack makes its own segment host \(gpl-seg1\)\. Fix: remove it/,
