@@ -13,7 +13,7 @@ export const PULUMI_HOME = process.env["PULUMI_HOME"] ?? path.join(ROOT, ".pulum
  * processes, namespaces, directories. A fresh backend knows nothing of them, so they are
  * removed the way `pulumi destroy` would, before the stack is built again.
  */
-function removeLeftoverHosts(stack: string, config: Record<string, string>): void {
+export function removeLeftoverHosts(stack: string, config: Record<string, string>): void {
   const root = process.getuid?.() === 0;
   const stateDir =
     config["local.stateDir"] ??

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import { OutputMap, Stack, UpResult } from "@pulumi/pulumi/automation";
 import { greenplumInstaller } from "../../components/hosts/local";
 import { shellQuote } from "../../components/shell";
-import { testStack } from "./engine";
+import { removeLeftoverHosts, testStack } from "./engine";
 import { HostAccess, onHost } from "./hostShell";
 
 /** The hosts of a local Greenplum stack, by the role each was built with. */
@@ -120,13 +120,15 @@ export class GreenplumStack {
     return result;
   }
 
-  /** pulumi destroy, then the stack and its backend removed. */
+  /** pulumi destroy (and what it could not remove), then the stack and its backend. */
   async destroy(): Promise<void> {
     if (!this.stack) return;
     await this.stack.cancel().catch(() => undefined);
     await this.stack
       .destroy({ onOutput: this.onOutput })
       .catch((e: unknown) => console.error(String(e)));
+    // What a failed destroy left behind, as local-hosts.sh destroys it.
+    removeLeftoverHosts(this.name, this.config);
     await this.disposeStack?.();
   }
 
