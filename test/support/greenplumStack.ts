@@ -244,6 +244,13 @@ if pg_ctl status -D "$d" >/dev/null 2>&1; then echo running=yes; else echo runni
       if (line.includes(this.stateDir) || line.includes(`gpm-${this.name}-`))
         left.push(`mount ${line}`);
     for (const pid of pidsBefore) if (fs.existsSync(`/proc/${pid}`)) left.push(`process ${pid}`);
+    // System V shared memory a postmaster made, which only a clean shutdown removes.
+    const shm = execFileSync("ipcs", ["-m", "-p"], { encoding: "utf8" });
+    for (const line of shm.split("\n")) {
+      const [shmid, , cpid] = line.trim().split(/\s+/);
+      if (/^\d+$/.test(shmid ?? "") && pidsBefore.includes(Number(cpid)))
+        left.push(`shared memory ${shmid} of process ${cpid}`);
+    }
     const ps = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" });
     for (const line of ps.split("\n"))
       if (line.includes(this.stateDir)) left.push(`process ${line.trim()}`);
