@@ -52,6 +52,20 @@ describeGreenplum("local Greenplum stack on the real engine", () => {
     ).toBe("streaming|sync");
   });
 
+  it("is reported protected by the status command, read from the real servers", () => {
+    const { code, report, stderr } = gp.status();
+    expect({ code, stderr: stderr.slice(-1000) }).toMatchObject({ code: 0 });
+    expect(report).toMatchObject({
+      primary: gp.hostName("primary"),
+      standby: gp.hostName("standby"),
+      protected: true,
+      state: "streaming",
+      syncState: "sync",
+      canCatchUp: true,
+      problems: [],
+    });
+  });
+
   it("spreads rows written on the coordinator over both segments", () => {
     gp.coordinator(
       "CREATE TABLE spread (id int) DISTRIBUTED BY (id); INSERT INTO spread SELECT generate_series(1, 1000);",

@@ -7,9 +7,11 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import { OutputMap, Stack, UpResult } from "@pulumi/pulumi/automation";
 import { greenplumInstaller } from "../../components/hosts/local";
+import { StatusReport } from "../../components/operator/status";
 import { shellQuote } from "../../components/shell";
 import { removeLeftoverHosts, testStack } from "./engine";
 import { HostAccess, onHost } from "./hostShell";
+import { operatorCli } from "./operator";
 
 /** The hosts of a local Greenplum stack, by the role each was built with. */
 export type GreenplumHost = "primary" | "standby" | "seg1";
@@ -130,6 +132,12 @@ export class GreenplumStack {
     // What a failed destroy left behind, as local-hosts.sh destroys it.
     removeLeftoverHosts(this.name, this.config);
     await this.disposeStack?.();
+  }
+
+  /** `npm run status -- --stack <name> --json`, as an operator or a pipeline runs it. */
+  status(): { code: number; report: StatusReport; stderr: string } {
+    const r = operatorCli("status", ["--stack", this.name, "--json"], this.env);
+    return { code: r.code, report: r.stdout ? JSON.parse(r.stdout) : undefined, stderr: r.stderr };
   }
 
   set(key: string, value: string) {
