@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseSettings, RawSettings } from "../../components/config";
 import { LocalHosts } from "../../components/hosts/local";
 import { problemsOf } from "../support/configProblems";
-import { plain, value } from "../support/mockValues";
+import { clientKeyFile, plain, value } from "../support/mockValues";
 
 // The local Greenplum stack's settings and hosts: what `engine: greenplum` on `platform:
 // local` makes of an empty stack file, what it refuses, and the hosts it asks for.
@@ -72,6 +72,7 @@ interface Created {
   inputs: Record<string, unknown>;
 }
 const created: Created[] = [];
+const KEY_PATH = clientKeyFile("k");
 
 pulumi.runtime.setMocks(
   {
@@ -80,7 +81,7 @@ pulumi.runtime.setMocks(
       const inputs = plain(args.inputs) as Record<string, unknown>;
       const env = (inputs["environment"] ?? {}) as Record<string, string>;
       const stdout = args.name.endsWith("client-key")
-        ? JSON.stringify({ privateKey: "k", publicKey: "ssh-ed25519 AAAAclient", path: "/k" })
+        ? JSON.stringify({ publicKey: "ssh-ed25519 AAAAclient", path: KEY_PATH })
         : JSON.stringify({
             name: `gpl-${env["GPM_HOST"]}`,
             address: env["GPM_ADDRESS"],

@@ -1,6 +1,3 @@
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings } from "../../components/config";
 import { PostgresEngine } from "../../components/engines/postgres";
@@ -9,7 +6,7 @@ import { MasterMirror } from "../../components/masterMirror";
 import { AccessHost, probeInput } from "../../components/operator/access";
 import { stepInput } from "../../components/remoteStep";
 import { password as replicationPassword } from "../../components/password";
-import { isSecretValue, plain, value } from "../support/mockValues";
+import { clientKeyFile, isSecretValue, plain, value } from "../support/mockValues";
 import { fakeKey } from "../fixtures/keys";
 
 interface Created {
@@ -21,10 +18,7 @@ const created: Created[] = [];
 
 const PRIVATE_KEY = fakeKey("unit");
 // The client key stays in its file on the machine that runs Pulumi; the program reads it there.
-const KEY_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "gpmirror-unit-key-"));
-const KEY_PATH = path.join(KEY_DIR, "client_key");
-fs.writeFileSync(KEY_PATH, PRIVATE_KEY, { mode: 0o600 });
-afterAll(() => fs.rmSync(KEY_DIR, { recursive: true, force: true }));
+const KEY_PATH = clientKeyFile(PRIVATE_KEY);
 
 // What the real scripts print, so the components see the same shapes as on a real run.
 function fakeStdout(name: string, inputs: Record<string, unknown>): string {
