@@ -225,6 +225,9 @@ describe("verify step", () => {
     const r = sb.run("verify", env);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/standby LOST: .*has already been removed.*must be rebuilt/);
+    expect(r.stderr).toMatch(
+      /else npm run repair -- --stack <stack>; gpinitstandby -r -a removes the standby and DELETES its data directory/,
+    );
   });
 });
 
@@ -242,7 +245,7 @@ describe("verify step, standby stopped", () => {
     expect(r.status).toBe(1);
     const behind = 0xc000060 - 0x8000110;
     expect(r.stderr).toContain(
-      `standby STOPPED: its postmaster does not run on vm (the catalog still says status u); pulumi up starts it with gpinitstandby -n. The standby resumes from 0/8000110, ${behind} bytes behind the master; wal_keep_size keeps ${320 * 1048576}, so the master can write about ${320 * 1048576 - behind} more bytes`,
+      `standby STOPPED: its postmaster does not run on vm (the catalog still says status u); npm run repair -- --stack <stack> starts it with gpinitstandby -n (a pulumi up with unchanged settings runs nothing). The standby resumes from 0/8000110, ${behind} bytes behind the master; wal_keep_size keeps ${320 * 1048576}, so the master can write about ${320 * 1048576 - behind} more bytes`,
     );
     expect(sb.calls("pg_controldata").map((c) => c.args)).toEqual([[standbyDir]]);
   });
