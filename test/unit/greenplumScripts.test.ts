@@ -330,6 +330,25 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     };
   }
 
+  it("reads the old master's host and port from primary_conninfo as the server writes it", () => {
+    const sb = make("gp7");
+    const { standbyDir, env } = standbyHost(sb);
+    // The real 7.0.0 line (standby_files.txt), with a host name that pg_basebackup quotes
+    // inside the quoted setting (host=''gpc-a'', as seen on a real cluster).
+    const real = fixture("standby_files.txt").split("\n")[1];
+    expect(real).toContain(" host=vm port=7000 ");
+    const quoted = real
+      .replace("host=vm", "host=''gpc-a''")
+      .replace("port=7000", `port=${oldPort}`);
+    fs.writeFileSync(path.join(standbyDir, "postgresql.auto.conf"), `${quoted}\n`);
+    fs.writeFileSync(lock, "999999999\n");
+    const r = sb.run("activate", env);
+    expect(r.stderr).toContain(`the standby replicates from gpc-a:${oldPort} (primary_conninfo)`);
+    expect(r.status).toBe(0);
+    // The stale lock of that port was found and removed: the port was read, too.
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+
   it("finds nothing to activate on a new pair (no data directory yet)", () => {
     const sb = make("gp7");
     const { env } = standbyHost(sb);
@@ -536,6 +555,30 @@ describe("prepare and trust steps", () => {
     const bad = sb.run("trust", { ...trustEnv, GPM_PEER_HOST_KEYS: "ssh-ed25519 AAAA\nrm -rf /" });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/not a public host key/);
+  });
+
+  it("reads primary_conninfo values: bare, quoted by pg_basebackup, escaped", () => {
+    const lib = path.join(REPO, "scripts", "remote", "greenplum", "lib.sh");
+    const get = (line: string, key: string) =>
+      spawnSync("bash", ["-c", '. "$1"; gpm_conninfo_get "$2" "$3"', "x", lib, line, key], {
+        encoding: "utf8",
+      }).stdout;
+    const real = fixture("standby_files.txt").split("\n")[1];
+    expect([get(real, "host"), get(real, "port"), get(real, "passfile")]).toEqual([
+      "vm",
+      "7000",
+      "/home/gpadmin/.pgpass",
+    ]);
+    expect(get(real, "application_name")).toBe("gp_walreceiver");
+    expect(get(real.replace("host=vm", "host=''gpc-a''"), "host")).toBe("gpc-a");
+    // conninfo escapes \' and \\ inside a quoted value; the setting doubles ' and \ again.
+    const escaped = String.raw`primary_conninfo = 'passfile=''/home/o\\''k'' host = ''a\\\\b'' port=7001'`;
+    expect([get(escaped, "passfile"), get(escaped, "host"), get(escaped, "port")]).toEqual([
+      "/home/o'k",
+      "a\\b",
+      "7001",
+    ]);
+    expect(get(real, "sslkey")).toBe("");
   });
 
   it("prints JSON that survives quotes, backslashes and newlines", () => {

@@ -173,9 +173,9 @@ conf="$DATA_DIR/postgresql.auto.conf"
 [[ "$GP_FLAVOR" == gp6 ]] && conf="$DATA_DIR/recovery.conf"
 conninfo="$(grep -E '^[[:space:]]*primary_conninfo' "$conf" 2>/dev/null | tail -n 1 || true)"
 OLD_PORT="$GPM_OLD_PRIMARY_PORT"
-if [[ "$conninfo" =~ [[:space:]\']port=([0-9]+) ]]; then OLD_PORT="${BASH_REMATCH[1]}"; fi
-conn_host=""
-if [[ "$conninfo" =~ [[:space:]\']host=([A-Za-z0-9.:-]+) ]]; then conn_host="${BASH_REMATCH[1]}"; fi
+conn_port="$(gpm_conninfo_get "$conninfo" port)"
+if [[ "$conn_port" =~ ^[0-9]{1,5}$ ]]; then OLD_PORT="$conn_port"; fi
+conn_host="$(gpm_conninfo_get "$conninfo" host)"
 gpm_log "the standby replicates from ${conn_host:-?}:$OLD_PORT (primary_conninfo); the old master is $OLD:$GPM_OLD_PRIMARY_PORT $OLD_DIR"
 
 switchover_refused() {

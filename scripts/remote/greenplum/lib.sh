@@ -263,6 +263,65 @@ gpm_die_utility() {
   gpm_die "$what failed (exit $UTIL_RC); see its output above"
 }
 
+# gpm_conninfo_get LINE KEY: the value of KEY in a `primary_conninfo = '...'` line as the
+# server writes it: the setting is a quoted string ('' or \' for a quote), and inside it
+# pg_basebackup quotes conninfo values that are not plain (host=''gpc-a'' for a name with a
+# hyphen; \' and \\ escaped). Prints nothing when KEY is absent.
+gpm_conninfo_get() {
+  local line="$1" key="$2" v c i n conninfo=""
+  v="${line#*=}"
+  v="${v#"${v%%[![:space:]]*}"}"
+  if [[ "$v" == \'* ]]; then
+    n=${#v}
+    for ((i = 1; i < n; i++)); do
+      c="${v:i:1}"
+      if [[ "$c" == "'" && "${v:i+1:1}" == "'" ]] || [[ "$c" == '\' ]]; then
+        conninfo+="${v:i+1:1}"
+        ((i += 1))
+      elif [[ "$c" == "'" ]]; then
+        break
+      else
+        conninfo+="$c"
+      fi
+    done
+  else
+    conninfo="${v%%[[:space:]#]*}"
+  fi
+  # conninfo: key = value pairs; a value is bare, or quoted with \' and \\ escapes.
+  local k val
+  n=${#conninfo}
+  i=0
+  while ((i < n)); do
+    while ((i < n)) && [[ "${conninfo:i:1}" =~ [[:space:]] ]]; do ((i += 1)); done
+    k=""
+    while ((i < n)) && [[ "${conninfo:i:1}" != "=" && ! "${conninfo:i:1}" =~ [[:space:]] ]]; do
+      k+="${conninfo:i:1}"
+      ((i += 1))
+    done
+    while ((i < n)) && [[ "${conninfo:i:1}" =~ [[:space:]=] ]]; do ((i += 1)); done
+    val=""
+    if [[ "${conninfo:i:1}" == "'" ]]; then
+      ((i += 1))
+      while ((i < n)) && [[ "${conninfo:i:1}" != "'" ]]; do
+        if [[ "${conninfo:i:1}" == '\' ]]; then ((i += 1)); fi
+        val+="${conninfo:i:1}"
+        ((i += 1))
+      done
+      ((i += 1))
+    else
+      while ((i < n)) && [[ ! "${conninfo:i:1}" =~ [[:space:]] ]]; do
+        val+="${conninfo:i:1}"
+        ((i += 1))
+      done
+    fi
+    if [[ -n "$k" && "$k" == "$key" ]]; then
+      printf '%s' "$val"
+      return 0
+    fi
+  done
+  return 0
+}
+
 # Options of every ssh between the hosts: never a prompt, bounded connect and silence.
 GPM_SSH_OPTS=(-o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3)
 
