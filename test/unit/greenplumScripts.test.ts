@@ -2,6 +2,7 @@
 // test/support/greenplumSandbox.ts): what they send and how they judge what comes back.
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parseSegmentConfiguration, masterPair } from "../../components/engines/greenplum/parsers";
 import {
@@ -445,6 +446,41 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     }
   });
 
+  it("reports gpactivatestandby's failed ssh localhost at once, not as a stopped standby", () => {
+    const sb = make("gp7");
+    const { env } = standbyHost(sb);
+    // The real 7.0.0 refusal (step4b.out, 4b.5) as it came on a host whose sshd did not
+    // listen on localhost: the standby check ran over `ssh localhost` and failed.
+    const real = fixture("step4b.out").split("\n");
+    const from = real.findIndex((l) => l.includes("4b.5 gpactivatestandby"));
+    const refusal = real
+      .slice(
+        from + 2,
+        real.findIndex((l, i) => i > from && l.startsWith("[exit code")),
+      )
+      .join("\n")
+      .replace(
+        "Running Command: echo 'START_CMD_OUTPUT';ps -ef",
+        "Running Command: ssh -o StrictHostKeyChecking=no -o ServerAliveInterval=60 localhost echo 'START_CMD_OUTPUT';ps -ef",
+      )
+      .replace("cmd had rc=1", "cmd had rc=255")
+      .replace(
+        "stderr=''",
+        "stderr='ssh: connect to host localhost port 22: Connection refused\n'",
+      );
+    expect(refusal).toMatch(/Force activation required/);
+    fs.writeFileSync(path.join(sb.state, "gpactivatestandby.out"), refusal);
+    fs.writeFileSync(path.join(sb.state, "gpactivatestandby.rc"), "2");
+    const t0 = Date.now();
+    const r = sb.run("activate", env);
+    expect(r.status).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(15000);
+    expect(r.stderr).toMatch(
+      /gpactivatestandby refused \(exit 2\) and did not promote .*the utility's own ssh failed.*Make sshd listen on localhost.*\(its ssh said: ssh: connect to host localhost port 22: Connection refused\)/,
+    );
+    expect(r.stderr).not.toMatch(/standby is not running|needs -f/);
+  });
+
   it("needs force for a standby that is not running, then uses -f and removes promote_trigger_file", () => {
     const sb = make("gp7");
     const { standbyDir, env } = standbyHost(sb);
@@ -527,6 +563,8 @@ describe("prepare and trust steps", () => {
       GPM_PEER_HOST_KEYS: "ssh-ed25519 AAAAhostpeer\necdsa-sha2-nistp256 AAAAhostpeer2",
       GPM_SELF_NAMES: out.names,
       GPM_HOST_KEY_GLOB: path.join(hostKeys, "*_key.pub"),
+      // trust.sh loads no Greenplum environment: the stub ssh comes first on PATH here.
+      PATH: `${path.join(sb.env.GPM_GPHOME, "bin")}:${sb.env.PATH}`,
     };
     const first = sb.run("trust", trustEnv);
     expect(first.status).toBe(0);
@@ -552,6 +590,40 @@ describe("prepare and trust steps", () => {
       knownHostsChanged: false,
       sshConfigChanged: false,
     });
+    // Every ssh the utilities need, without a prompt: localhost and this host's own name on
+    // each host; the other host and the way back from it where the peer is verified.
+    const targets = sb
+      .calls("ssh")
+      .map((c) => c.args.filter((a) => !a.startsWith("-") && !a.includes("=")));
+    expect(targets.map((t) => t[0])).toEqual([
+      "localhost",
+      os.hostname(),
+      "localhost",
+      os.hostname(),
+    ]);
+    expect(sb.calls("ssh").every((c) => c.args.includes("BatchMode=yes"))).toBe(true);
+    const verified = sb.run("trust", { ...trustEnv, GPM_VERIFY_PEER: "true" });
+    expect(verified.status).toBe(0);
+    expect(lastJson(verified.stdout).peerVerified).toBe(true);
+    expect(
+      sb
+        .calls("ssh")
+        .map((c) => c.args.filter((a) => !a.startsWith("-") && !a.includes("="))[0])
+        .slice(4),
+    ).toEqual([
+      "localhost",
+      os.hostname(),
+      "10.0.1.10",
+      "10.0.1.10", // then, on it: ssh back to this host
+      out.names.split(" ")[0],
+    ]);
+    fs.writeFileSync(path.join(sb.state, "refused_localhost"), "");
+    const refused = sb.run("trust", trustEnv);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(
+      /ssh from \S+ to localhost as gpadmin does not work without a password \(ssh: connect to host localhost port 22: Connection refused\)\. .*gpactivatestandby checks the standby with ssh localhost.*Make sshd listen on localhost/,
+    );
+    fs.rmSync(path.join(sb.state, "refused_localhost"));
     const bad = sb.run("trust", { ...trustEnv, GPM_PEER_HOST_KEYS: "ssh-ed25519 AAAA\nrm -rf /" });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/not a public host key/);

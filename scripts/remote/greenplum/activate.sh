@@ -279,6 +279,12 @@ if [[ " ${args[*]} " == *" -f "* ]] && grep -qE '^[[:space:]]*promote_trigger_fi
   gpm_psql -c 'SELECT pg_reload_conf()' >/dev/null 2>&1 || true
 fi
 
+# A refusal before promotion (the standby marker still there, a known cause in the output)
+# is reported at once: waiting for a master that was never promoted only hides the cause.
+if ((UTIL_RC != 0)) && [[ -f "$DATA_DIR/$STANDBY_MARKER" ]] && why="$(gpm_gp_explain "$UTIL_OUT")"; then
+  ssh_line="$(gpm_gp_ssh_line "$UTIL_OUT")"
+  gpm_die "gpactivatestandby refused (exit $UTIL_RC) and did not promote $DATA_DIR: $why${ssh_line:+ (its ssh said: $ssh_line)}"
+fi
 # 4. Judged on the new master, not by the exit code (it has said 2 after promoting).
 if ! check_new_master; then
   if [[ -n "$UTIL_OUT" ]] && why="$(gpm_gp_explain "$UTIL_OUT")"; then

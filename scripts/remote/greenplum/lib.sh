@@ -193,6 +193,7 @@ gpm_postmaster_running() {
 gpm_gp_explain() {
   local out="$1"
   local -a pats=(
+    'ssh: connect to host [^ ]+ port [0-9]+: |ssh: Could not resolve hostname |Permission denied \(publickey|Host key verification failed'
     'Standby (coordinator|master) already configured'
     'Data directory already exists on host|(coordinator|master) data directory exists'
     'Parent directory [^ ]+ does not exist'
@@ -209,6 +210,7 @@ gpm_gp_explain() {
     'could not connect to server: Connection refused'
   )
   local -a msgs=(
+    "the utility's own ssh failed (the ssh line above). Greenplum's utilities ssh as the administrator without a password to localhost, to the host they run on by its name and to the other host; gpactivatestandby checks the standby with ssh localhost and takes a failure for a standby that does not run, so it asks for -f. Make sshd listen on localhost and on each host's address, then run pulumi up: its trust step checks each of these ssh connections"
     'a standby is already registered in gp_segment_configuration; gpmirror replaces it only when greenplum.allowReplaceStandby is true (gpinitstandby -r -a, then a new gpinitstandby), or remove it yourself with gpinitstandby -r'
     "the standby's data directory already exists on the standby host (often left by an earlier failed run or an old master); move it aside, or set greenplum.moveAsideLeftoverDataDir true so gpmirror renames it with a timestamp"
     "the parent of the standby's data directory does not exist on the standby host; the prepare step creates it, so check that it ran and that the admin user may create it"
@@ -235,6 +237,11 @@ gpm_gp_explain() {
   done
   shopt -u nocasematch
   return 1
+}
+
+# The first line of a utility's output where its own ssh failed (gpm_gp_explain's first entry).
+gpm_gp_ssh_line() {
+  grep -m 1 -oE "(ssh: connect to host [^ ]+ port [0-9]+: |ssh: Could not resolve hostname |Permission denied \(publickey|Host key verification failed).*" <<<"$1" | sed "s/'\$//" || true
 }
 
 # gpm_run_utility LOG cmd...: runs a Greenplum utility with stdin closed, its output on
