@@ -35,6 +35,7 @@ function hostsFor(config: MirrorConfig, activation: pulumi.Output<unknown>) {
     settings: config.local,
     primaryDbPort: config.primaryDbPort,
     standbyDbPort: config.standbyDbPort,
+    greenplum: config.greenplum,
   });
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # local-hosts.sh: hosts on this machine for the local stack.
-#   bash scripts/local-hosts.sh client-key|create|destroy|fence|heal|partition|join
+#   bash scripts/local-hosts.sh client-key|install-greenplum|create|destroy|fence|heal|partition|join
 # Runs locally (Pulumi local.Command), never over SSH. Parameters come only from GPM_*:
 #   GPM_STACK           stack name, [a-z0-9-]+ (required)
 #   GPM_STATE_DIR       absolute; default /var/lib/gpmirror/$GPM_STACK (root) or
@@ -14,6 +14,15 @@
 #             GPM_OS_USER (default gpmirror; created with useradd when missing)
 #   loopback: GPM_SSH_PORT (required), GPM_ADDRESS (default 127.0.0.1, must be 127.x),
 #             GPM_OS_USER (default and only allowed value: the current user)
+#   GPM_FLAVOR          postgres (default) | greenplum (netns only): each host also gets a
+#                       private mount and UTS namespace (its own /tmp, ~OS user, /etc/hosts,
+#                       /etc/ssh and host name $GPM_STACK-$GPM_HOST), sshd on its address and
+#                       on 127.0.0.1, and the OS user (the Greenplum administrator) trusted by
+#                       every host of the stack over SSH, as Greenplum's utilities need.
+#   greenplum:          GPM_CLUSTER_HOSTS ("address name" lines: every host of the stack, for
+#                       /etc/hosts), GPM_GPHOME (for the admin user's shell environment)
+#   install-greenplum:  GPM_GPHOME; GPM_GREENPLUM_INSTALLER (run as root when
+#                       $GPM_GPHOME/greenplum_path.sh is missing)
 # Prints one JSON line on stdout; progress goes to stderr.
 # create also keeps $GPM_STATE_DIR/known_hosts (one line per host, for ssh -o UserKnownHostsFile=);
 # concurrent runs (Pulumi creates both hosts at once) are serialized with flock.
@@ -27,8 +36,8 @@ die() {
 
 ACTION="${1:-}"
 case "$ACTION" in
-  create | destroy | client-key | fence | heal | partition | join) ;;
-  *) die "usage: bash scripts/local-hosts.sh create|destroy|client-key|fence|heal|partition|join (parameters in GPM_* variables)" ;;
+  create | destroy | client-key | install-greenplum | fence | heal | partition | join) ;;
+  *) die "usage: bash scripts/local-hosts.sh create|destroy|client-key|install-greenplum|fence|heal|partition|join (parameters in GPM_* variables)" ;;
 esac
 
 command -v jq >/dev/null 2>&1 || die "jq is required (apt-get install jq)"
@@ -83,6 +92,32 @@ if [[ "$ACTION" == client-key ]]; then
   exit 0
 fi
 
+# --------------------------------------------------------------------- install-greenplum
+# Greenplum on this machine, which every local host shares: installed by the installer of a
+# Greenplum build when $GPM_GPHOME has none. Prints {"gphome","version","installed"}.
+if [[ "$ACTION" == install-greenplum ]]; then
+  : "${GPM_GPHOME:?GPM_GPHOME is required (Greenplum installation directory)}"
+  [[ "$GPM_GPHOME" =~ ^/[A-Za-z0-9_./-]+$ && "/$GPM_GPHOME/" != */../* ]] ||
+    die "GPM_GPHOME must be a plain absolute path, got '$GPM_GPHOME'"
+  installed=false
+  if [[ ! -f "$GPM_GPHOME/greenplum_path.sh" || ! -x "$GPM_GPHOME/bin/postgres" ]]; then
+    installer="${GPM_GREENPLUM_INSTALLER:-}"
+    how="install Greenplum into $GPM_GPHOME yourself (greenplum_path.sh and bin/postgres), or point GPMIRROR_GREENPLUM_INSTALLER at an installer such as ../shared/greenplum/install.sh of a checkout beside a Greenplum build"
+    [[ -n "$installer" ]] || die "Greenplum is not installed in $GPM_GPHOME (greenplum.gphome) and no installer is known: $how"
+    [[ -f "$installer" ]] || die "Greenplum is not installed in $GPM_GPHOME (greenplum.gphome) and the installer $installer does not exist: $how"
+    [[ "$(id -u)" == 0 ]] || die "Greenplum is not installed in $GPM_GPHOME: run $installer $GPM_GPHOME as root (it installs Debian packages too)"
+    log "installing Greenplum into $GPM_GPHOME with $installer"
+    bash "$installer" "$GPM_GPHOME" >&2 9<&- || die "$installer $GPM_GPHOME failed; see its output above"
+    installed=true
+  fi
+  version="$("$GPM_GPHOME/bin/postgres" --gp-version 2>&1 | head -n 1)" ||
+    die "$GPM_GPHOME/bin/postgres --gp-version failed: $version"
+  log "Greenplum in $GPM_GPHOME: $version"
+  jq -cn --arg gphome "$GPM_GPHOME" --arg version "$version" --argjson installed "$installed" \
+    '{gphome: $gphome, version: $version, installed: $installed}'
+  exit 0
+fi
+
 # ---------------------------------------------------------------------- host parameters
 : "${GPM_HOST:?GPM_HOST is required (host role name: primary, standby or any [a-z0-9-])}"
 [[ "$GPM_HOST" =~ ^[a-z0-9-]{1,40}$ ]] || die "GPM_HOST must match [a-z0-9-]{1,40}, got '$GPM_HOST'"
@@ -94,6 +129,12 @@ case "$GPM_MODE" in
   netns) [[ "$(id -u)" == 0 ]] || die "GPM_MODE=netns needs root; use GPM_MODE=loopback as an ordinary user" ;;
   loopback) ;;
   *) die "GPM_MODE must be netns or loopback, got '$GPM_MODE'" ;;
+esac
+FLAVOR="${GPM_FLAVOR:-postgres}"
+case "$FLAVOR" in
+  postgres) ;;
+  greenplum) [[ "$GPM_MODE" == netns ]] || die "GPM_FLAVOR=greenplum needs GPM_MODE=netns (a private /tmp and home per host need root)" ;;
+  *) die "GPM_FLAVOR must be postgres or greenplum, got '$FLAVOR'" ;;
 esac
 
 NAME="$GPM_STACK-$GPM_HOST"
@@ -187,6 +228,32 @@ stop_postgres_under() {
   done < <(find "$dir" -maxdepth 4 -name postmaster.pid -type f 2>/dev/null)
 }
 
+# Postmasters running in network namespace NS, whatever their data directory (a Greenplum
+# host's are in its private home, a path only its own mount namespace shows): a fast
+# shutdown each, as stop_postgres_under does, so that none leaves shared memory behind.
+stop_postmasters_in_ns() {
+  local ns="$1" pid ppid i alive
+  local -a masters=()
+  while IFS= read -r pid; do
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == postgres ]] || continue
+    ppid="$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)"
+    [[ "$(cat "/proc/$ppid/comm" 2>/dev/null)" != postgres ]] || continue
+    masters+=("$pid")
+  done < <(ip netns pids "$ns" 2>/dev/null || true)
+  ((${#masters[@]})) || return 0
+  log "stopping ${#masters[@]} postmaster(s) in namespace $ns (fast)"
+  kill -INT "${masters[@]}" 2>/dev/null || true
+  for ((i = 0; i < 300; i++)); do
+    alive=0
+    for pid in "${masters[@]}"; do [[ -d "/proc/$pid" ]] && alive=1; done
+    ((alive)) || return 0
+    sleep 0.1
+  done
+  log "postmaster(s) still running after 30 s; immediate shutdown"
+  kill -QUIT "${masters[@]}" 2>/dev/null || true
+  sleep 2
+}
+
 # Processes whose command line has an argument at or under DIR (pg_basebackup -D ...,
 # a postmaster -D ..., sshd -f ...).
 pids_under() {
@@ -259,6 +326,9 @@ if [[ "$ACTION" == destroy ]]; then
     [[ -z "$kh_pattern" ]] || known_hosts_set "$kh_pattern"
   fi
   log "destroying host $NAME ($mode)"
+  if [[ "$mode" == netns && -n "$ns" && -e "/run/netns/$ns" ]]; then
+    stop_postmasters_in_ns "$ns"
+  fi
   stop_postgres_under "$HD"
   if [[ -f "$SSH_DIR/sshd.pid" ]]; then
     pid="$(cat "$SSH_DIR/sshd.pid" 2>/dev/null || true)"
@@ -313,7 +383,7 @@ if [[ "$ACTION" == destroy ]]; then
     fi
     if [[ -d "$STATE_DIR" ]]; then
       # Only what we made there; a directory with anything else in it is kept.
-      rm -f -- "$STATE_DIR/client_key" "$STATE_DIR/client_key.pub"
+      rm -f -- "$STATE_DIR/client_key" "$STATE_DIR/client_key.pub" "$STATE_DIR/admin_key" "$STATE_DIR/admin_key.pub"
       [[ -s "$KNOWN_HOSTS" ]] || rm -f -- "$KNOWN_HOSTS"
       if rmdir "$STATE_DIR" 2>/dev/null; then
         log "no hosts left; deleted $STATE_DIR"
@@ -362,6 +432,21 @@ fi
 if ! [[ "$SSH_PORT" =~ ^[0-9]{1,5}$ ]] || ((SSH_PORT < 1 || SSH_PORT > 65535)); then
   die "GPM_SSH_PORT must be a TCP port, got '$SSH_PORT'"
 fi
+if [[ "$FLAVOR" == greenplum ]]; then
+  ((${#NAME} <= 63)) || die "host name $NAME is longer than 63 characters: use a shorter stack name"
+  : "${GPM_GPHOME:?GPM_GPHOME is required for GPM_FLAVOR=greenplum (Greenplum installation directory)}"
+  [[ "$GPM_GPHOME" =~ ^/[A-Za-z0-9_./-]+$ && "/$GPM_GPHOME/" != */../* ]] ||
+    die "GPM_GPHOME must be a plain absolute path, got '$GPM_GPHOME'"
+  : "${GPM_CLUSTER_HOSTS:?GPM_CLUSTER_HOSTS is required for GPM_FLAVOR=greenplum ('address name' lines of every host)}"
+  CLUSTER_LINES=""
+  while read -r a n extra; do
+    [[ -n "$a" ]] || continue
+    [[ "$a" =~ $ipv4_re && "$n" =~ ^[a-z0-9][a-z0-9-]{0,62}$ && -z "$extra" ]] ||
+      die "GPM_CLUSTER_HOSTS holds '$a $n $extra', not 'address name'"
+    CLUSTER_LINES+="$a $n"$'\n'
+  done <<<"$GPM_CLUSTER_HOSTS"
+  grep -qxF "$ADDRESS $NAME" <<<"$CLUSTER_LINES" || die "GPM_CLUSTER_HOSTS must list this host as '$ADDRESS $NAME'"
+fi
 
 # OS user (root mode only).
 if [[ "$GPM_MODE" == netns ]] && ! id "$OS_USER" >/dev/null 2>&1; then
@@ -378,6 +463,18 @@ if [[ "$GPM_MODE" == netns ]]; then
   fi
 fi
 OS_GROUP="$(id -gn "$OS_USER")"
+ADMIN_HOME=""
+if [[ "$FLAVOR" == greenplum ]]; then
+  # Each host's home is bound at the user's home in its own mount namespace; Greenplum's
+  # directories (set by the stack at /home/<user>/...) live there.
+  ADMIN_HOME="$(getent passwd "$OS_USER" | cut -d: -f6)"
+  [[ "$ADMIN_HOME" == "/home/$OS_USER" ]] ||
+    die "the home of $OS_USER is '$ADMIN_HOME', but local Greenplum hosts need /home/$OS_USER (usermod -d /home/$OS_USER $OS_USER, or another greenplum.adminUser)"
+  if [[ ! -d "$ADMIN_HOME" ]]; then
+    mkdir -p "$ADMIN_HOME"
+    chown "$OS_USER:$OS_GROUP" "$ADMIN_HOME"
+  fi
+fi
 
 # Directories: the host dir belongs to the OS user; ssh/ belongs to whoever runs sshd.
 mkdir -p "$HD" "$SSH_DIR" "$META_DIR"
@@ -436,14 +533,76 @@ printf '%s\n' "$GPM_AUTHORIZED_KEY" >"$SSH_DIR/authorized_keys.tmp"
 chmod 0644 "$SSH_DIR/authorized_keys.tmp"
 mv -f "$SSH_DIR/authorized_keys.tmp" "$SSH_DIR/authorized_keys"
 
+if [[ "$SSH_PORT" == 22 ]]; then kh_pattern="$ADDRESS"; else kh_pattern="[$ADDRESS]:$SSH_PORT"; fi
+if [[ "$FLAVOR" == greenplum ]]; then
+  if [[ "$SSH_PORT" == 22 ]]; then kh_pattern+=",$NAME"; else kh_pattern+=",[$NAME]:$SSH_PORT"; fi
+fi
+
+# greenplum_host: what a Greenplum host has beyond sshd, in $HD for its mount namespace:
+# tmp/ (its /tmp), home/ (~OS user: the stack's admin key, trusted by every host of the
+# stack, and the shell environment), etc/hosts (every host of the stack by name), etc/ssh/
+# (its own host key where the utilities and the trust step look, known hosts, client config).
+greenplum_host() {
+  local etc="$HD/etc" home="$HD/home" admin_key="$STATE_DIR/admin_key" pub
+  mkdir -p "$HD/tmp" "$etc/ssh" "$home/.ssh"
+  chmod 1777 "$HD/tmp"
+  chmod 0755 "$etc" "$etc/ssh"
+  {
+    printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n'
+    printf '%s' "$CLUSTER_LINES" | tr ' ' '\t'
+  } >"$etc/hosts"
+  chmod 0644 "$etc/hosts"
+  [[ ! -f /etc/ssh/moduli ]] || cp /etc/ssh/moduli "$etc/ssh/moduli"
+  cat >"$etc/ssh/ssh_config" <<EOF
+# gpmirror local Greenplum host $NAME; generated by scripts/local-hosts.sh.
+# Host keys: this host's own (ssh_known_hosts: also as localhost) and every host of the stack.
+Host *
+    GlobalKnownHostsFile /etc/ssh/ssh_known_hosts $KNOWN_HOSTS
+    HashKnownHosts no
+    SendEnv LANG LC_*
+EOF
+  cp "$HOST_KEY.pub" "$etc/ssh/ssh_host_ed25519_key.pub"
+  printf 'localhost,127.0.0.1,%s %s\n' "$kh_pattern" "$(cut -d' ' -f1,2 "$HOST_KEY.pub")" >"$etc/ssh/ssh_known_hosts"
+  chmod 0644 "$etc/ssh/"*
+
+  ensure_key "$admin_key" "$OS_USER@gpmirror-$GPM_STACK" "the Greenplum administrator's key of the stack"
+  pub="$(cut -d' ' -f1,2 "$admin_key.pub")"
+  [[ -f "$home/.ssh/id_ed25519" ]] || install -m 0600 "$admin_key" "$home/.ssh/id_ed25519"
+  [[ -f "$home/.ssh/id_ed25519.pub" ]] || install -m 0644 "$admin_key.pub" "$home/.ssh/id_ed25519.pub"
+  touch "$home/.ssh/authorized_keys"
+  grep -qF "$pub" "$home/.ssh/authorized_keys" || printf '%s gpmirror-stack-admin\n' "$pub" >>"$home/.ssh/authorized_keys"
+  chmod 0600 "$home/.ssh/authorized_keys"
+  # sshd runs commands through a non-login bash, which reads ~/.bashrc; login shells read
+  # ~/.profile. Both get Debian's python3 first (the utilities run `#!/usr/bin/env python3`
+  # and need its psutil, yaml, psycopg2 and pygresql) and Greenplum's environment.
+  cat >"$home/.bashrc" <<EOF
+# gpmirror local Greenplum host $NAME; generated by scripts/local-hosts.sh.
+PATH="/usr/bin:/bin:/usr/sbin:/sbin\${PATH:+:\$PATH}"
+export PATH
+if [ -f $GPM_GPHOME/greenplum_path.sh ]; then . $GPM_GPHOME/greenplum_path.sh; fi
+EOF
+  printf '# gpmirror: login shells get the same environment\n. "$HOME/.bashrc"\n' >"$home/.profile"
+  chown "$OS_USER:$OS_GROUP" "$home" "$home/.ssh" "$home/.ssh/"* "$home/.bashrc" "$home/.profile"
+  chmod 0755 "$home"
+  chmod 0700 "$home/.ssh"
+}
+[[ "$FLAVOR" != greenplum ]] || greenplum_host
+
 CONF="$SSH_DIR/sshd_config"
 PIDFILE="$SSH_DIR/sshd.pid"
+LISTEN="ListenAddress $ADDRESS:$SSH_PORT"
+AUTH_KEYS="$SSH_DIR/authorized_keys"
+if [[ "$FLAVOR" == greenplum ]]; then
+  # Greenplum's utilities ssh to localhost too, and to many hosts at once.
+  LISTEN+=$'\n'"ListenAddress 127.0.0.1:$SSH_PORT"$'\n'"MaxStartups 100"$'\n'"MaxSessions 100"
+  AUTH_KEYS+=" .ssh/authorized_keys"
+fi
 cat >"$CONF.new" <<EOF
 # gpmirror local host $NAME ($GPM_MODE); generated by scripts/local-hosts.sh
-ListenAddress $ADDRESS:$SSH_PORT
+$LISTEN
 HostKey $HOST_KEY
 PidFile $PIDFILE
-AuthorizedKeysFile $SSH_DIR/authorized_keys
+AuthorizedKeysFile $AUTH_KEYS
 AllowUsers $OS_USER
 PermitRootLogin no
 PubkeyAuthentication yes
@@ -484,7 +643,20 @@ else
 fi
 if [[ -z "$sshd_pid" ]]; then
   rm -f "$PIDFILE"
-  if [[ "$GPM_MODE" == netns ]]; then
+  if [[ "$FLAVOR" == greenplum ]]; then
+    # Its own mount and UTS namespaces: everything started through this sshd (Greenplum's
+    # servers and utilities) sees this host's /tmp, home, /etc/hosts, /etc/ssh and name.
+    log "starting sshd in $NS on $ADDRESS:$SSH_PORT and 127.0.0.1:$SSH_PORT (host $NAME, private /tmp and ~$OS_USER)"
+    # shellcheck disable=SC2016 # $1.. expand in the inner sh
+    ip netns exec "$NS" unshare --mount --uts --propagation private sh -c '
+      set -e
+      hostname "$1"
+      mount --bind "$2/tmp" /tmp
+      mount --bind "$2/home" "$3"
+      mount --bind "$2/etc/hosts" /etc/hosts
+      mount --bind "$2/etc/ssh" /etc/ssh
+      exec /usr/sbin/sshd -f "$4" -E "$5"' sh "$NAME" "$HD" "$ADMIN_HOME" "$CONF" "$SSH_DIR/sshd.log" 9<&-
+  elif [[ "$GPM_MODE" == netns ]]; then
     log "starting sshd in $NS on $ADDRESS:$SSH_PORT"
     ip netns exec "$NS" /usr/sbin/sshd -f "$CONF" -E "$SSH_DIR/sshd.log" 9<&- # not the lock
   else
@@ -516,13 +688,12 @@ veth_out=""
 bridge_out=""
 [[ "$GPM_MODE" == netns ]] && bridge_out="$BRIDGE"
 host_key="$(cut -d' ' -f1,2 "$HOST_KEY.pub")"
-if [[ "$SSH_PORT" == 22 ]]; then kh_pattern="$ADDRESS"; else kh_pattern="[$ADDRESS]:$SSH_PORT"; fi
 known_hosts_set "$kh_pattern" "$host_key"
 jq -cn --arg mode "$GPM_MODE" --arg namespace "$ns_out" --arg veth "$veth_out" --arg bridge "$bridge_out" \
   --arg kh "$kh_pattern" \
   '{mode: $mode, namespace: $namespace, veth: $veth, bridge: $bridge, knownHostsPattern: $kh}' >"$META"
 jq -cn --arg name "$NAME" --arg address "$ADDRESS" --argjson sshPort "$SSH_PORT" --arg user "$OS_USER" \
   --arg hostKey "$host_key" --arg mode "$GPM_MODE" --arg namespace "$ns_out" --arg home "$HD" \
-  --arg knownHosts "$KNOWN_HOSTS" \
+  --arg knownHosts "$KNOWN_HOSTS" --arg adminHome "$ADMIN_HOME" \
   '{name: $name, address: $address, sshPort: $sshPort, user: $user, hostKey: $hostKey, mode: $mode,
-    namespace: $namespace, home: $home, knownHosts: $knownHosts}'
+    namespace: $namespace, home: $home, knownHosts: $knownHosts, adminHome: $adminHome}'

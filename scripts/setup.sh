@@ -53,3 +53,19 @@ node22="$root/node_modules/.bin/node"
 
 # --- the Pulumi engine ------------------------------------------------------------------
 bash scripts/install-pulumi.sh
+
+# --- Greenplum (the local Greenplum stack and its suites) -----------------------------------
+# Installed from the Greenplum build beside this checkout (../shared/greenplum/install.sh, or
+# GPMIRROR_GREENPLUM_INSTALLER), as root; it also installs the Debian packages Greenplum's
+# utilities need (python3-psutil, -yaml, -psycopg2, -pygresql, iputils-ping, rsync, ...).
+# Without it the Greenplum suites say so, and fail under CI=true.
+gp_home=/usr/local/greenplum-db
+gp_installer="${GPMIRROR_GREENPLUM_INSTALLER:-$root/../shared/greenplum/install.sh}"
+if [ -f "$gp_home/greenplum_path.sh" ]; then
+  say "Greenplum present in $gp_home"
+elif [ "$(id -u)" -eq 0 ] && [ -f "$gp_installer" ]; then
+  say "installing Greenplum into $gp_home with $gp_installer"
+  bash "$gp_installer" "$gp_home" >&2
+else
+  say "Greenplum is not installed in $gp_home and no installer was found at $gp_installer (as root): the Greenplum suites will not run"
+fi

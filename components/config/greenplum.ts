@@ -43,9 +43,23 @@ function bool(r: Reader, key: string, fallback: boolean): boolean {
   return fallback;
 }
 
+/**
+ * On a local stack gpmirror makes the segment host itself (its name) and the system with it:
+ * initializeSystem is implied, and segment data lives in the admin user's home, the one
+ * directory each local host has to itself.
+ */
+export interface LocalSegments {
+  hostNames: string[];
+}
+
 /** Parses `greenplum.*`; called only when `engine` is greenplum. */
-export function parseGreenplum(r: Reader, primaryDbPort: number): GreenplumSettings {
+export function parseGreenplum(
+  r: Reader,
+  primaryDbPort: number,
+  local?: LocalSegments,
+): GreenplumSettings {
   const k = (s: string) => `greenplum.${s}`;
+  const adminUser = r.name(k("adminUser"), "gpadmin");
   const gphome = r.string(k("gphome"), "/usr/local/greenplum-db");
   if (!SAFE_PATH.test(gphome) || gphome.split("/").includes("..") || gphome === "/") {
     r.fail(
@@ -55,10 +69,23 @@ export function parseGreenplum(r: Reader, primaryDbPort: number): GreenplumSetti
     );
   }
   const walKeepSize = r.size(k("walKeepSize"), "1GB");
-  const initializeSystem = bool(r, k("initializeSystem"), false);
+  const initializeSystem = bool(r, k("initializeSystem"), local !== undefined);
+  if (local && !initializeSystem) {
+    r.fail(
+      k("initializeSystem"),
+      "a local stack's hosts are new, so gpmirror must create the Greenplum system on them",
+      `remove it (pulumi config rm ${CONFIG_NAMESPACE}:greenplum.initializeSystem) or set it true`,
+    );
+  }
   const rawHosts = r.value(k("segmentHosts"));
-  let segmentHosts: string[] = [];
-  if (rawHosts !== undefined) {
+  let segmentHosts: string[] = local?.hostNames ?? [];
+  if (local && rawHosts !== undefined) {
+    r.fail(
+      k("segmentHosts"),
+      `a local stack makes its own segment host (${local.hostNames.join(", ")})`,
+      `remove it: pulumi config rm --path '${CONFIG_NAMESPACE}:greenplum.segmentHosts'`,
+    );
+  } else if (rawHosts !== undefined) {
     if (
       !Array.isArray(rawHosts) ||
       rawHosts.some((h) => typeof h !== "string" || !HOSTNAME.test(h))
@@ -88,7 +115,7 @@ export function parseGreenplum(r: Reader, primaryDbPort: number): GreenplumSetti
     );
   }
   const segmentPortBase = r.integer(k("segmentPortBase"), 6000, 1024, 65000);
-  const segmentsPerHost = r.integer(k("segmentsPerHost"), 1, 1, 64);
+  const segmentsPerHost = r.integer(k("segmentsPerHost"), local ? 2 : 1, 1, 64);
   if (
     initializeSystem &&
     primaryDbPort >= segmentPortBase &&
@@ -100,9 +127,20 @@ export function parseGreenplum(r: Reader, primaryDbPort: number): GreenplumSetti
       "choose a segmentPortBase away from dbPort",
     );
   }
+  const home = `/home/${adminUser}`;
+  const segmentDataDir = initializeSystem
+    ? r.absolutePath(k("segmentDataDir"), local ? `${home}/data/primary` : "/data/primary")
+    : r.string(k("segmentDataDir"), "/data/primary");
+  if (local && !segmentDataDir.startsWith(`${home}/`)) {
+    r.fail(
+      k("segmentDataDir"),
+      `"${segmentDataDir}" is outside ${home}, the only directory a local host has to itself`,
+      `remove it (default ${home}/data/primary) or choose a directory under ${home}`,
+    );
+  }
   return {
     gphome,
-    adminUser: r.name(k("adminUser"), "gpadmin"),
+    adminUser,
     version: r.oneOf<GreenplumVersionHint>(k("version"), ["auto", "6", "7", "cloudberry"], "auto"),
     walKeepSize,
     walSenderTimeoutSeconds: r.integer(k("walSenderTimeoutSeconds"), 60, 5, 3600),
@@ -110,9 +148,7 @@ export function parseGreenplum(r: Reader, primaryDbPort: number): GreenplumSetti
     moveAsideLeftoverDataDir: bool(r, k("moveAsideLeftoverDataDir"), true),
     initializeSystem,
     segmentHosts,
-    segmentDataDir: initializeSystem
-      ? r.absolutePath(k("segmentDataDir"), "/data/primary")
-      : r.string(k("segmentDataDir"), "/data/primary"),
+    segmentDataDir,
     segmentsPerHost,
     segmentPortBase,
     activationTimeoutSeconds: r.integer(k("activationTimeoutSeconds"), 900, 60, 7200),

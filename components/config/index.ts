@@ -8,7 +8,13 @@ import { ActivationSettings, parseActivation } from "./activation";
 import { DrillObjectives, OperatorSettings, parseDrill, parseOperator } from "./operator";
 import { ExistingHostSettings, parseExistingHost } from "./existing";
 import { GreenplumSettings, parseGreenplum } from "./greenplum";
-import { LocalSettings, parseLocal } from "./local";
+import {
+  LOCAL_SEGMENT_ROLES,
+  LocalSettings,
+  checkLocalGreenplum,
+  localHostName,
+  parseLocal,
+} from "./local";
 import {
   CONFIG_NAMESPACE,
   ConfigContext,
@@ -21,6 +27,7 @@ import {
 export { CONFIG_NAMESPACE, ConfigError } from "./reader";
 export type { ConfigContext, RawSettings } from "./reader";
 export type { LocalMode, LocalSettings } from "./local";
+export { LOCAL_SEGMENT_ROLES, localHostName } from "./local";
 export type { ExistingHostSettings } from "./existing";
 export type { ActivationMode, ActivationSettings, HostRole } from "./activation";
 export type { DrillObjectives, OperatorSettings } from "./operator";
@@ -109,8 +116,13 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
   const platform = r.oneOf<Platform>("platform", ["local", "existing", "aws"], "local");
   const engine = r.oneOf<EngineName>("engine", ["postgres", "greenplum"], "postgres");
   const primaryDbPort = r.integer("dbPort", 5432, 1, 65535);
-  const greenplum = engine === "greenplum" ? parseGreenplum(r, primaryDbPort) : undefined;
   const local = platform === "local" ? parseLocal(r, ctx) : undefined;
+  const localSegments = local
+    ? { hostNames: LOCAL_SEGMENT_ROLES.map((role) => localHostName(ctx.stack, role)) }
+    : undefined;
+  const greenplum =
+    engine === "greenplum" ? parseGreenplum(r, primaryDbPort, localSegments) : undefined;
+  if (local && greenplum) checkLocalGreenplum(r, local, greenplum.adminUser);
   const aws = platform === "aws" ? parseAws(r, ctx, raw) : undefined;
   // On one loopback address the two servers need different ports.
   const standbyDefault = local?.mode === "loopback" ? primaryDbPort + 1 : primaryDbPort;

@@ -19,6 +19,35 @@ export interface LocalSettings {
   osUser: string;
 }
 
+/** The roles of a local stack's hosts besides the pair: Greenplum's segment host. */
+export const LOCAL_SEGMENT_ROLES = ["seg1"] as const;
+
+/** A local host's name (its host name on Greenplum hosts), as scripts/local-hosts.sh makes it. */
+export function localHostName(stack: string, role: string): string {
+  return `${stack}-${role}`;
+}
+
+/**
+ * A local Greenplum stack: each host needs its own /tmp and home (a mount namespace, so
+ * root and netns mode), and SSH logs in as the Greenplum administrator.
+ */
+export function checkLocalGreenplum(r: Reader, local: LocalSettings, adminUser: string): void {
+  if (local.mode !== "netns") {
+    r.fail(
+      "local.mode",
+      "a local Greenplum stack needs netns: each host has its own network, /tmp and home, which takes namespaces and so root",
+      "run as root and remove local.mode (or set it to netns)",
+    );
+  }
+  if (r.value("local.osUser") !== undefined && local.osUser !== adminUser) {
+    r.fail(
+      "local.osUser",
+      `on a local Greenplum stack SSH logs in as the Greenplum administrator (${adminUser}), not "${local.osUser}"`,
+      "remove local.osUser, or set greenplum.adminUser instead",
+    );
+  }
+}
+
 /** Settings of `platform: local`: two hosts on this machine. */
 export function parseLocal(r: Reader, ctx: ConfigContext): LocalSettings {
   const defaultMode: LocalMode = ctx.uid === 0 ? "netns" : "loopback";

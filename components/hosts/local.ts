@@ -1,6 +1,7 @@
+import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { LocalSettings } from "../config";
+import { GreenplumSettings, LOCAL_SEGMENT_ROLES, LocalSettings, localHostName } from "../config";
 import { SshCommandLine } from "../engines/engine";
 import { Host } from "../host";
 import { shellQuote } from "../shell";
@@ -10,6 +11,11 @@ export interface LocalHostsArgs {
   settings: LocalSettings;
   primaryDbPort: number;
   standbyDbPort: number;
+  /**
+   * Greenplum hosts: each also gets its own /tmp, home and host name, the admin user trusted
+   * by every host, and a segment host joins the pair (its name is in greenplum.segmentHosts).
+   */
+  greenplum?: GreenplumSettings;
 }
 
 /** What `scripts/local-hosts.sh create` prints. */
@@ -20,10 +26,25 @@ interface CreatedHost {
   user: string;
   hostKey: string;
   home: string;
+  /** Greenplum hosts: the admin user's home, private to the host. */
+  adminHome: string;
 }
 
 const SCRIPT = "bash scripts/local-hosts.sh";
-const HOST_OCTET = { primary: 11, standby: 12 } as const;
+const HOST_OCTET: Record<string, number> = { primary: 11, standby: 12, seg1: 21 };
+/** Greenplum's master directory inside the admin user's home (gpinitsystem's <prefix>-1). */
+const GREENPLUM_MASTER_DIR = "data/coordinator/gpseg-1";
+
+/**
+ * The installer of the Greenplum build beside this checkout (../shared/greenplum), unless
+ * GPMIRROR_GREENPLUM_INSTALLER names another.
+ */
+export function greenplumInstaller(): string {
+  return (
+    process.env["GPMIRROR_GREENPLUM_INSTALLER"] ??
+    path.resolve(__dirname, "..", "..", "..", "shared", "greenplum", "install.sh")
+  );
+}
 
 /**
  * Two hosts on this machine, each with its own sshd (and, as root, its own network namespace
@@ -36,6 +57,8 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
   /** The client key file on this machine, for commands an operator pastes. */
   readonly keyPath: pulumi.Output<string>;
   readonly knownHostsPath: string;
+  /** Greenplum: the segment hosts' creation, which the primary host's steps wait for. */
+  readonly segmentHosts: command.local.Command[];
   private readonly stack: string;
   private readonly settings: LocalSettings;
 
@@ -44,7 +67,39 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
     const s = args.settings;
     this.stack = args.stack;
     this.settings = s;
+    const gp = args.greenplum;
     const base = { GPM_STACK: args.stack, GPM_STATE_DIR: s.stateDir, GPM_MODE: s.mode };
+    const address = (role: string) =>
+      s.mode === "netns" ? `${s.subnet}.${HOST_OCTET[role]}` : "127.0.0.1";
+    const roles = ["primary", "standby", ...(gp ? LOCAL_SEGMENT_ROLES : [])];
+    // Greenplum: every host knows every other by name (/etc/hosts), and Greenplum is installed
+    // on this machine, which all of them share, before any of them is made.
+    const flavor: Record<string, pulumi.Input<string>> = gp
+      ? {
+          GPM_FLAVOR: "greenplum",
+          GPM_GPHOME: gp.gphome,
+          GPM_CLUSTER_HOSTS: roles
+            .map((role) => `${address(role)} ${localHostName(args.stack, role)}`)
+            .join("\n"),
+        }
+      : {};
+    const installed = gp
+      ? [
+          new command.local.Command(
+            `${name}-greenplum`,
+            {
+              create: `${SCRIPT} install-greenplum`,
+              environment: {
+                ...base,
+                GPM_GPHOME: gp.gphome,
+                GPM_GREENPLUM_INSTALLER: greenplumInstaller(),
+              },
+              logging: "stderr",
+            },
+            { parent: this },
+          ),
+        ]
+      : [];
 
     const clientKey = new command.local.Command(
       `${name}-client-key`,
@@ -58,28 +113,33 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
     this.keyPath = pulumi.unsecret(key.apply((k) => k.path));
     this.knownHostsPath = `${s.stateDir}/known_hosts`;
 
-    const makeHost = (role: "primary" | "standby", dbPort: number): Host => {
-      const created = new command.local.Command(
+    const create = (role: string) =>
+      new command.local.Command(
         `${name}-${role}`,
         {
           create: `${SCRIPT} create`,
           delete: `${SCRIPT} destroy`,
           environment: {
             ...base,
+            ...flavor,
             GPM_HOST: role,
-            GPM_ADDRESS: s.mode === "netns" ? `${s.subnet}.${HOST_OCTET[role]}` : "127.0.0.1",
+            GPM_ADDRESS: address(role),
             GPM_BRIDGE: s.bridge,
             GPM_BRIDGE_ADDRESS: `${s.subnet}.1/24`,
             GPM_SSH_PORT: String(
               s.mode === "netns" ? 22 : s.sshPortBase + (role === "primary" ? 0 : 1),
             ),
             GPM_AUTHORIZED_KEY: publicKey,
-            GPM_OS_USER: s.osUser,
+            GPM_OS_USER: gp ? gp.adminUser : s.osUser,
           },
           logging: "stderr",
         },
-        { parent: this },
+        { parent: this, dependsOn: installed },
       );
+    // gpinitsystem (the primary step) needs the segment hosts.
+    this.segmentHosts = gp ? LOCAL_SEGMENT_ROLES.map(create) : [];
+    const makeHost = (role: "primary" | "standby", dbPort: number): Host => {
+      const created = create(role);
       const info = created.stdout.apply(
         (out) => JSON.parse(out.trim().split("\n").pop() ?? "") as CreatedHost,
       );
@@ -92,9 +152,11 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
         privateKey: pulumi.secret(key.apply((k) => k.privateKey)),
         hostKey: info.apply((i) => i.hostKey),
         dbPort,
-        dataDir: info.apply((i) => `${i.home}/data`),
+        dataDir: info.apply((i) =>
+          gp ? `${i.adminHome}/${GREENPLUM_MASTER_DIR}` : `${i.home}/data`,
+        ),
         instance: created.id,
-        ready: [created],
+        ready: role === "primary" ? [created, ...this.segmentHosts] : [created],
       };
     };
     this.primary = makeHost("primary", args.primaryDbPort);

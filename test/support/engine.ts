@@ -13,13 +13,21 @@ export const PULUMI_HOME = process.env["PULUMI_HOME"] ?? path.join(ROOT, ".pulum
  * processes, namespaces, directories. A fresh backend knows nothing of them, so they are
  * removed the way `pulumi destroy` would, before the stack is built again.
  */
-function removeLeftoverHosts(stack: string, config: Record<string, string>): void {
+export function removeLeftoverHosts(stack: string, config: Record<string, string>): void {
   const root = process.getuid?.() === 0;
   const stateDir =
     config["local.stateDir"] ??
     (root ? `/var/lib/gpmirror/${stack}` : path.join(os.homedir(), ".gpmirror", stack));
   if (!fs.existsSync(stateDir)) return;
-  for (const host of ["primary", "standby"]) {
+  // Every host the earlier run made (a Greenplum stack has segment hosts too).
+  const metaDir = path.join(stateDir, "meta");
+  const made = fs.existsSync(metaDir)
+    ? fs
+        .readdirSync(metaDir)
+        .filter((f) => f.endsWith(".json"))
+        .map((f) => f.slice(0, -".json".length))
+    : [];
+  for (const host of new Set(["primary", "standby", ...made])) {
     execFileSync("bash", [path.join(ROOT, "scripts", "local-hosts.sh"), "destroy"], {
       cwd: ROOT,
       env: {
