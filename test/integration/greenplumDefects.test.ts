@@ -84,6 +84,16 @@ describeGreenplum("defects a real Greenplum cluster showed", () => {
     return { code: r.code, report: JSON.parse(r.stdout) as StatusReport, text: r.stderr };
   };
 
+  /** The status once the standby streams again (a cut link is noticed, then reconnected). */
+  async function protectedSoon(): Promise<StatusReport> {
+    let report = status().report;
+    for (let i = 0; i < 45 && !report.protected; i++) {
+      await new Promise((r) => setTimeout(r, 2000));
+      report = status().report;
+    }
+    return report;
+  }
+
   it("refuses in the trust step, naming the fix, when sshd does not listen on localhost", async () => {
     await stopLocalhostSsh("standby");
     const state = await gp.stack.exportStack();
@@ -112,7 +122,12 @@ describeGreenplum("defects a real Greenplum cluster showed", () => {
       `host=''${gp.hostName("primary")}''`,
     );
     await gp.set("activeMaster", "standby");
-    const refused = await timedUp();
+    let refused: Awaited<ReturnType<typeof timedUp>>;
+    try {
+      refused = await timedUp();
+    } finally {
+      await restoreLocalhostSsh("standby");
+    }
     console.log(`activation refused (ssh localhost) after ${refused.seconds.toFixed(1)} s`);
     expect(refused.ok).toBe(false);
     expect(refused.text).toContain(
@@ -125,7 +140,6 @@ describeGreenplum("defects a real Greenplum cluster showed", () => {
     // Before, it waited 60 s for a master that was never promoted.
     expect(refused.seconds).toBeLessThan(45);
 
-    await restoreLocalhostSsh("standby");
     const activated = await timedUp();
     console.log(`activation and re-protection took ${activated.seconds.toFixed(1)} s`);
     expect(activated.ok).toBe(true);
@@ -170,7 +184,7 @@ describeGreenplum("defects a real Greenplum cluster showed", () => {
     }
     const again = await timedUp();
     expect(again.ok).toBe(true);
-    expect(status().report).toMatchObject({ primary: gp.hostName(old), protected: true });
+    expect(await protectedSoon()).toMatchObject({ primary: gp.hostName(old), protected: true });
   });
 
   it("leaves the stack's config as it found it after a drill with failback", async () => {

@@ -241,7 +241,7 @@ gpm_gp_explain() {
 
 # The first line of a utility's output where its own ssh failed (gpm_gp_explain's first entry).
 gpm_gp_ssh_line() {
-  grep -m 1 -oE "(ssh: connect to host [^ ]+ port [0-9]+: |ssh: Could not resolve hostname |Permission denied \(publickey|Host key verification failed).*" <<<"$1" | sed "s/'\$//" || true
+  grep -m 1 -oE "(ssh: connect to host [^ ]+ port [0-9]+: |ssh: Could not resolve hostname |Permission denied \(publickey|Host key verification failed).*" <<<"$1" | sed -E "s/[[:space:]']+\$//" || true
 }
 
 # gpm_run_utility LOG cmd...: runs a Greenplum utility with stdin closed, its output on

@@ -136,8 +136,9 @@ check_ssh() {
     gpm_log "ssh $GPM_GP_ADMIN@$name from $from works without a password"
     return 0
   fi
-  out="$(grep -v '^Warning: Permanently added' <<<"$out" | tail -n 2 | tr '\n' ' ')"
-  gpm_die "ssh from $from to $name as $GPM_GP_ADMIN does not work without a password (${out% }). Greenplum's utilities need it: they ssh to localhost, to the host they run on by its name and to the other host (gpactivatestandby checks the standby with ssh localhost and, when that fails, asks for -f). Make sshd listen on localhost and on each host's address (ListenAddress, or all addresses), let $GPM_GP_ADMIN log in with a key (PubkeyAuthentication yes; its ~/.ssh not group-writable), check that $name resolves on $from, then run pulumi up again"
+  out="$(grep -v '^Warning: Permanently added' <<<"$out" | tail -n 2 | tr -s '[:space:]' ' ')"
+  out="${out% }"
+  gpm_die "ssh from $from to $name as $GPM_GP_ADMIN does not work without a password (${out# }). Greenplum's utilities need it: they ssh to localhost, to the host they run on by its name and to the other host (gpactivatestandby checks the standby with ssh localhost and, when that fails, asks for -f). Make sshd listen on localhost and on each host's address (ListenAddress, or all addresses), let $GPM_GP_ADMIN log in with a key (PubkeyAuthentication yes; its ~/.ssh not group-writable), check that $name resolves on $from, then run pulumi up again"
 }
 
 # Every ssh of the utilities on this host, now that this host's keys are in place: to
