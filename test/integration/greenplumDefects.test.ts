@@ -216,7 +216,7 @@ describeGreenplum("defects a real Greenplum cluster showed", () => {
     for (let i = 0; i < 5; i++) {
       gp.sql(
         active,
-        "CREATE TABLE gpfix_wal (i int); DROP TABLE gpfix_wal; SELECT pg_switch_wal();",
+        "CREATE TABLE gpfix_wal (i int) DISTRIBUTED RANDOMLY; DROP TABLE gpfix_wal; SELECT pg_switch_wal();",
       );
     }
     gp.sql(active, "CHECKPOINT");
