@@ -160,6 +160,9 @@ export class MasterMirror extends pulumi.ComponentResource {
     const protect = args.protect ?? true;
     // Engines whose tools ssh between the hosts set up that trust first (standby, then primary);
     // the primary step waits for it too (gpinitsystem checks the master's own address by ssh).
+    // It waits for the activation: a refusal (old master unreachable) then ends the run at
+    // once, instead of the trust steps retrying ssh to that host beside it (74 s on a real
+    // Greenplum 7.0.0, for a refusal that took 10 s).
     const trusted: pulumi.Resource[] = [];
     if (protect && engine.trust) {
       const trustStandby = run(
@@ -170,7 +173,7 @@ export class MasterMirror extends pulumi.ComponentResource {
           peer: preparePrimary.result,
           verifyPeer: false,
         }),
-        [preparePrimary, prepareStandby],
+        [preparePrimary, prepareStandby, ...(activated ? [activated] : [])],
       );
       const trustPrimary = run(
         "trust-primary",

@@ -23,6 +23,7 @@ import {
   markdown,
   timelineSvg,
 } from "../components/operator/drill/report";
+import { withConfigRestored } from "../components/operator/drill/config";
 import { Endpoint, sleep, Writer } from "../components/operator/drill/writer";
 import { SshSession } from "../components/operator/ssh";
 import { evaluate, HostView, StatusReport } from "../components/operator/status";
@@ -81,7 +82,7 @@ function progress(t0: number, msg: string): void {
 
 class Pair {
   constructor(
-    private readonly access: OperatorAccess,
+    readonly access: OperatorAccess,
     private readonly ssh: SshSession,
   ) {}
 
@@ -163,8 +164,6 @@ async function up(stack: Stack, s: UpSettings) {
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
-  const events: DrillEvent[] = [];
-  const phases: Record<string, number> = {};
   const stack = await LocalWorkspace.selectStack({ stackName: args.stack, workDir: ROOT });
   const outputs = await stack.outputs();
   const access = outputs["operatorAccess"]?.value as OperatorAccess | undefined;
@@ -173,6 +172,7 @@ async function main(): Promise<number> {
       `stack ${args.stack} has no operator database login: set gpmirror:operator.cidrs to the network this machine reaches the hosts from, and pulumi up`,
     );
   }
+  const database = access.database;
   const local = outputs["localHosts"]?.value as LocalHosts | undefined;
   if (args.failure !== "kill" && local?.mode !== "netns") {
     throw new Error(
@@ -187,162 +187,182 @@ async function main(): Promise<number> {
   const ssh = new SshSession(access.privateKey, access.hosts);
   const pair = new Pair(access, ssh);
   try {
-    progress(t0, "preflight: reading both hosts");
-    const before = pair.probe();
-    if (!before.protected || !before.primary || !before.standby) {
-      console.error(`preflight failed: the pair is not protected (${before.problems.join("; ")})`);
-      return EXIT.preflight;
-    }
-    const oldPrimary = before.primary;
-    const oldRole = pair.host(oldPrimary).role;
-    const newRole = oldRole === "primary" ? "standby" : "primary";
-    progress(
-      t0,
-      `preflight ok: ${oldPrimary} primary, ${before.standby} ${before.state} (${before.syncState}), lag ${before.lagBytes} bytes`,
+    return await withConfigRestored(
+      stack,
+      () => drill(args, stack, pair, database, network, objectives, t0),
+      (keys) =>
+        progress(
+          t0,
+          keys.length > 0
+            ? `stack config restored as the drill found it: ${keys.join(", ")} (activeMaster names the active host)`
+            : "stack config as the drill found it (activeMaster names the active host)",
+        ),
     );
-
-    const endpoints: Endpoint[] = access.hosts.map((h) => ({
-      name: h.name,
-      host: h.address,
-      port: h.dbPort,
-    }));
-    const run = new Date().toISOString();
-    const writer = new Writer(
-      endpoints,
-      { ...access.database, database: access.database.name },
-      run,
-    );
-    await writer.prepare();
-    writer.start();
-    events.push({ at: writer.now(), what: "workload started" });
-    progress(t0, `workload running on ${oldPrimary}`);
-    await sleep(args.warmupSeconds * 1000);
-
-    const failedAt = writer.now();
-    if (args.failure === "kill") pair.killPostmaster(oldPrimary);
-    else if (args.failure === "partition") network?.between(true);
-    else network?.link(oldRole, false);
-    events.push({ at: failedAt, what: `${FAILURE_TEXT[args.failure]}: ${oldPrimary}` });
-    progress(t0, `failure injected: ${FAILURE_TEXT[args.failure]} (${oldPrimary} was the primary)`);
-
-    // A killed primary is proven gone, and re-protection runs in the same pulumi up. The old
-    // primary of a network failure may still run: the activation is forced (it is fenced
-    // first), without re-protection, which waits until the network is back.
-    const forced = args.failure !== "kill";
-    progress(
-      t0,
-      `activation: activeMaster=${newRole} (failover${forced ? ", forced, protect off" : ""}), pulumi up`,
-    );
-    const activationStart = writer.now();
-    const after = await up(stack, {
-      activeMaster: newRole,
-      mode: "failover",
-      force: forced,
-      protect: !forced,
-    });
-    const activationEnd = writer.now();
-    events.push({ at: activationStart, what: "pulumi up (activation) started" });
-    events.push({
-      at: activationEnd,
-      what: forced
-        ? "pulumi up finished (promoted)"
-        : "pulumi up finished (promoted, re-protected)",
-    });
-    phases[forced ? "activation" : "activation+reprotection"] = activationEnd - activationStart;
-
-    // Let the workload run on the new primary a little, then stop it.
-    for (let i = 0; i < 50 && !writer.acks.some((a) => a.at > activationEnd); i++) await sleep(100);
-    await sleep(1000);
-    await writer.stop();
-    const firstOnNew = writer.acks.find((a) => a.at > failedAt && a.host !== oldPrimary);
-    if (firstOnNew)
-      events.push({ at: firstOnNew.at, what: `first write accepted by ${firstOnNew.host}` });
-    const rtoSeconds = firstOnNew ? (firstOnNew.at - failedAt) / 1000 : null;
-
-    const status = pair.probe();
-    const newPrimary = status.primary;
-    const present = newPrimary
-      ? await writer.idsOn(endpoints.find((e) => e.name === newPrimary) as Endpoint)
-      : new Set<number>();
-    const missingIds = writer.acks.map((a) => a.id).filter((id) => !present.has(id));
-    progress(
-      t0,
-      `RTO ${rtoSeconds ?? "-"} s; ${missingIds.length} of ${writer.acks.length} acknowledged commits missing`,
-    );
-
-    let origin: unknown = null;
-    if (forced) {
-      progress(t0, "network healed; re-protection: protect on, pulumi up");
-      if (args.failure === "partition") network?.between(false);
-      else network?.link(oldRole, true);
-      events.push({ at: writer.now(), what: "network healed" });
-      const r = writer.now();
-      const reprotected = await up(stack, {
-        activeMaster: newRole,
-        mode: "failover",
-        force: false,
-        protect: true,
-      });
-      phases["reprotection"] = writer.now() - r;
-      events.push({ at: writer.now(), what: "re-protected" });
-      origin = reprotected["standbyOrigin"]?.value ?? null;
-    } else {
-      origin = after["standbyOrigin"]?.value ?? null;
-    }
-
-    if (args.failback) {
-      progress(t0, `failback: activeMaster=${oldRole} (switchover)`);
-      const fb = writer.now();
-      await up(stack, { activeMaster: oldRole, mode: "switchover", force: false, protect: true });
-      phases["failback"] = writer.now() - fb;
-      events.push({ at: writer.now(), what: "failback done" });
-    }
-    phases["total"] = Date.now() - t0;
-    const protectedAfter = pair.probe().protected;
-    const report: DrillReport = {
-      stack: args.stack,
-      run,
-      failure: FAILURE_TEXT[args.failure],
-      startedAt: new Date(t0).toISOString(),
-      rtoSeconds,
-      rpo: {
-        ackedCommits: writer.acks.length,
-        missingCommits: missingIds.length,
-        missingIds: missingIds.slice(0, 100),
-        lagBytesBefore: before.lagBytes,
-      },
-      objectives,
-      met:
-        rtoSeconds !== null &&
-        rtoSeconds <= objectives.rtoSeconds &&
-        missingIds.length <= objectives.rpoCommits &&
-        protectedAfter,
-      oldPrimary,
-      newPrimary,
-      protectedAfter,
-      events: events.sort((a, b) => a.at - b.at),
-      phases,
-      activation: (after["activation"]?.value as { last?: unknown } | undefined)?.last ?? null,
-      standbyOrigin: origin,
-    };
-    fs.mkdirSync(args.out, { recursive: true });
-    const base = path.join(args.out, `${args.stack}-${report.startedAt.replace(/[:.]/g, "-")}`);
-    fs.writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
-    fs.writeFileSync(`${base}.svg`, timelineSvg(writer.acks, report.events));
-    fs.writeFileSync(`${base}.md`, markdown(report, path.basename(`${base}.svg`)));
-    console.log(
-      JSON.stringify({
-        report: `${base}.json`,
-        markdown: `${base}.md`,
-        rtoSeconds,
-        missingCommits: missingIds.length,
-        met: report.met,
-      }),
-    );
-    return report.met ? EXIT.met : EXIT.missed;
   } finally {
     ssh.close();
   }
+}
+
+/** The drill proper, between the stack's settings saved and restored. */
+async function drill(
+  args: Args,
+  stack: Stack,
+  pair: Pair,
+  database: NonNullable<OperatorAccess["database"]>,
+  network: Network | undefined,
+  objectives: DrillReport["objectives"],
+  t0: number,
+): Promise<number> {
+  const events: DrillEvent[] = [];
+  const phases: Record<string, number> = {};
+  const access = pair.access;
+  progress(t0, "preflight: reading both hosts");
+  const before = pair.probe();
+  if (!before.protected || !before.primary || !before.standby) {
+    console.error(`preflight failed: the pair is not protected (${before.problems.join("; ")})`);
+    return EXIT.preflight;
+  }
+  const oldPrimary = before.primary;
+  const oldRole = pair.host(oldPrimary).role;
+  const newRole = oldRole === "primary" ? "standby" : "primary";
+  progress(
+    t0,
+    `preflight ok: ${oldPrimary} primary, ${before.standby} ${before.state} (${before.syncState}), lag ${before.lagBytes} bytes`,
+  );
+
+  const endpoints: Endpoint[] = access.hosts.map((h) => ({
+    name: h.name,
+    host: h.address,
+    port: h.dbPort,
+  }));
+  const run = new Date().toISOString();
+  const writer = new Writer(endpoints, { ...database, database: database.name }, run);
+  await writer.prepare();
+  writer.start();
+  events.push({ at: writer.now(), what: "workload started" });
+  progress(t0, `workload running on ${oldPrimary}`);
+  await sleep(args.warmupSeconds * 1000);
+
+  const failedAt = writer.now();
+  if (args.failure === "kill") pair.killPostmaster(oldPrimary);
+  else if (args.failure === "partition") network?.between(true);
+  else network?.link(oldRole, false);
+  events.push({ at: failedAt, what: `${FAILURE_TEXT[args.failure]}: ${oldPrimary}` });
+  progress(t0, `failure injected: ${FAILURE_TEXT[args.failure]} (${oldPrimary} was the primary)`);
+
+  // A killed primary is proven gone, and re-protection runs in the same pulumi up. The old
+  // primary of a network failure may still run: the activation is forced (it is fenced
+  // first), without re-protection, which waits until the network is back.
+  const forced = args.failure !== "kill";
+  progress(
+    t0,
+    `activation: activeMaster=${newRole} (failover${forced ? ", forced, protect off" : ""}), pulumi up`,
+  );
+  const activationStart = writer.now();
+  const after = await up(stack, {
+    activeMaster: newRole,
+    mode: "failover",
+    force: forced,
+    protect: !forced,
+  });
+  const activationEnd = writer.now();
+  events.push({ at: activationStart, what: "pulumi up (activation) started" });
+  events.push({
+    at: activationEnd,
+    what: forced ? "pulumi up finished (promoted)" : "pulumi up finished (promoted, re-protected)",
+  });
+  phases[forced ? "activation" : "activation+reprotection"] = activationEnd - activationStart;
+
+  // Let the workload run on the new primary a little, then stop it.
+  for (let i = 0; i < 50 && !writer.acks.some((a) => a.at > activationEnd); i++) await sleep(100);
+  await sleep(1000);
+  await writer.stop();
+  const firstOnNew = writer.acks.find((a) => a.at > failedAt && a.host !== oldPrimary);
+  if (firstOnNew)
+    events.push({ at: firstOnNew.at, what: `first write accepted by ${firstOnNew.host}` });
+  const rtoSeconds = firstOnNew ? (firstOnNew.at - failedAt) / 1000 : null;
+
+  const status = pair.probe();
+  const newPrimary = status.primary;
+  const present = newPrimary
+    ? await writer.idsOn(endpoints.find((e) => e.name === newPrimary) as Endpoint)
+    : new Set<number>();
+  const missingIds = writer.acks.map((a) => a.id).filter((id) => !present.has(id));
+  progress(
+    t0,
+    `RTO ${rtoSeconds ?? "-"} s; ${missingIds.length} of ${writer.acks.length} acknowledged commits missing`,
+  );
+
+  let origin: unknown = null;
+  if (forced) {
+    progress(t0, "network healed; re-protection: protect on, pulumi up");
+    if (args.failure === "partition") network?.between(false);
+    else network?.link(oldRole, true);
+    events.push({ at: writer.now(), what: "network healed" });
+    const r = writer.now();
+    const reprotected = await up(stack, {
+      activeMaster: newRole,
+      mode: "failover",
+      force: false,
+      protect: true,
+    });
+    phases["reprotection"] = writer.now() - r;
+    events.push({ at: writer.now(), what: "re-protected" });
+    origin = reprotected["standbyOrigin"]?.value ?? null;
+  } else {
+    origin = after["standbyOrigin"]?.value ?? null;
+  }
+
+  if (args.failback) {
+    progress(t0, `failback: activeMaster=${oldRole} (switchover)`);
+    const fb = writer.now();
+    await up(stack, { activeMaster: oldRole, mode: "switchover", force: false, protect: true });
+    phases["failback"] = writer.now() - fb;
+    events.push({ at: writer.now(), what: "failback done" });
+  }
+  phases["total"] = Date.now() - t0;
+  const protectedAfter = pair.probe().protected;
+  const report: DrillReport = {
+    stack: args.stack,
+    run,
+    failure: FAILURE_TEXT[args.failure],
+    startedAt: new Date(t0).toISOString(),
+    rtoSeconds,
+    rpo: {
+      ackedCommits: writer.acks.length,
+      missingCommits: missingIds.length,
+      missingIds: missingIds.slice(0, 100),
+      lagBytesBefore: before.lagBytes,
+    },
+    objectives,
+    met:
+      rtoSeconds !== null &&
+      rtoSeconds <= objectives.rtoSeconds &&
+      missingIds.length <= objectives.rpoCommits &&
+      protectedAfter,
+    oldPrimary,
+    newPrimary,
+    protectedAfter,
+    events: events.sort((a, b) => a.at - b.at),
+    phases,
+    activation: (after["activation"]?.value as { last?: unknown } | undefined)?.last ?? null,
+    standbyOrigin: origin,
+  };
+  fs.mkdirSync(args.out, { recursive: true });
+  const base = path.join(args.out, `${args.stack}-${report.startedAt.replace(/[:.]/g, "-")}`);
+  fs.writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
+  fs.writeFileSync(`${base}.svg`, timelineSvg(writer.acks, report.events));
+  fs.writeFileSync(`${base}.md`, markdown(report, path.basename(`${base}.svg`)));
+  console.log(
+    JSON.stringify({
+      report: `${base}.json`,
+      markdown: `${base}.md`,
+      rtoSeconds,
+      missingCommits: missingIds.length,
+      met: report.met,
+    }),
+  );
+  return report.met ? EXIT.met : EXIT.missed;
 }
 
 main().then(

@@ -1,9 +1,15 @@
 // npm run repair -- --stack NAME [--yes]
 // Rebuilds what a `pulumi up` with unchanged settings would not touch: it runs the standby's
 // steps again (access, standby, verify) through `pulumi up --replace <their URNs>`. Their
-// scripts repair a broken pair: a slot that lost the standby's WAL is created again, and a
-// standby that can no longer catch up is moved aside (<dataDir>.lost-<time>, never deleted)
-// and made again from a fresh snapshot of the primary. A healthy pair is left as it is.
+// scripts repair a broken pair, per engine:
+//   PostgreSQL: a slot that lost the standby's WAL is created again, and a standby that can
+//     no longer catch up is moved aside (<dataDir>.lost-<time>, never deleted) and made again
+//     from a fresh snapshot of the primary.
+//   Greenplum: a stopped standby is started (gpinitstandby -n); a missing one is created
+//     (gpinitstandby -s); one that can never catch up is replaced only with
+//     greenplum.allowReplaceStandby true: gpinitstandby -r -a removes it and DELETES its data
+//     directory (nothing is moved aside), then gpinitstandby -s makes a new one.
+// A healthy pair is left as it is.
 // Exit 0: repaired (or nothing to repair); 1: the run failed.
 import * as path from "path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";

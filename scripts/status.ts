@@ -46,6 +46,7 @@ async function main(): Promise<number> {
     const views: HostView[] = access.hosts.map((h) => readHost(ssh, h));
     const thresholds = { maxLagBytes: args.maxLagBytes };
     const report = evaluate(views[0], views[1], thresholds);
+    report.problems = report.problems.map((m) => m.replaceAll("<stack>", args.stack));
     console.log(args.json ? JSON.stringify(report) : formatReport(report));
     return exitCode(report, thresholds);
   } finally {

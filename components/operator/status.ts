@@ -37,6 +37,15 @@ export interface StatusThresholds {
   maxLagBytes?: number;
 }
 
+/**
+ * How a Greenplum standby that cannot catch up is rebuilt. A `pulumi up` with unchanged
+ * settings runs nothing; `npm run repair` runs the standby's steps again, which replace a
+ * registered standby only with greenplum.allowReplaceStandby (gpinitstandby -r deletes its
+ * data directory: nothing is moved aside, unlike PostgreSQL's <dataDir>.lost-<time>).
+ */
+const REBUILD =
+  "set greenplum.allowReplaceStandby true, then npm run repair -- --stack <stack>: gpinitstandby -r -a removes it and DELETES its data directory, then gpinitstandby -s makes a new one";
+
 /** A connected standby answers at least every wal_receiver_status_interval (10 s). */
 export const SILENT_STANDBY_SECONDS = 30;
 
@@ -98,7 +107,7 @@ export function evaluate(
   const slotLost = slot ? slot.walStatus === "lost" : false;
   if (slotLost) {
     problems.push(
-      `slot ${slot?.name} has lost WAL the standby needs: the standby must be rebuilt: npm run repair -- --stack <stack> rebuilds it`,
+      `slot ${slot?.name} has lost WAL the standby needs: the standby must be rebuilt: npm run repair -- --stack <stack> rebuilds it (its data directory is moved aside as <dataDir>.lost-<time>, never deleted, and a fresh snapshot replaces it)`,
     );
   }
   // Greenplum: no slot. The catalog registers the standby whatever its state; only
@@ -107,18 +116,17 @@ export function evaluate(
   const walRemoved = standbyProbe?.walRemoved === true;
   if (walRemoved) {
     problems.push(
-      `${standby?.name}'s log says the primary has already removed WAL it needs ("requested WAL segment ... has already been removed"): it can never catch up and must be rebuilt (gpinitstandby -r -a, then gpinitstandby; pulumi up does both when greenplum.allowReplaceStandby is true)`,
+      `${standby?.name}'s log says the primary has already removed WAL it needs ("requested WAL segment ... has already been removed"): it can never catch up and must be rebuilt (${REBUILD})`,
     );
   }
-  const canCatchUp = !slotLost && !walRemoved;
   const registered = primaryProbe?.registeredStandby;
   if (registered === null) {
     problems.push(
-      `no standby is registered in gp_segment_configuration on ${primary?.name}: pulumi up creates it (gpinitstandby)`,
+      `no standby is registered in gp_segment_configuration on ${primary?.name}: npm run repair -- --stack <stack> creates it (gpinitstandby -s)`,
     );
   } else if (registered && !row) {
     problems.push(
-      `gp_segment_configuration registers ${registered.hostname}:${registered.port} as the standby (status ${registered.status}), but it is absent from pg_stat_replication: it does not stream (the catalog does not mark a dead standby down)`,
+      `gp_segment_configuration registers ${registered.hostname}:${registered.port} as the standby (status ${registered.status}), but it is absent from pg_stat_replication: it does not stream (the catalog does not mark a dead standby down); npm run repair -- --stack <stack> starts a stopped one (gpinitstandby -n)`,
     );
   }
   const walKeepBytes = primaryProbe?.walKeepBytes ?? null;
@@ -137,10 +145,13 @@ export function evaluate(
     safeWalBytes = behind === null ? null : walKeepBytes - behind;
     if (safeWalBytes !== null && safeWalBytes < 0 && !walRemoved) {
       problems.push(
-        `${standby?.name} is ${-safeWalBytes} bytes further behind than the primary's WAL retention (${walKeepBytes} bytes) keeps: the WAL it needs may be recycled at any checkpoint`,
+        `${standby?.name} is ${-safeWalBytes} bytes further behind than the primary's WAL retention (${walKeepBytes} bytes) keeps: the WAL it needs is no longer kept for it (recycled at the next checkpoint, if not already), so it cannot be counted on to catch up: rebuild it (${REBUILD})`,
       );
     }
   }
+  // No slot holds WAL for a Greenplum standby: past the retention, it is gone or about to be.
+  const pastRetention = !slot && safeWalBytes !== null && safeWalBytes < 0;
+  const canCatchUp = !slotLost && !walRemoved && !pastRetention;
   const lagBytes = row?.lagBytes ?? null;
   if (
     thresholds.maxLagBytes !== undefined &&

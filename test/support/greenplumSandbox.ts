@@ -108,7 +108,8 @@ if [[ -f "$S/gpinitsystem.rc" ]]; then exit "$(cat "$S/gpinitsystem.rc")"; fi`,
   gpstart: `${REC}\nrec gpstart "$@"\necho f >"$STUB_STATE/in_recovery"`,
   // ping ... HOST: fails for a host marked noping_HOST.
   ping: `${REC}\nrec ping "$@"\nfor a; do h="$a"; done\n[[ ! -f "$STUB_STATE/noping_$h" ]]`,
-  gpactivatestandby: `${REC}\nrec gpactivatestandby "$@"\ncat "$STUB_STATE/gpactivatestandby.out"\necho f >"$STUB_STATE/in_recovery"\nrm -f "$STUB_STATE/standby.signal.path"`,
+  // With gpactivatestandby.rc: prints its output and exits so, promoting nothing (a refusal).
+  gpactivatestandby: `${REC}\nrec gpactivatestandby "$@"\ncat "$STUB_STATE/gpactivatestandby.out"\n[[ ! -f "$STUB_STATE/gpactivatestandby.rc" ]] || exit "$(cat "$STUB_STATE/gpactivatestandby.rc")"\necho f >"$STUB_STATE/in_recovery"\nrm -f "$STUB_STATE/standby.signal.path"`,
   gpconfig: `${REC}\nrec gpconfig "$@"\nprintf '%s' "$4" >"$STUB_STATE/setting_$2.pending"`,
   // gpstop -m -d DIR (coordinator only): ends the process named in DIR/postmaster.pid, as a
   // fast stop would, unless told to fail. gpstop -u: applies what gpconfig wrote.
@@ -148,6 +149,7 @@ rec ssh "$@"
 [[ ! -f "$STUB_STATE/ssh_unreachable" ]] || { echo "ssh: connect to host $STUB_HOST port 22: Connection timed out" >&2; exit 255; }
 while (($#)); do case "$1" in -o|-p) shift 2 ;; -*) shift ;; *) break ;; esac; done
 [[ ! -f "$STUB_STATE/unreachable_$1" ]] || { echo "ssh: connect to host $1 port 22: Connection timed out" >&2; exit 255; }
+[[ ! -f "$STUB_STATE/refused_$1" ]] || { echo "ssh: connect to host $1 port 22: Connection refused" >&2; exit 255; }
 shift
 exec bash -c "$*"`,
 };

@@ -38,6 +38,11 @@ function fakeStdout(name: string): string {
 pulumi.runtime.setMocks(
   {
     newResource(args) {
+      // A refused activation is still running (it is refused after 10 s on a real cluster):
+      // what starts meanwhile would run beside it.
+      if (args.name === "refused-activation" && args.type === "command:remote:Command") {
+        return new Promise<never>(() => undefined);
+      }
       created.push({ type: args.type, name: args.name, inputs: args.inputs });
       const inputs = plain(args.inputs) as Record<string, unknown>;
       return {
@@ -215,6 +220,39 @@ describe("GreenplumEngine and the activeMaster switch (mocks)", () => {
     expect(stdin).toContain("export GPM_ACTIVATION_MODE='failover'");
     expect(stdin).toContain("export GPM_SWITCHOVER_TIMEOUT_SECONDS='60'");
     expect(stdin).toContain("gpactivatestandby");
+  });
+});
+
+// On a real Greenplum 7.0.0 an activation was refused after 10 s (old coordinator
+// unreachable), but the trust steps ran beside it and retried ssh to that host five times:
+// `pulumi up` ended after 74 s. No step may start before the activation has finished.
+describe("GreenplumEngine and a refused activation (mocks)", () => {
+  it("starts no trust, primary or standby step beside the activation", async () => {
+    const config = parseSettings(raw({ version: "7" }, { activeMaster: "standby" }), ctx);
+    const hosts = new ExistingHosts(
+      must(config.existing),
+      config.primaryDbPort,
+      config.standbyDbPort,
+    );
+    const mirror = new MasterMirror("refused", {
+      primary: hosts.standby,
+      standby: hosts.primary,
+      engine: new GreenplumEngine(must(config.greenplum)),
+      replication: config.replication,
+      replicationPassword: pulumi.secret("unused-by-greenplum-0123456789"),
+      ssh: hosts,
+      activation: { settings: config.activation },
+    });
+    expect(mirror).toBeDefined();
+    // Every registration that can happen while the activation runs.
+    await new Promise((r) => setTimeout(r, 1500));
+    const steps = created.map((c) => c.name).filter((n) => n.startsWith("refused-"));
+    expect(steps).toEqual(
+      expect.arrayContaining(["refused-prepare-primary", "refused-prepare-standby"]),
+    );
+    expect(
+      steps.filter((n) => /^refused-(trust-\w+|primary|access|standby|verify)$/.test(n)),
+    ).toEqual([]);
   });
 });
 

@@ -282,7 +282,7 @@ describe("status of a Greenplum pair, from the probes above", () => {
     expect(r.protected).toBe(false);
     expect(r.hosts.map((h) => h.role)).toEqual(["primary", "stopped"]);
     expect(r.problems.join("\n")).toMatch(
-      /registers vm:7001 as the standby \(status u\), but it is absent from pg_stat_replication/,
+      /registers vm:7001 as the standby \(status u\), but it is absent from pg_stat_replication.*npm run repair -- --stack <stack> starts a stopped one \(gpinitstandby -n\)/,
     );
     expect(r.safeWalBytes).toBe(keep - behindStopped);
     expect(r.canCatchUp).toBe(true);
@@ -294,6 +294,12 @@ describe("status of a Greenplum pair, from the probes above", () => {
     expect(r.hosts.map((h) => h.role)).toEqual(["primary", "standby"]);
     expect(r.canCatchUp).toBe(false);
     expect(r.problems.join("\n")).toMatch(/can never catch up and must be rebuilt/);
+    // The true fix: a pulumi up with unchanged settings runs nothing, and Greenplum's rebuild
+    // deletes the standby's directory (no .lost-<time> copy as on PostgreSQL).
+    expect(r.problems.join("\n")).toMatch(
+      /allowReplaceStandby true, then npm run repair -- --stack <stack>: gpinitstandby -r -a removes it and DELETES its data directory/,
+    );
+    expect(r.problems.join("\n")).not.toMatch(/pulumi up (does|creates)|\.lost-/);
     expect(formatReport(r)).toMatch(/can catch up NO/);
     expect(exitCode(r)).toBe(EXIT.unprotected);
   });
@@ -302,6 +308,11 @@ describe("status of a Greenplum pair, from the probes above", () => {
     const r = status({ streaming: false, currentLsn: "0/30000000" }, { running: false });
     expect(r.safeWalBytes).toBe(keep - (0x30000000 - 0x8000110));
     expect(r.problems.join("\n")).toMatch(/further behind than the primary's WAL retention/);
+    // A negative headroom: the WAL the standby resumes from is past the retention (seen on a
+    // real 7.0.0 beside "can catch up yes"): it cannot be counted on to catch up.
+    expect(r.canCatchUp).toBe(false);
+    expect(formatReport(r)).toMatch(/can catch up NO/);
+    expect(formatReport(r)).not.toMatch(/can catch up yes/);
   });
 
   it("does not know the headroom when the standby's host does not answer, and says so", () => {
@@ -315,7 +326,10 @@ describe("status of a Greenplum pair, from the probes above", () => {
 
   it("says when no standby is registered at all", () => {
     const r = status({ streaming: false, registered: false }, { running: false });
-    expect(r.problems.join("\n")).toMatch(/no standby is registered in gp_segment_configuration/);
+    expect(r.problems.join("\n")).toMatch(
+      /no standby is registered in gp_segment_configuration on mdw: npm run repair -- --stack <stack> creates it/,
+    );
+    expect(r.problems.join("\n")).not.toMatch(/pulumi up/);
     expect(exitCode(r)).toBe(EXIT.unprotected);
   });
 

@@ -2,6 +2,7 @@
 // test/support/greenplumSandbox.ts): what they send and how they judge what comes back.
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parseSegmentConfiguration, masterPair } from "../../components/engines/greenplum/parsers";
 import {
@@ -225,6 +226,9 @@ describe("verify step", () => {
     const r = sb.run("verify", env);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/standby LOST: .*has already been removed.*must be rebuilt/);
+    expect(r.stderr).toMatch(
+      /else npm run repair -- --stack <stack>; gpinitstandby -r -a removes the standby and DELETES its data directory/,
+    );
   });
 });
 
@@ -242,7 +246,7 @@ describe("verify step, standby stopped", () => {
     expect(r.status).toBe(1);
     const behind = 0xc000060 - 0x8000110;
     expect(r.stderr).toContain(
-      `standby STOPPED: its postmaster does not run on vm (the catalog still says status u); pulumi up starts it with gpinitstandby -n. The standby resumes from 0/8000110, ${behind} bytes behind the master; wal_keep_size keeps ${320 * 1048576}, so the master can write about ${320 * 1048576 - behind} more bytes`,
+      `standby STOPPED: its postmaster does not run on vm (the catalog still says status u); npm run repair -- --stack <stack> starts it with gpinitstandby -n (a pulumi up with unchanged settings runs nothing). The standby resumes from 0/8000110, ${behind} bytes behind the master; wal_keep_size keeps ${320 * 1048576}, so the master can write about ${320 * 1048576 - behind} more bytes`,
     );
     expect(sb.calls("pg_controldata").map((c) => c.args)).toEqual([[standbyDir]]);
   });
@@ -326,6 +330,25 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
       },
     };
   }
+
+  it("reads the old master's host and port from primary_conninfo as the server writes it", () => {
+    const sb = make("gp7");
+    const { standbyDir, env } = standbyHost(sb);
+    // The real 7.0.0 line (standby_files.txt), with a host name that pg_basebackup quotes
+    // inside the quoted setting (host=''gpc-a'', as seen on a real cluster).
+    const real = fixture("standby_files.txt").split("\n")[1];
+    expect(real).toContain(" host=vm port=7000 ");
+    const quoted = real
+      .replace("host=vm", "host=''gpc-a''")
+      .replace("port=7000", `port=${oldPort}`);
+    fs.writeFileSync(path.join(standbyDir, "postgresql.auto.conf"), `${quoted}\n`);
+    fs.writeFileSync(lock, "999999999\n");
+    const r = sb.run("activate", env);
+    expect(r.stderr).toContain(`the standby replicates from gpc-a:${oldPort} (primary_conninfo)`);
+    expect(r.status).toBe(0);
+    // The stale lock of that port was found and removed: the port was read, too.
+    expect(fs.existsSync(lock)).toBe(false);
+  });
 
   it("finds nothing to activate on a new pair (no data directory yet)", () => {
     const sb = make("gp7");
@@ -423,6 +446,41 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     }
   });
 
+  it("reports gpactivatestandby's failed ssh localhost at once, not as a stopped standby", () => {
+    const sb = make("gp7");
+    const { env } = standbyHost(sb);
+    // The real 7.0.0 refusal (step4b.out, 4b.5) as it came on a host whose sshd did not
+    // listen on localhost: the standby check ran over `ssh localhost` and failed.
+    const real = fixture("step4b.out").split("\n");
+    const from = real.findIndex((l) => l.includes("4b.5 gpactivatestandby"));
+    const refusal = real
+      .slice(
+        from + 2,
+        real.findIndex((l, i) => i > from && l.startsWith("[exit code")),
+      )
+      .join("\n")
+      .replace(
+        "Running Command: echo 'START_CMD_OUTPUT';ps -ef",
+        "Running Command: ssh -o StrictHostKeyChecking=no -o ServerAliveInterval=60 localhost echo 'START_CMD_OUTPUT';ps -ef",
+      )
+      .replace("cmd had rc=1", "cmd had rc=255")
+      .replace(
+        "stderr=''",
+        "stderr='ssh: connect to host localhost port 22: Connection refused\n'",
+      );
+    expect(refusal).toMatch(/Force activation required/);
+    fs.writeFileSync(path.join(sb.state, "gpactivatestandby.out"), refusal);
+    fs.writeFileSync(path.join(sb.state, "gpactivatestandby.rc"), "2");
+    const t0 = Date.now();
+    const r = sb.run("activate", env);
+    expect(r.status).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(15000);
+    expect(r.stderr).toMatch(
+      /gpactivatestandby refused \(exit 2\) and did not promote .*the utility's own ssh failed.*Make sshd listen on localhost.*\(its ssh said: ssh: connect to host localhost port 22: Connection refused\)/,
+    );
+    expect(r.stderr).not.toMatch(/standby is not running|needs -f/);
+  });
+
   it("needs force for a standby that is not running, then uses -f and removes promote_trigger_file", () => {
     const sb = make("gp7");
     const { standbyDir, env } = standbyHost(sb);
@@ -505,6 +563,8 @@ describe("prepare and trust steps", () => {
       GPM_PEER_HOST_KEYS: "ssh-ed25519 AAAAhostpeer\necdsa-sha2-nistp256 AAAAhostpeer2",
       GPM_SELF_NAMES: out.names,
       GPM_HOST_KEY_GLOB: path.join(hostKeys, "*_key.pub"),
+      // trust.sh loads no Greenplum environment: the stub ssh comes first on PATH here.
+      PATH: `${path.join(sb.env.GPM_GPHOME, "bin")}:${sb.env.PATH}`,
     };
     const first = sb.run("trust", trustEnv);
     expect(first.status).toBe(0);
@@ -530,9 +590,67 @@ describe("prepare and trust steps", () => {
       knownHostsChanged: false,
       sshConfigChanged: false,
     });
+    // Every ssh the utilities need, without a prompt: localhost and this host's own name on
+    // each host; the other host and the way back from it where the peer is verified.
+    const targets = sb
+      .calls("ssh")
+      .map((c) => c.args.filter((a) => !a.startsWith("-") && !a.includes("=")));
+    expect(targets.map((t) => t[0])).toEqual([
+      "localhost",
+      os.hostname(),
+      "localhost",
+      os.hostname(),
+    ]);
+    expect(sb.calls("ssh").every((c) => c.args.includes("BatchMode=yes"))).toBe(true);
+    const verified = sb.run("trust", { ...trustEnv, GPM_VERIFY_PEER: "true" });
+    expect(verified.status).toBe(0);
+    expect(lastJson(verified.stdout).peerVerified).toBe(true);
+    expect(
+      sb
+        .calls("ssh")
+        .map((c) => c.args.filter((a) => !a.startsWith("-") && !a.includes("="))[0])
+        .slice(4),
+    ).toEqual([
+      "localhost",
+      os.hostname(),
+      "10.0.1.10",
+      "10.0.1.10", // then, on it: ssh back to this host
+      out.names.split(" ")[0],
+    ]);
+    fs.writeFileSync(path.join(sb.state, "refused_localhost"), "");
+    const refused = sb.run("trust", trustEnv);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(
+      /ssh from \S+ to localhost as gpadmin does not work without a password \(ssh: connect to host localhost port 22: Connection refused\)\. .*gpactivatestandby checks the standby with ssh localhost.*Make sshd listen on localhost/,
+    );
+    fs.rmSync(path.join(sb.state, "refused_localhost"));
     const bad = sb.run("trust", { ...trustEnv, GPM_PEER_HOST_KEYS: "ssh-ed25519 AAAA\nrm -rf /" });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/not a public host key/);
+  });
+
+  it("reads primary_conninfo values: bare, quoted by pg_basebackup, escaped", () => {
+    const lib = path.join(REPO, "scripts", "remote", "greenplum", "lib.sh");
+    const get = (line: string, key: string) =>
+      spawnSync("bash", ["-c", '. "$1"; gpm_conninfo_get "$2" "$3"', "x", lib, line, key], {
+        encoding: "utf8",
+      }).stdout;
+    const real = fixture("standby_files.txt").split("\n")[1];
+    expect([get(real, "host"), get(real, "port"), get(real, "passfile")]).toEqual([
+      "vm",
+      "7000",
+      "/home/gpadmin/.pgpass",
+    ]);
+    expect(get(real, "application_name")).toBe("gp_walreceiver");
+    expect(get(real.replace("host=vm", "host=''gpc-a''"), "host")).toBe("gpc-a");
+    // conninfo escapes \' and \\ inside a quoted value; the setting doubles ' and \ again.
+    const escaped = String.raw`primary_conninfo = 'passfile=''/home/o\\''k'' host = ''a\\\\b'' port=7001'`;
+    expect([get(escaped, "passfile"), get(escaped, "host"), get(escaped, "port")]).toEqual([
+      "/home/o'k",
+      "a\\b",
+      "7001",
+    ]);
+    expect(get(real, "sslkey")).toBe("");
   });
 
   it("prints JSON that survives quotes, backslashes and newlines", () => {

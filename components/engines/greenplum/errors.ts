@@ -11,6 +11,16 @@ export interface KnownFailure {
 
 export const KNOWN_FAILURES: KnownFailure[] = [
   {
+    // First: a failed `ssh localhost` made a real gpactivatestandby (7.0.0, sshd not on
+    // localhost) take a running standby for a stopped one and print "Force activation
+    // required"; the ssh line is the cause, not the utility's conclusion.
+    id: "utility-ssh-failed",
+    pattern:
+      /ssh: connect to host [^ ]+ port [0-9]+: |ssh: Could not resolve hostname |Permission denied \(publickey|Host key verification failed/,
+    message:
+      "the utility's own ssh failed (the ssh line above). Greenplum's utilities ssh as the administrator without a password to localhost, to the host they run on by its name and to the other host; gpactivatestandby checks the standby with ssh localhost and takes a failure for a standby that does not run, so it asks for -f. Make sshd listen on localhost and on each host's address, then run pulumi up: its trust step checks each of these ssh connections",
+  },
+  {
     id: "standby-already-configured",
     pattern: /Standby (coordinator|master) already configured/i,
     message:

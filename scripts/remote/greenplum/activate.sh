@@ -173,9 +173,9 @@ conf="$DATA_DIR/postgresql.auto.conf"
 [[ "$GP_FLAVOR" == gp6 ]] && conf="$DATA_DIR/recovery.conf"
 conninfo="$(grep -E '^[[:space:]]*primary_conninfo' "$conf" 2>/dev/null | tail -n 1 || true)"
 OLD_PORT="$GPM_OLD_PRIMARY_PORT"
-if [[ "$conninfo" =~ [[:space:]\']port=([0-9]+) ]]; then OLD_PORT="${BASH_REMATCH[1]}"; fi
-conn_host=""
-if [[ "$conninfo" =~ [[:space:]\']host=([A-Za-z0-9.:-]+) ]]; then conn_host="${BASH_REMATCH[1]}"; fi
+conn_port="$(gpm_conninfo_get "$conninfo" port)"
+if [[ "$conn_port" =~ ^[0-9]{1,5}$ ]]; then OLD_PORT="$conn_port"; fi
+conn_host="$(gpm_conninfo_get "$conninfo" host)"
 gpm_log "the standby replicates from ${conn_host:-?}:$OLD_PORT (primary_conninfo); the old master is $OLD:$GPM_OLD_PRIMARY_PORT $OLD_DIR"
 
 switchover_refused() {
@@ -279,6 +279,12 @@ if [[ " ${args[*]} " == *" -f "* ]] && grep -qE '^[[:space:]]*promote_trigger_fi
   gpm_psql -c 'SELECT pg_reload_conf()' >/dev/null 2>&1 || true
 fi
 
+# A refusal before promotion (the standby marker still there, a known cause in the output)
+# is reported at once: waiting for a master that was never promoted only hides the cause.
+if ((UTIL_RC != 0)) && [[ -f "$DATA_DIR/$STANDBY_MARKER" ]] && why="$(gpm_gp_explain "$UTIL_OUT")"; then
+  ssh_line="$(gpm_gp_ssh_line "$UTIL_OUT")"
+  gpm_die "gpactivatestandby refused (exit $UTIL_RC) and did not promote $DATA_DIR: $why${ssh_line:+ (its ssh said: $ssh_line)}"
+fi
 # 4. Judged on the new master, not by the exit code (it has said 2 after promoting).
 if ! check_new_master; then
   if [[ -n "$UTIL_OUT" ]] && why="$(gpm_gp_explain "$UTIL_OUT")"; then

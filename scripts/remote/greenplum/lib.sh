@@ -193,6 +193,7 @@ gpm_postmaster_running() {
 gpm_gp_explain() {
   local out="$1"
   local -a pats=(
+    'ssh: connect to host [^ ]+ port [0-9]+: |ssh: Could not resolve hostname |Permission denied \(publickey|Host key verification failed'
     'Standby (coordinator|master) already configured'
     'Data directory already exists on host|(coordinator|master) data directory exists'
     'Parent directory [^ ]+ does not exist'
@@ -209,6 +210,7 @@ gpm_gp_explain() {
     'could not connect to server: Connection refused'
   )
   local -a msgs=(
+    "the utility's own ssh failed (the ssh line above). Greenplum's utilities ssh as the administrator without a password to localhost, to the host they run on by its name and to the other host; gpactivatestandby checks the standby with ssh localhost and takes a failure for a standby that does not run, so it asks for -f. Make sshd listen on localhost and on each host's address, then run pulumi up: its trust step checks each of these ssh connections"
     'a standby is already registered in gp_segment_configuration; gpmirror replaces it only when greenplum.allowReplaceStandby is true (gpinitstandby -r -a, then a new gpinitstandby), or remove it yourself with gpinitstandby -r'
     "the standby's data directory already exists on the standby host (often left by an earlier failed run or an old master); move it aside, or set greenplum.moveAsideLeftoverDataDir true so gpmirror renames it with a timestamp"
     "the parent of the standby's data directory does not exist on the standby host; the prepare step creates it, so check that it ran and that the admin user may create it"
@@ -237,6 +239,11 @@ gpm_gp_explain() {
   return 1
 }
 
+# The first line of a utility's output where its own ssh failed (gpm_gp_explain's first entry).
+gpm_gp_ssh_line() {
+  grep -m 1 -oE "(ssh: connect to host [^ ]+ port [0-9]+: |ssh: Could not resolve hostname |Permission denied \(publickey|Host key verification failed).*" <<<"$1" | sed -E "s/[[:space:]']+\$//" || true
+}
+
 # gpm_run_utility LOG cmd...: runs a Greenplum utility with stdin closed, its output on
 # stderr and in LOG. Sets UTIL_RC and UTIL_OUT (the output). Never fails by itself: the
 # caller judges by the catalog, not by the exit code or the log words alone.
@@ -261,6 +268,65 @@ gpm_die_utility() {
     gpm_die "$what failed (exit $UTIL_RC): $why"
   fi
   gpm_die "$what failed (exit $UTIL_RC); see its output above"
+}
+
+# gpm_conninfo_get LINE KEY: the value of KEY in a `primary_conninfo = '...'` line as the
+# server writes it: the setting is a quoted string ('' or \' for a quote), and inside it
+# pg_basebackup quotes conninfo values that are not plain (host=''gpc-a'' for a name with a
+# hyphen; \' and \\ escaped). Prints nothing when KEY is absent.
+gpm_conninfo_get() {
+  local line="$1" key="$2" v c i n conninfo=""
+  v="${line#*=}"
+  v="${v#"${v%%[![:space:]]*}"}"
+  if [[ "$v" == \'* ]]; then
+    n=${#v}
+    for ((i = 1; i < n; i++)); do
+      c="${v:i:1}"
+      if [[ "$c" == "'" && "${v:i+1:1}" == "'" ]] || [[ "$c" == '\' ]]; then
+        conninfo+="${v:i+1:1}"
+        ((i += 1))
+      elif [[ "$c" == "'" ]]; then
+        break
+      else
+        conninfo+="$c"
+      fi
+    done
+  else
+    conninfo="${v%%[[:space:]#]*}"
+  fi
+  # conninfo: key = value pairs; a value is bare, or quoted with \' and \\ escapes.
+  local k val
+  n=${#conninfo}
+  i=0
+  while ((i < n)); do
+    while ((i < n)) && [[ "${conninfo:i:1}" =~ [[:space:]] ]]; do ((i += 1)); done
+    k=""
+    while ((i < n)) && [[ "${conninfo:i:1}" != "=" && ! "${conninfo:i:1}" =~ [[:space:]] ]]; do
+      k+="${conninfo:i:1}"
+      ((i += 1))
+    done
+    while ((i < n)) && [[ "${conninfo:i:1}" =~ [[:space:]=] ]]; do ((i += 1)); done
+    val=""
+    if [[ "${conninfo:i:1}" == "'" ]]; then
+      ((i += 1))
+      while ((i < n)) && [[ "${conninfo:i:1}" != "'" ]]; do
+        if [[ "${conninfo:i:1}" == '\' ]]; then ((i += 1)); fi
+        val+="${conninfo:i:1}"
+        ((i += 1))
+      done
+      ((i += 1))
+    else
+      while ((i < n)) && [[ ! "${conninfo:i:1}" =~ [[:space:]] ]]; do
+        val+="${conninfo:i:1}"
+        ((i += 1))
+      done
+    fi
+    if [[ -n "$k" && "$k" == "$key" ]]; then
+      printf '%s' "$val"
+      return 0
+    fi
+  done
+  return 0
 }
 
 # Options of every ssh between the hosts: never a prompt, bounded connect and silence.

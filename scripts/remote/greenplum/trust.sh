@@ -6,6 +6,8 @@
 # Env: GPM_GP_ADMIN GPM_PEER_NAMES (space-separated) GPM_PEER_SSH_PORT GPM_PEER_PUBLIC_KEY
 #      GPM_PEER_HOST_KEYS (lines) GPM_SELF_NAMES [GPM_SELF_SSH_PORT=22]
 #      [GPM_HOST_KEY_GLOB=/etc/ssh/ssh_host_*_key.pub] [GPM_VERIFY_PEER=false]
+# Checks every ssh the utilities need (BatchMode: no prompt): localhost and this host's own
+# name; with GPM_VERIFY_PEER=true also the other host, and from it back to this host.
 # Prints: {"authorizedKeysChanged","knownHostsChanged","sshConfigChanged","peerVerified"}
 # shellcheck disable=SC1091,SC2034 # lib.sh is prepended by the caller; it reads GPM_TAG
 set -euo pipefail
@@ -100,31 +102,58 @@ if {
 fi
 
 # ssh_config: first match wins, so ours goes on top. ConnectTimeout bounds the utilities'
-# own ssh (gpactivatestandby's lock check has none and waited 134 s on a silent host).
+# own ssh (gpactivatestandby's lock check has none and waited 134 s on a silent host). This
+# host's own names go to its own sshd port, as the utilities reach them.
 config_changed=false
 if {
   echo "# BEGIN gpmirror (managed: the pair's hosts)"
-  echo "Host $GPM_PEER_NAMES"
-  echo "  Port $GPM_PEER_SSH_PORT"
-  echo "  ConnectTimeout 10"
-  echo "  ServerAliveInterval 10"
-  echo "  ServerAliveCountMax 3"
+  for block in "$GPM_PEER_NAMES|$GPM_PEER_SSH_PORT" "$GPM_SELF_NAMES localhost 127.0.0.1|$GPM_SELF_SSH_PORT"; do
+    echo "Host ${block%|*}"
+    echo "  Port ${block#*|}"
+    echo "  ConnectTimeout 10"
+    echo "  ServerAliveInterval 10"
+    echo "  ServerAliveCountMax 3"
+  done
   echo "# END gpmirror"
 } | replace_block "$ssh_dir/config" 0600 top; then
   config_changed=true
-  gpm_log "ssh config: port and connect timeout for $GPM_PEER_NAMES"
+  gpm_log "ssh config: port and connect timeout for $GPM_PEER_NAMES and for this host"
 fi
+
+# check_ssh NAME [VIA]: ssh to NAME as the utilities do (no port given: the
+# config above; no prompt), directly or from HOST; dies naming the fix.
+check_ssh() {
+  local name="$1" via="${2:-}" out
+  local -a cmd=(ssh "${GPM_SSH_OPTS[@]}" "$name" true)
+  local from
+  from="$(hostname)"
+  if [[ -n "$via" ]]; then
+    # On the other host, as the utilities run there (gpactivatestandby on the standby).
+    cmd=(ssh "${GPM_SSH_OPTS[@]}" "$via" "ssh -o BatchMode=yes -o ConnectTimeout=10 $(printf '%q' "$name") true")
+    from="$via"
+  fi
+  if out="$(timeout 30 "${cmd[@]}" 2>&1 </dev/null)"; then
+    gpm_log "ssh $GPM_GP_ADMIN@$name from $from works without a password"
+    return 0
+  fi
+  out="$(grep -v '^Warning: Permanently added' <<<"$out" | tail -n 2 | tr -s '[:space:]' ' ')"
+  out="${out% }"
+  gpm_die "ssh from $from to $name as $GPM_GP_ADMIN does not work without a password (${out# }). Greenplum's utilities need it: they ssh to localhost, to the host they run on by its name and to the other host (gpactivatestandby checks the standby with ssh localhost and, when that fails, asks for -f). Make sshd listen on localhost and on each host's address (ListenAddress, or all addresses), let $GPM_GP_ADMIN log in with a key (PubkeyAuthentication yes; its ~/.ssh not group-writable), check that $name resolves on $from, then run pulumi up again"
+}
+
+# Every ssh of the utilities on this host, now that this host's keys are in place: to
+# localhost and to its own name (the other host's trust step checks the way back).
+check_ssh localhost
+check_ssh "$(hostname)"
 
 verified=false
 if [[ "$GPM_VERIFY_PEER" == true ]]; then
-  # The first name is the pair's address, the one gpinitstandby -s is given.
+  # The first name is the pair's address, the one gpinitstandby -s is given; and back from
+  # the other host, as gpactivatestandby reaches the old master.
   n="${GPM_PEER_NAMES%% *}"
-  if timeout 30 ssh "${GPM_SSH_OPTS[@]}" "$n" true </dev/null; then
-    gpm_log "ssh $GPM_GP_ADMIN@$n works without a password"
-    verified=true
-  else
-    gpm_die "ssh from $(hostname) to $n as $GPM_GP_ADMIN does not work without a password; Greenplum's utilities need it"
-  fi
+  check_ssh "$n"
+  check_ssh "${GPM_SELF_NAMES%% *}" "$n"
+  verified=true
 fi
 
 printf '{"authorizedKeysChanged":%s,"knownHostsChanged":%s,"sshConfigChanged":%s,"peerVerified":%s}\n' \

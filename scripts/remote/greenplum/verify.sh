@@ -71,8 +71,8 @@ while :; do
       *running=no*) health=stopped ;;
     esac
     case "$health" in
-      lost) gpm_die "standby LOST: its log says the requested WAL segment has already been removed on the master, so it can never catch up and must be rebuilt (set greenplum.allowReplaceStandby true and run pulumi up, or gpinitstandby -r -a then gpinitstandby -s). Last seen: $seen" ;;
-      stopped) gpm_die "standby STOPPED: its postmaster does not run on $GPM_STANDBY_ADDRESS (the catalog still says status u); pulumi up starts it with gpinitstandby -n.$headroom_note Last seen: $seen" ;;
+      lost) gpm_die "standby LOST: its log says the requested WAL segment has already been removed on the master, so it can never catch up and must be rebuilt: set greenplum.allowReplaceStandby true, then run pulumi up if that changed the setting (it runs the standby step again), else npm run repair -- --stack <stack>; gpinitstandby -r -a removes the standby and DELETES its data directory (nothing is moved aside), then gpinitstandby -s makes a new one. Last seen: $seen" ;;
+      stopped) gpm_die "standby STOPPED: its postmaster does not run on $GPM_STANDBY_ADDRESS (the catalog still says status u); npm run repair -- --stack <stack> starts it with gpinitstandby -n (a pulumi up with unchanged settings runs nothing).$headroom_note Last seen: $seen" ;;
       unreachable) gpm_die "standby UNREACHABLE: $GPM_STANDBY_ADDRESS does not answer over SSH and does not stream. Last seen: $seen" ;;
       *) gpm_die "standby BROKEN: its postmaster runs but it is not streaming after ${GPM_TIMEOUT_SECONDS}s (last seen: $seen);$headroom_note look at ${GPM_STANDBY_DATA_DIR%/}/log on $GPM_STANDBY_ADDRESS" ;;
     esac
