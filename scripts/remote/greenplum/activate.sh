@@ -253,7 +253,7 @@ if ((probe_rc == 0)) && [[ "$probe" =~ running=(yes|no)\ lock=(absent|live|stale
   fi
 elif [[ "$GPM_FENCED_BY_PLATFORM" == true ]]; then
   proof="fenced-by-platform"
-  gpm_log "the old host $OLD does not answer over SSH; the platform has fenced it (instance stopped), so it cannot take writes"
+  gpm_log "the old host $OLD does not answer over SSH; the platform has fenced it (its instance stopped through the EC2 API with a forced stop, waited on until stopped, and moved into a security group with no rules), so it cannot take writes"
 elif [[ "$GPM_FORCE" == true ]]; then
   proof="unreachable-forced"
   gpm_log "WARNING: FORCED activation without proof: $OLD does not answer over SSH, and an unreachable host may still run a master that takes writes"
