@@ -86,6 +86,11 @@ export class Pair {
     return this.stack.setConfig(`gpmirror:${key}`, { value }, true);
   }
 
+  /** Removes a setting `set` made (a path such as activation.fenceCommand, as `set` writes it). */
+  unset(key: string) {
+    return this.stack.removeConfig(`gpmirror:${key}`, true);
+  }
+
   /** The server that has this role now (by the outputs). */
   node(role: Role): NodeOut {
     return this.outputs[role].value as NodeOut;
