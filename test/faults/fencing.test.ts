@@ -20,6 +20,8 @@ const SUBNET = "10.206.1";
 const pair = new Pair("fence-refusals", { "local.subnet": SUBNET, "local.bridge": "gpm-fence" });
 const numbers: Record<string, unknown> = {};
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "gpmirror-fence-"));
+/** Where npm run drill writes its acknowledged commits (the operator login's database). */
+const DRILL_DB = "gpmirror_drill";
 const PG_BIN = "bin=\"$(printf '%s\\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)\"";
 
 /** The error text of a `pulumi up` that must fail, and how long it took. */
@@ -344,7 +346,7 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
     const onOld = (statement: string) =>
       pair.shell(
         "standby",
-        `psql -X -q -At -v ON_ERROR_STOP=1 -h ${sock} -p 55999 -d postgres <<'SQL'\n${statement}\nSQL`,
+        `psql -X -q -At -v ON_ERROR_STOP=1 -h ${sock} -p 55999 -d ${DRILL_DB} <<'SQL'\n${statement}\nSQL`,
       );
     pair.shell(
       "standby",
@@ -365,7 +367,9 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
       );
       const oldIds = onOld(`SELECT id FROM drill_acks WHERE run = '${report.run}' ORDER BY id`);
       const newIds = new Set(
-        pair.sql("primary", `SELECT id FROM drill_acks WHERE run = '${report.run}'`).split("\n"),
+        pair
+          .sql("primary", `SELECT id FROM drill_acks WHERE run = '${report.run}'`, DRILL_DB)
+          .split("\n"),
       );
       const lost = oldIds.split("\n").filter((id) => id !== "" && !newIds.has(id)).length;
       numbers["asyncPartitionDrill"] = {

@@ -111,9 +111,9 @@ export class Pair {
     };
   }
 
-  sql(role: Role, statement: string): string {
+  sql(role: Role, statement: string, database?: string): string {
     const n = this.node(role);
-    return sql(this.access(n), n.dataDir, n.port, statement);
+    return sql(this.access(n), n.dataDir, n.port, statement, database);
   }
 
   shell(role: Role, script: string): string {
