@@ -20,6 +20,8 @@ const SUBNET = "10.206.1";
 const pair = new Pair("fence-refusals", { "local.subnet": SUBNET, "local.bridge": "gpm-fence" });
 const numbers: Record<string, unknown> = {};
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "gpmirror-fence-"));
+/** Where npm run drill writes its acknowledged commits (the operator login's database). */
+const DRILL_DB = "gpmirror_drill";
 const PG_BIN = "bin=\"$(printf '%s\\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)\"";
 
 /** The error text of a `pulumi up` that must fail, and how long it took. */
@@ -104,7 +106,7 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
       expect(failed.error).toMatch(/\[fence-command\] fence agent: no answer/);
       expect(pair.sql("standby", "SELECT pg_is_in_recovery()")).toBe("t");
     } finally {
-      await pair.stack.removeConfig("gpmirror:activation.fenceCommand");
+      await pair.unset("activation.fenceCommand");
       await pair.set("activation.force", "false");
       await pair.stack.setConfig("gpmirror:protect", { value: "true" });
       await pair.set("activeMaster", oldRole);
@@ -132,7 +134,7 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
       );
       await pair.up();
     } finally {
-      await pair.stack.removeConfig("gpmirror:activation.fenceCommand");
+      await pair.unset("activation.fenceCommand");
       await pair.set("activation.force", "false");
     }
     // The agent ran once, with the old host's identity, no secret, and before the promotion:
@@ -210,14 +212,22 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
       "primary",
       "INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series(1000, 40000) g",
     );
-    const received = () =>
+    // Asynchronous replication: the kill waits until the standby has received (not replayed)
+    // everything the primary wrote, so that every row is on the standby's disk.
+    const written = pair.sql("primary", "SELECT pg_current_wal_lsn()");
+    await waitFor(
+      () => pair.sql("standby", `SELECT pg_last_wal_receive_lsn() >= '${written}'::pg_lsn`) === "t",
+      60_000,
+      "everything received",
+    );
+    expect(
       Number(
         pair.sql(
           "standby",
           "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())",
         ),
-      );
-    await waitFor(() => received() > 2 * 1024 * 1024, 60_000, "2 MB received, not replayed");
+      ),
+    ).toBeGreaterThan(2 * 1024 * 1024);
     pair.killPostmaster("primary");
     await pair.set("activeMaster", other(oldRole));
     await pair.set("activation.maxLagBytes", String(1024 * 1024));
@@ -336,7 +346,7 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
     const onOld = (statement: string) =>
       pair.shell(
         "standby",
-        `psql -X -q -At -v ON_ERROR_STOP=1 -h ${sock} -p 55999 -d postgres <<'SQL'\n${statement}\nSQL`,
+        `psql -X -q -At -v ON_ERROR_STOP=1 -h ${sock} -p 55999 -d ${DRILL_DB} <<'SQL'\n${statement}\nSQL`,
       );
     pair.shell(
       "standby",
@@ -357,7 +367,9 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
       );
       const oldIds = onOld(`SELECT id FROM drill_acks WHERE run = '${report.run}' ORDER BY id`);
       const newIds = new Set(
-        pair.sql("primary", `SELECT id FROM drill_acks WHERE run = '${report.run}'`).split("\n"),
+        pair
+          .sql("primary", `SELECT id FROM drill_acks WHERE run = '${report.run}'`, DRILL_DB)
+          .split("\n"),
       );
       const lost = oldIds.split("\n").filter((id) => id !== "" && !newIds.has(id)).length;
       numbers["asyncPartitionDrill"] = {

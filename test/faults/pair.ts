@@ -86,6 +86,11 @@ export class Pair {
     return this.stack.setConfig(`gpmirror:${key}`, { value }, true);
   }
 
+  /** Removes a setting `set` made (a path such as activation.fenceCommand, as `set` writes it). */
+  unset(key: string) {
+    return this.stack.removeConfig(`gpmirror:${key}`, true);
+  }
+
   /** The server that has this role now (by the outputs). */
   node(role: Role): NodeOut {
     return this.outputs[role].value as NodeOut;
@@ -106,9 +111,9 @@ export class Pair {
     };
   }
 
-  sql(role: Role, statement: string): string {
+  sql(role: Role, statement: string, database?: string): string {
     const n = this.node(role);
-    return sql(this.access(n), n.dataDir, n.port, statement);
+    return sql(this.access(n), n.dataDir, n.port, statement, database);
   }
 
   shell(role: Role, script: string): string {

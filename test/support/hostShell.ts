@@ -35,10 +35,16 @@ export function onHost(host: HostAccess, script: string): string {
 }
 
 /** psql on the host's own server through its unix socket (the scripts' socket dir). */
-export function sql(host: HostAccess, dataDir: string, port: number, statement: string): string {
+export function sql(
+  host: HostAccess,
+  dataDir: string,
+  port: number,
+  statement: string,
+  database = "postgres",
+): string {
   const socketDir = dataDir.replace(/\/[^/]+$/, "/run");
   return onHost(
     host,
-    `psql -X -q -At -v ON_ERROR_STOP=1 -h ${shellQuote(socketDir)} -p ${port} -d postgres <<'SQL'\n${statement}\nSQL`,
+    `psql -X -q -At -v ON_ERROR_STOP=1 -h ${shellQuote(socketDir)} -p ${port} -d ${shellQuote(database)} <<'SQL'\n${statement}\nSQL`,
   );
 }
