@@ -77,6 +77,7 @@ const mirror = new MasterMirror("mirror", {
   // On AWS clients use the DNS name that activation moves, not the primary's address.
   clientEndpoint: hosts instanceof AwsHosts ? hosts.clientEndpoint : undefined,
   protect: config.activation.protect,
+  stepTimeoutSeconds: config.stepTimeoutSeconds,
   activationSwitch: activationSwitch(config.activation.activeMaster),
   activation: {
     settings: config.activation,
@@ -97,6 +98,14 @@ export const activation = mirror.activation;
 export const operatorAccess = mirror.operatorAccess;
 /** What `npm run drill` must achieve (config: drill.rtoSeconds, drill.rpoCommits). */
 export const drillObjectives = config.drill;
+/**
+ * AWS: what this update built (hosts, active master, database system identifier); the next
+ * update reads it back to refuse changes that would replace or stop a master unasked.
+ */
+export const awsRecord =
+  hosts instanceof AwsHosts ? hosts.record(mirror.systemIdentifier) : undefined;
+/** AWS: the masters' security group, for the segment hosts' group to allow in return. */
+export const mastersSecurityGroupId = hosts instanceof AwsHosts ? hosts.securityGroupId : undefined;
 /** Local stacks: where the hosts are kept, for drills that cut the network between them. */
 export const localHosts =
   hosts instanceof LocalHosts && config.local

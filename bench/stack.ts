@@ -14,9 +14,9 @@ import {
 import { OperatorAccess } from "../components/operator/access";
 import { SshSession } from "../components/operator/ssh";
 import { shellQuote } from "../components/shell";
+import { pulumiEngine, ROOT } from "../scripts/lib/pulumiEngine";
 
-export const ROOT = path.resolve(__dirname, "..");
-const PULUMI_HOME = process.env["PULUMI_HOME"] ?? path.join(ROOT, ".pulumi-home");
+export { ROOT };
 
 export type HostView = OperatorAccess["hosts"][number];
 
@@ -36,21 +36,16 @@ export class BenchStack {
   static async open(name: string, config: Record<string, string>): Promise<BenchStack> {
     const backend = path.join(ROOT, "bench", "results", "tmp", "state");
     fs.mkdirSync(backend, { recursive: true });
+    const engine = pulumiEngine();
     const env = {
-      PULUMI_HOME,
+      ...engine.env,
       PULUMI_BACKEND_URL: `file://${backend}`,
       PULUMI_CONFIG_PASSPHRASE: "gpmirror-bench-passphrase",
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      // Type-checked by npm test (tsc), as scripts/pulumi-env.sh says.
-      PULUMI_NODEJS_TRANSPILE_ONLY: "true",
-      PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
-      PATH: `${path.join(PULUMI_HOME, "bin")}:${path.join(ROOT, "node_modules", ".bin")}:${process.env["PATH"] ?? ""}`,
     };
     // Config files are read by the engine from stacks/; PULUMI_CONFIG_PASSPHRASE_FILE from the
     // caller's environment would take precedence over our passphrase.
     delete process.env["PULUMI_CONFIG_PASSPHRASE_FILE"];
-    const pulumiCommand = await PulumiCommand.get({ root: PULUMI_HOME, skipVersionCheck: true });
+    const pulumiCommand = await PulumiCommand.get({ root: engine.root, skipVersionCheck: true });
     const stack = await LocalWorkspace.createOrSelectStack(
       { stackName: name, workDir: ROOT },
       { envVars: env, pulumiCommand },

@@ -45,13 +45,17 @@ export class Activation extends pulumi.ComponentResource {
       GPM_OLD_FENCE: scriptText(args.scripts.fence(args.other)),
       ...(args.platformFence ?? {}),
     };
+    // Every remote call in the script is bounded by timeoutSeconds; the whole script is too,
+    // since the command provider's own timeout does not stop a local command's children.
+    const bounded = `timeout --kill-after=10 ${s.timeoutSeconds * ACTIVATION_CALLS} bash scripts/activate.sh`;
     const run = new command.local.Command(
       name,
       {
-        create: "bash scripts/activate.sh",
-        update: "bash scripts/activate.sh",
+        create: bounded,
+        update: bounded,
         environment,
         logging: "stderr",
+        addPreviousOutputInEnv: false,
       },
       {
         parent: this,
@@ -64,6 +68,9 @@ export class Activation extends pulumi.ComponentResource {
     this.registerOutputs({ result: this.result });
   }
 }
+
+/** At most this many bounded remote calls follow one another in scripts/activate.sh. */
+const ACTIVATION_CALLS = 8;
 
 function hostEnv(prefix: "NEW" | "OLD", host: Host): Record<string, pulumi.Input<string>> {
   return {

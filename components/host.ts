@@ -26,6 +26,15 @@ export interface Host {
   ready: pulumi.Resource[];
   /** A bastion SSH goes through, when the host cannot be reached directly. */
   proxy?: SshProxy;
+  /** What a user does when the host shows another key than the pinned one. */
+  hostKeyFix?: string;
+  /** How long a step waits for the host to answer SSH (a new cloud host boots meanwhile). */
+  connectSeconds?: number;
+  /**
+   * The database system identifier the pair had (AWS: recorded in the stack). When it is
+   * not empty, the primary step refuses to initialize a new system on this host.
+   */
+  expectedSystemIdentifier?: pulumi.Output<string>;
 }
 
 /** A bastion (jump host): its own address, login and pinned host key. */
@@ -62,4 +71,34 @@ export function sshConnection(host: Host) {
         }
       : {}),
   };
+}
+
+/** Parameters of scripts/host-check.sh for a host (the keys stay secrets). */
+export function hostCheckEnvironment(host: Host): Record<string, pulumi.Input<string>> {
+  return {
+    GPM_HOST_NAME: pulumi.interpolate`${host.role} (${host.name})`,
+    GPM_ADDRESS: host.address,
+    GPM_SSH_PORT: host.sshPort.apply(String),
+    GPM_USER: host.user,
+    GPM_SSH_KEY: pulumi.secret(host.privateKey),
+    GPM_HOST_KEY: host.hostKey,
+    GPM_CONNECT_SECONDS: String(host.connectSeconds ?? 60),
+    ...(host.hostKeyFix ? { GPM_FIX: host.hostKeyFix } : {}),
+    ...(host.proxy
+      ? {
+          GPM_PROXY_ADDRESS: host.proxy.address,
+          GPM_PROXY_SSH_PORT: host.proxy.sshPort.apply(String),
+          GPM_PROXY_USER: host.proxy.user,
+          GPM_PROXY_SSH_KEY: pulumi.secret(host.proxy.privateKey),
+          GPM_PROXY_HOST_KEY: host.proxy.hostKey,
+        }
+      : {}),
+  };
+}
+
+/** The primary step's guard against initializing over a system the pair had (both engines). */
+export function expectedSystemEnv(host: Host): Record<string, pulumi.Input<string>> {
+  return host.expectedSystemIdentifier
+    ? { GPM_EXPECTED_SYSTEM_ID: host.expectedSystemIdentifier }
+    : {};
 }

@@ -85,6 +85,8 @@ export class MasterMirror extends pulumi.ComponentResource {
   readonly replication: pulumi.Output<ReplicationStatus>;
   readonly standbyOrigin: pulumi.Output<StandbyOrigin>;
   readonly activation: pulumi.Output<Activation>;
+  /** The database system identifier the primary step reported (pg_controldata's). */
+  readonly systemIdentifier: pulumi.Output<string | undefined>;
   /** Secret: what the operator CLIs (status, drill) need to reach the hosts. */
   readonly operatorAccess?: pulumi.Output<OperatorAccess>;
 
@@ -179,6 +181,11 @@ export class MasterMirror extends pulumi.ComponentResource {
       ...(activated ? [activated] : []),
       ...trusted,
     ]);
+    this.systemIdentifier = primary.result.apply((r) =>
+      typeof r["systemIdentifier"] === "string" && r["systemIdentifier"] !== ""
+        ? r["systemIdentifier"]
+        : undefined,
+    );
     const access = run("access", pair.primary, engine.access(pair), [primary]);
     let verified: pulumi.Output<ReplicationStatus> = pulumi.output(UNPROTECTED);
     this.standbyOrigin = pulumi.output(NO_STANDBY);

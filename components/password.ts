@@ -14,7 +14,11 @@ export function password(
   if (given) return pulumi.secret(given);
   const generated = new command.local.Command(
     name,
-    { create: "od -An -N24 -tx1 /dev/urandom | tr -d ' \\n'", logging: "none" },
+    {
+      create: "od -An -N24 -tx1 /dev/urandom | tr -d ' \\n'",
+      logging: "none",
+      addPreviousOutputInEnv: false,
+    },
     { ...opts, additionalSecretOutputs: ["stdout"] },
   );
   return pulumi.secret(generated.stdout);

@@ -1,7 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Host, sshConnection } from "./host";
-import { exportLines } from "./shell";
+import { createHash } from "crypto";
+import { Host, hostCheckEnvironment, sshConnection } from "./host";
+import { exportLines, shellQuote } from "./shell";
 
 export interface RemoteStepArgs {
   host: Host;
@@ -21,6 +22,12 @@ export type StepResult = Record<string, unknown>;
  * appears on a command line (process listings) and no sshd AcceptEnv is needed. Progress
  * (stderr) is logged; stdout is parsed, not logged. A change of script or parameters re-runs
  * the step (scripts are idempotent); identical inputs run nothing.
+ *
+ * Two bounds that hold whichever build of the command provider runs the step (Pulumi's own
+ * ignores customTimeouts for remote commands and does not bound the SSH handshake): a host
+ * check first (scripts/host-check.sh: the host answers SSH in time and shows its pinned key,
+ * else a clear error naming the host and both fingerprints), and `timeout` around the script
+ * on the host, sized from the step's bound.
  */
 export class RemoteStep extends pulumi.ComponentResource {
   readonly command: command.remote.Command;
@@ -30,20 +37,34 @@ export class RemoteStep extends pulumi.ComponentResource {
     super("gpmirror:index:RemoteStep", name, {}, opts);
     const stdin = stepInput(args.script, args.env);
     const timeout = `${args.timeoutSeconds}s`;
+    // Runs exactly when the step does: its triggers are the step's inputs.
+    const check = new command.local.Command(
+      `${name}-host-check`,
+      {
+        create: "bash scripts/host-check.sh",
+        environment: hostCheckEnvironment(args.host),
+        triggers: [stdin.apply(digest), args.host.instance],
+        logging: "stderr",
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: args.host.ready },
+    );
     this.command = new command.remote.Command(
       name,
       {
         connection: sshConnection(args.host),
-        create: "bash -s",
-        update: "bash -s",
+        create: boundedCommand(name, args.timeoutSeconds),
+        update: boundedCommand(name, args.timeoutSeconds),
         stdin,
         logging: "stderr",
+        // The hosts' sshd does not accept PULUMI_COMMAND_* variables, and no step reads them.
+        addPreviousOutputInEnv: false,
         // A rebuilt machine must get the step again even when its address stays the same.
         triggers: [args.host.instance],
       },
       {
         parent: this,
-        dependsOn: args.host.ready,
+        dependsOn: [check],
         customTimeouts: { create: timeout, update: timeout },
       },
     );
@@ -51,6 +72,24 @@ export class RemoteStep extends pulumi.ComponentResource {
     this.result = pulumi.unsecret(this.command.stdout).apply((out) => parseStepResult(name, out));
     this.registerOutputs({ result: this.result });
   }
+}
+
+/**
+ * `bash -s` under `timeout` on the host, with a message that says which bound ended it.
+ * POSIX sh: it runs in the login user's shell.
+ */
+export function boundedCommand(step: string, seconds: number): string {
+  const message = shellQuote(
+    `gpmirror: step ${step} did not finish within ${seconds} s on this host and was stopped`,
+  );
+  return (
+    `timeout --kill-after=10 ${seconds} bash -s; rc=$?; ` +
+    `if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo ${message} >&2; fi; exit "$rc"`
+  );
+}
+
+function digest(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 /** What `bash -s` reads for a step: its parameters as `export` lines, then its script. */

@@ -1,55 +1,114 @@
 #!/usr/bin/env bash
-# Builds the Pulumi engine pieces gpmirror needs from Go modules (Pulumi's installer downloads
-# binaries, which this project cannot rely on), and installs them where the engine finds them
-# without downloading:
-#   $PULUMI_HOME/bin/pulumi                    the CLI, github.com/pulumi/pulumi/pkg/v3 cmd/pulumi
-#   $PULUMI_HOME/bin/pulumi-language-nodejs    gpmirror's Node.js language host (engine/cmd)
-#   $PULUMI_HOME/plugins/resource-command-v<V>/pulumi-resource-command
-#                                              gpmirror's command provider (engine/cmd), at the
-#                                              version @pulumi/command in package.json declares
-# Versions are pinned in engine/go.mod and package.json. Skips what is already built from the
-# same sources. Usage: scripts/install-pulumi.sh [--force]
+# The Pulumi engine gpmirror runs with.
+#
+# With a Pulumi you installed (see scripts/pulumi-env.sh) there is nothing to do: your CLI
+# and Pulumi's normal plugin handling are used.
+#
+# Without one (a machine that cannot run Pulumi's installer), the engine goes under
+# $PULUMI_HOME (.pulumi-home), where Pulumi finds it without downloading:
+#   bin/pulumi                    the CLI, built from github.com/pulumi/pulumi/pkg/v3 (engine/go.mod)
+#   bin/pulumi-language-nodejs    Pulumi's official Node.js language host   } from the archive in
+#   plugins/resource-command-v<V>/pulumi-resource-command                    } GPMIRROR_PULUMI_PLUGINS
+#                                 Pulumi's official command provider, at the version of
+#                                 @pulumi/command in package.json
+# GPMIRROR_PULUMI_PLUGINS: the official plugins' archive (pulumi-official-plugins.tar.xz, or the
+# directory it unpacks to); default ../shared/pulumi-plugins/ beside the checkout.
+# Skips what is already in place. Usage: scripts/install-pulumi.sh [--force]
 set -euo pipefail
 # shellcheck source=scripts/pulumi-env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/pulumi-env.sh"
 cd "$GPMIRROR_ROOT"
 
 say() { printf '[install-pulumi] %s\n' "$*" >&2; }
+die() {
+  say "ERROR: $*"
+  exit 1
+}
 
-command -v go >/dev/null || { say "Go is required (https://go.dev/dl, or Debian's golang-go >= 1.26)"; exit 1; }
-
-cli_version="$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" { print $2 }' engine/go.mod)"
-command_version="$(node -p 'require("./node_modules/@pulumi/command/package.json").version' 2>/dev/null || true)"
-if [ -z "$command_version" ]; then
-  command_version="$(node -p 'require("./package.json").dependencies["@pulumi/command"]')"
-fi
-[ -n "$cli_version" ] || { say "cannot read the pulumi/pkg/v3 version from engine/go.mod"; exit 1; }
-
-# One stamp for all pieces: the versions and every source file that goes into them.
-stamp_dir="$PULUMI_HOME/.gpmirror-build"
-sources_hash="$( { echo "$cli_version $command_version $(go version)"; find engine -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) -not -name '*_test.go' | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -d' ' -f1)"
-plugin_dir="$PULUMI_HOME/plugins/resource-command-v$command_version"
-if [ "${1:-}" != "--force" ] && [ -f "$stamp_dir/stamp" ] && [ "$(cat "$stamp_dir/stamp")" = "$sources_hash" ] \
-  && [ -x "$PULUMI_HOME/bin/pulumi" ] && [ -x "$PULUMI_HOME/bin/pulumi-language-nodejs" ] \
-  && [ -x "$plugin_dir/pulumi-resource-command" ]; then
-  say "engine pieces already built (pulumi $cli_version, command provider $command_version); nothing to do"
+if [ "$GPMIRROR_PULUMI" = user ]; then
+  say "using your Pulumi: $GPMIRROR_PULUMI_CLI ($("$GPMIRROR_PULUMI_CLI" version 2>/dev/null || echo 'version unknown')); plugins come through Pulumi's own plugin handling"
   exit 0
 fi
 
-mkdir -p "$PULUMI_HOME/bin" "$plugin_dir" "$stamp_dir"
-export GOFLAGS="${GOFLAGS:-} -mod=readonly"
-start=$(date +%s)
-say "building the pulumi CLI $cli_version from github.com/pulumi/pulumi/pkg/v3 (first build downloads modules and takes several minutes)"
-(cd engine && go build -o "$PULUMI_HOME/bin/pulumi" \
-  -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$cli_version" \
-  github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-say "building the Node.js language host"
-(cd engine && go build -o "$PULUMI_HOME/bin/pulumi-language-nodejs" ./cmd/pulumi-language-nodejs)
-say "building the command provider v$command_version"
-(cd engine && go build -ldflags "-X main.version=$command_version" -o "$plugin_dir/pulumi-resource-command" ./cmd/pulumi-resource-command)
-# The plugin cache counts a plugin as installed only without a .partial marker and with a
-# lock file beside it.
-rm -f "$plugin_dir.partial"
-touch "$plugin_dir.lock"
-echo "$sources_hash" >"$stamp_dir/stamp"
-say "done in $(($(date +%s) - start)) s: $("$PULUMI_HOME/bin/pulumi" version)"
+force=false
+[ "${1:-}" = "--force" ] && force=true
+command_version="$(node -p 'require("./package.json").dependencies["@pulumi/command"]')"
+cli_version="$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" { print $2 }' engine/go.mod)"
+[ -n "$cli_version" ] || die "cannot read the pulumi/pkg/v3 version from engine/go.mod"
+stamp_dir="$PULUMI_HOME/.gpmirror-build"
+mkdir -p "$PULUMI_HOME/bin" "$stamp_dir"
+
+# --- the CLI ------------------------------------------------------------------------------
+build_cli() {
+  command -v go >/dev/null ||
+    die "no Pulumi here and no Go to build one: install Pulumi (https://www.pulumi.com/docs/install/), or Go 1.26 (https://go.dev/dl)"
+  local sources_hash
+  sources_hash="$( { echo "$cli_version $(go version)"; sha256sum engine/go.mod engine/go.sum engine/tools.go; } | sha256sum | cut -d' ' -f1)"
+  if ! $force && [ -x "$PULUMI_HOME/bin/pulumi" ] && [ "$(cat "$stamp_dir/cli" 2>/dev/null)" = "$sources_hash" ]; then
+    say "pulumi CLI $cli_version already built"
+    return
+  fi
+  local start=$SECONDS
+  say "building the pulumi CLI $cli_version from github.com/pulumi/pulumi/pkg/v3 (the first build downloads modules and takes several minutes)"
+  (cd engine && GOFLAGS="${GOFLAGS:-} -mod=readonly" go build -o "$PULUMI_HOME/bin/pulumi" \
+    -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$cli_version" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+  echo "$sources_hash" >"$stamp_dir/cli"
+  say "pulumi CLI built in $((SECONDS - start)) s"
+}
+
+# --- Pulumi's official plugins ----------------------------------------------------------
+# The version a plugin binary was built as, from Go's build information (-X ...Version=V).
+built_version() {
+  go version -m "$1" 2>/dev/null | sed -n 's/.*-X [^ ]*\/version\.Version=v\{0,1\}\([0-9][0-9.]*\).*/\1/p' | head -n 1
+}
+
+# Where the official plugins come from; checked before anything is built.
+plugin_source() {
+  local source="${GPMIRROR_PULUMI_PLUGINS:-$GPMIRROR_ROOT/../shared/pulumi-plugins}"
+  [ -d "$source" ] && [ -f "$source/pulumi-official-plugins.tar.xz" ] && source="$source/pulumi-official-plugins.tar.xz"
+  [ -e "$source" ] ||
+    die "Pulumi's official language host and command provider are needed and there is no Pulumi here to fetch them. Install Pulumi (https://www.pulumi.com/docs/install/: it brings both), or set GPMIRROR_PULUMI_PLUGINS to pulumi-official-plugins.tar.xz or the directory it unpacks to (looked for: $source)"
+  printf '%s\n' "$source"
+}
+
+install_plugins() {
+  local source="$1"
+  local plugin_dir="$PULUMI_HOME/plugins/resource-command-v$command_version"
+  local archive_hash=""
+  if [ -f "$source" ]; then archive_hash="$(sha256sum "$source" | cut -d' ' -f1)"; fi
+  local want="$archive_hash $command_version $source"
+  if ! $force && [ -x "$PULUMI_HOME/bin/pulumi-language-nodejs" ] && [ -x "$plugin_dir/pulumi-resource-command" ] &&
+    [ "$(cat "$stamp_dir/plugins" 2>/dev/null)" = "$want" ]; then
+    say "Pulumi's official plugins already installed (command provider $command_version)"
+    return
+  fi
+  local dir="$source" tmp=""
+  if [ -f "$source" ]; then
+    tmp="$(mktemp -d)"
+    tar -xJf "$source" -C "$tmp"
+    dir="$(dirname "$(find "$tmp" -name pulumi-resource-command -type f | head -n 1)")"
+  fi
+  [ -x "$dir/pulumi-resource-command" ] && [ -x "$dir/pulumi-language-nodejs" ] ||
+    die "$source holds no pulumi-resource-command and pulumi-language-nodejs"
+  local got
+  got="$(built_version "$dir/pulumi-resource-command")"
+  if command -v go >/dev/null && [ "$got" != "$command_version" ]; then
+    die "$source has command provider ${got:-of unknown version}, but package.json pins @pulumi/command $command_version: use the matching plugin archive"
+  fi
+  rm -rf "$plugin_dir" "$plugin_dir.partial"
+  mkdir -p "$plugin_dir"
+  install -m 0755 "$dir/pulumi-resource-command" "$plugin_dir/pulumi-resource-command"
+  install -m 0755 "$dir/pulumi-language-nodejs" "$PULUMI_HOME/bin/pulumi-language-nodejs"
+  cp "$dir"/LICENSE* "$plugin_dir/" 2>/dev/null || true
+  # The plugin cache counts a plugin as installed only with a lock file beside its directory.
+  touch "$plugin_dir.lock"
+  [ -z "$tmp" ] || rm -rf "$tmp"
+  echo "$want" >"$stamp_dir/plugins"
+  say "installed Pulumi's official language host $("$PULUMI_HOME/bin/pulumi-language-nodejs" --version 2>/dev/null) and command provider $command_version"
+}
+
+plugins="$(plugin_source)"
+build_cli
+install_plugins "$plugins"
+say "ready: $("$PULUMI_HOME/bin/pulumi" version)"

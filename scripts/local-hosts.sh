@@ -87,8 +87,9 @@ if [[ "$ACTION" == client-key ]]; then
   chmod 0755 "$STATE_DIR"
   key="$STATE_DIR/client_key"
   ensure_key "$key" "gpmirror-$GPM_STACK-client" "the client key pair"
-  jq -cn --rawfile privateKey "$key" --arg publicKey "$(cut -d' ' -f1,2 "$key.pub")" --arg path "$key" \
-    '{privateKey: $privateKey, publicKey: $publicKey, path: $path}'
+  # The private key stays in its file: the program reads it from there, so no output of this
+  # command (which a failure would quote) ever holds it.
+  jq -cn --arg publicKey "$(cut -d' ' -f1,2 "$key.pub")" --arg path "$key" '{publicKey: $publicKey, path: $path}'
   exit 0
 fi
 

@@ -33,8 +33,31 @@ export interface AwsNetworkSettings {
   zones?: [string, string];
 }
 
+/** What may differ between the two masters, so that a change can reach one at a time. */
+export interface AwsHostSettings {
+  /** aws.hosts.<role>.instanceType, else aws.instanceType. */
+  instanceType: string;
+  /**
+   * Opt-in: a change that replaces this host's instance or data volume (a new subnet or zone,
+   * a new KMS key, associatePublicIp) goes ahead; refused otherwise.
+   */
+  allowReplace: boolean;
+}
+
 export interface AwsSettings {
   instanceType: string;
+  /** Per host, by the role it was built with. */
+  hosts: { primary: AwsHostSettings; standby: AwsHostSettings };
+  /** EC2 termination protection on both instances; destroy needs it off first. */
+  terminationProtection: boolean;
+  /** Opt-in: a change that stops the active master (its instance type) goes ahead. */
+  allowActiveMasterStop: boolean;
+  /** Opt-in: initdb/gpinitsystem may run although the stack recorded a database system. */
+  allowNewDatabaseSystem: boolean;
+  /** CloudWatch status-check alarms that recover (and, for the instance check, reboot) a master. */
+  autoRecovery: boolean;
+  /** A DLM policy snapshotting both data volumes. */
+  snapshots: { enabled: boolean; intervalHours: number; retainCount: number };
   /** An AMI id, or the owner and name filter of a lookup (most recent match). */
   ami: { id?: string; owner: string; nameFilter: string };
   network: AwsNetworkSettings;
@@ -49,16 +72,29 @@ export interface AwsSettings {
     segmentSecurityGroupId?: string;
     segmentCidrs: string[];
     segmentPorts: PortRange;
+    /** Ports of mirror segments, which a promoted mirror serves on. */
+    mirrorPorts: PortRange;
     interconnectPorts: PortRange;
+    /** Also write the rules the masters need into the segment hosts' group. */
+    writeSegmentIngress: boolean;
     /** Where the hosts may reach HTTPS (package download, SSM); none by default. */
     httpsEgressCidrs: string[];
   };
-  dataVolume: { sizeGiB: number; iops: number; throughputMiBps: number; kmsKeyId?: string };
+  dataVolume: {
+    sizeGiB: number;
+    iops: number;
+    throughputMiBps: number;
+    kmsKeyId?: string;
+    /** Opt-in: destroy deletes the volumes (after a final snapshot); kept in AWS otherwise. */
+    deleteOnDestroy: boolean;
+  };
   rootVolumeSizeGiB: number;
   /** The master's data directory; the data volume is mounted at its parent. */
   dataDir: string;
   /** OS user that gpmirror logs in as and that runs the database (gpadmin). */
   osUser: string;
+  /** Its fixed UID and GID, as on the segment hosts. */
+  osUid: number;
   greenplum: { preinstalled: boolean; packageUrl: string; packageSha256: string };
   dns: { zoneId?: string; zoneName: string; recordName: string; ttl: number };
   connection: {
@@ -80,8 +116,24 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const PUBLIC_KEY = /^(ssh-|ecdsa-)[A-Za-z0-9-]+ [A-Za-z0-9+/=]+/;
 
+/** Greenplum's segment ports, when the engine is Greenplum: the AWS port defaults follow them. */
+export interface SegmentLayout {
+  segmentPortBase: number;
+  segmentsPerHost: number;
+}
+
+/** gpaddmirrors' default: a mirror's port is its primary's plus 1000. */
+const MIRROR_PORT_OFFSET = 1000;
+/** DLM's allowed intervals for an hourly schedule. */
+const SNAPSHOT_INTERVALS = [1, 2, 3, 4, 6, 8, 12, 24];
+
 /** Parses `aws.*`; problems go to the reader, so one preview lists them all. */
-export function parseAws(r: Reader, ctx: ConfigContext, raw: RawSettings): AwsSettings {
+export function parseAws(
+  r: Reader,
+  ctx: ConfigContext,
+  raw: RawSettings,
+  layout?: SegmentLayout,
+): AwsSettings {
   const allowWorldCidrs = bool(r, "aws.allowWorldCidrs", false);
   const cidrs = (key: string) => cidrList(r, key, allowWorldCidrs);
   const network = parseNetwork(r);
@@ -94,6 +146,18 @@ export function parseAws(r: Reader, ctx: ConfigContext, raw: RawSettings): AwsSe
       "use a type such as m6i.xlarge",
     );
   }
+  const hostSettings = (role: "primary" | "standby"): AwsHostSettings => {
+    const key = `aws.hosts.${role}.instanceType`;
+    const own = r.string(key, "");
+    if (own !== "" && !INSTANCE_TYPE.test(own)) {
+      r.fail(key, `"${own}" is not an EC2 instance type`, "use a type such as m6i.xlarge");
+    }
+    return {
+      instanceType: own || instanceType,
+      allowReplace: bool(r, `aws.hosts.${role}.allowReplace`, false),
+    };
+  };
+  const hosts = { primary: hostSettings("primary"), standby: hostSettings("standby") };
   const segmentSecurityGroupId = optionalId(r, "aws.access.segmentSecurityGroupId", "sg");
   const segmentCidrs = cidrs("aws.access.segmentCidrs");
   const segmentsGiven = ["aws.access.segmentSecurityGroupId", "aws.access.segmentCidrs"].some(
@@ -144,8 +208,37 @@ export function parseAws(r: Reader, ctx: ConfigContext, raw: RawSettings): AwsSe
       "use a path two levels deep or more, such as /data/master/gpseg-1",
     );
   }
+  const writeSegmentIngress = bool(r, "aws.access.writeSegmentIngress", false);
+  if (writeSegmentIngress && !segmentSecurityGroupId) {
+    r.fail(
+      "aws.access.writeSegmentIngress",
+      "needs the segment hosts' group to write the rules into",
+      "set aws.access.segmentSecurityGroupId, or set writeSegmentIngress to false",
+    );
+  }
+  const ports = (first: number) =>
+    layout ? `${first}-${first + layout.segmentsPerHost - 1}` : `${first}-${first + 7}`;
+  const segmentBase = layout?.segmentPortBase ?? 6000;
+  const intervalHours = r.integer("aws.snapshots.intervalHours", 24, 1, 24);
+  if (!SNAPSHOT_INTERVALS.includes(intervalHours)) {
+    r.fail(
+      "aws.snapshots.intervalHours",
+      `${intervalHours} is not an interval DLM offers`,
+      `use one of ${SNAPSHOT_INTERVALS.join(", ")}`,
+    );
+  }
   return {
     instanceType,
+    hosts,
+    terminationProtection: bool(r, "aws.terminationProtection", true),
+    allowActiveMasterStop: bool(r, "aws.allowActiveMasterStop", false),
+    allowNewDatabaseSystem: bool(r, "aws.allowNewDatabaseSystem", false),
+    autoRecovery: bool(r, "aws.autoRecovery", true),
+    snapshots: {
+      enabled: bool(r, "aws.snapshots.enabled", true),
+      intervalHours,
+      retainCount: r.integer("aws.snapshots.retainCount", 7, 1, 1000),
+    },
     ami: {
       id: amiId,
       owner: r.string("aws.ami.owner", "792107900819"),
@@ -160,8 +253,11 @@ export function parseAws(r: Reader, ctx: ConfigContext, raw: RawSettings): AwsSe
       adminCidrs,
       segmentSecurityGroupId,
       segmentCidrs,
-      segmentPorts: portRange(r, "aws.access.segmentPorts", "6000-6007"),
+      // Derived from greenplum.segmentPortBase and segmentsPerHost; overridable.
+      segmentPorts: portRange(r, "aws.access.segmentPorts", ports(segmentBase)),
+      mirrorPorts: portRange(r, "aws.access.mirrorPorts", ports(segmentBase + MIRROR_PORT_OFFSET)),
       interconnectPorts: portRange(r, "aws.access.interconnectPorts", "10000-65535"),
+      writeSegmentIngress,
       httpsEgressCidrs: cidrs("aws.access.httpsEgressCidrs"),
     },
     dataVolume: {
@@ -169,10 +265,12 @@ export function parseAws(r: Reader, ctx: ConfigContext, raw: RawSettings): AwsSe
       iops: r.integer("aws.dataVolume.iops", 3000, 3000, 16000),
       throughputMiBps: r.integer("aws.dataVolume.throughputMiBps", 125, 125, 1000),
       kmsKeyId: r.string("aws.dataVolume.kmsKeyId", "") || undefined,
+      deleteOnDestroy: bool(r, "aws.dataVolume.deleteOnDestroy", false),
     },
     rootVolumeSizeGiB: r.integer("aws.rootVolumeSizeGiB", 30, 8, 16384),
     dataDir,
     osUser: r.name("aws.osUser", "gpadmin"),
+    osUid: r.integer("aws.osUid", 1500, 1000, 60000),
     greenplum: { preinstalled, packageUrl, packageSha256 },
     dns: parseDns(r),
     connection: parseConnection(r, ctx, raw, proxy),

@@ -31,7 +31,7 @@ export { LOCAL_SEGMENT_ROLES, localHostName } from "./local";
 export type { ExistingHostSettings } from "./existing";
 export type { ActivationMode, ActivationSettings, HostRole } from "./activation";
 export type { DrillObjectives, OperatorSettings } from "./operator";
-export type { AwsSettings, PortRange, ProxySettings } from "./aws";
+export type { AwsHostSettings, AwsSettings, PortRange, ProxySettings } from "./aws";
 export type { GreenplumSettings, GreenplumVersionHint } from "./greenplum";
 
 export type Platform = "local" | "existing" | "aws";
@@ -76,6 +76,8 @@ export interface MirrorConfig {
   activation: ActivationSettings;
   operator: OperatorSettings;
   drill: DrillObjectives;
+  /** Bound on one run of a remote step, enforced on the host (`timeout`). */
+  stepTimeoutSeconds: number;
 }
 
 const KNOWN_KEYS = [
@@ -94,6 +96,7 @@ const KNOWN_KEYS = [
   "activation",
   "operator",
   "drill",
+  "stepTimeoutSeconds",
 ] as const;
 
 /** Validates raw settings; throws one ConfigError that lists every problem found. */
@@ -123,7 +126,7 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
   const greenplum =
     engine === "greenplum" ? parseGreenplum(r, primaryDbPort, localSegments) : undefined;
   if (local && greenplum) checkLocalGreenplum(r, local, greenplum.adminUser);
-  const aws = platform === "aws" ? parseAws(r, ctx, raw) : undefined;
+  const aws = platform === "aws" ? parseAws(r, ctx, raw, greenplum) : undefined;
   // On one loopback address the two servers need different ports.
   const standbyDefault = local?.mode === "loopback" ? primaryDbPort + 1 : primaryDbPort;
   const standbyDbPort = r.integer("standbyDbPort", Math.min(standbyDefault, 65535), 1, 65535);
@@ -192,6 +195,7 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
   const activation = parseActivation(r);
   const operator = parseOperator(r, local);
   const drill = parseDrill(r);
+  const stepTimeoutSeconds = r.integer("stepTimeoutSeconds", 900, 10, 86400);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     stack: ctx.stack,
@@ -207,6 +211,7 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     activation,
     operator,
     drill,
+    stepTimeoutSeconds,
   };
 }
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { GreenplumSettings } from "../config";
-import { Host } from "../host";
+import { Host, expectedSystemEnv } from "../host";
 import { exportLines, shellQuote } from "../shell";
 import {
   ActivationOptions,
@@ -72,6 +72,7 @@ export class GreenplumEngine implements Engine {
       ...this.base(pair.primary),
       GPM_SELF_ADDRESS: pair.primary.address,
       GPM_INITIALIZE_SYSTEM: String(s.initializeSystem),
+      ...expectedSystemEnv(pair.primary),
       ...(s.initializeSystem
         ? {
             GPM_SEGMENT_HOSTS: s.segmentHosts.join(" "),

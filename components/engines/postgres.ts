@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { shellQuote } from "../shell";
-import { Host } from "../host";
+import { Host, expectedSystemEnv } from "../host";
 import { ActivationScripts, Engine, Pair, SshCommandLine, StepScript, operatorEnv } from "./engine";
 import { remoteScript } from "./scriptText";
 
@@ -38,6 +38,7 @@ export class PostgresEngine implements Engine {
       ...common(pair.primary),
       GPM_MAX_SLOT_WAL_KEEP_SIZE: pair.replication.maxSlotWalKeepSize,
       GPM_WAL_KEEP_SIZE: pair.replication.walKeepSize,
+      ...expectedSystemEnv(pair.primary),
     });
   }
 

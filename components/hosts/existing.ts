@@ -25,6 +25,7 @@ export class ExistingHosts implements SshCommandLine {
       dataDir: pulumi.output(h.dataDir),
       instance: pulumi.output(`${h.address}:${h.sshPort}`),
       ready: [],
+      hostKeyFix: `if the host was rebuilt on purpose, set gpmirror:hosts.${role}.hostKey to its new key (read it on the host, or ssh-keyscan -p ${h.sshPort} ${h.address} from a network you trust); otherwise find out who answers at ${h.address}`,
     });
     this.primary = make("primary", settings.primary, primaryDbPort);
     this.standby = make("standby", settings.standby, standbyDbPort);

@@ -5,6 +5,7 @@ import { GreenplumSettings, LOCAL_SEGMENT_ROLES, LocalSettings, localHostName } 
 import { SshCommandLine } from "../engines/engine";
 import { Host } from "../host";
 import { shellQuote } from "../shell";
+import * as fs from "fs";
 
 export interface LocalHostsArgs {
   stack: string;
@@ -103,14 +104,22 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
 
     const clientKey = new command.local.Command(
       `${name}-client-key`,
-      { create: `${SCRIPT} client-key`, environment: base, logging: "none" },
-      { parent: this, additionalSecretOutputs: ["stdout"] },
+      {
+        create: `${SCRIPT} client-key`,
+        environment: base,
+        logging: "none",
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this },
     );
     const key = clientKey.stdout.apply(
-      (out) => JSON.parse(out) as { privateKey: string; publicKey: string; path: string },
+      (out) => JSON.parse(out) as { publicKey: string; path: string },
     );
-    const publicKey = pulumi.unsecret(key.apply((k) => k.publicKey));
-    this.keyPath = pulumi.unsecret(key.apply((k) => k.path));
+    const publicKey = key.apply((k) => k.publicKey);
+    this.keyPath = key.apply((k) => k.path);
+    // Read from its file on this machine (where local.Command made it), never from a
+    // command's output.
+    const privateKey = pulumi.secret(this.keyPath.apply(readClientKey));
     this.knownHostsPath = `${s.stateDir}/known_hosts`;
 
     const create = (role: string) =>
@@ -133,6 +142,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
             GPM_OS_USER: gp ? gp.adminUser : s.osUser,
           },
           logging: "stderr",
+          addPreviousOutputInEnv: false,
         },
         { parent: this, dependsOn: installed },
       );
@@ -149,7 +159,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
         address: info.apply((i) => i.address),
         sshPort: info.apply((i) => i.sshPort),
         user: info.apply((i) => i.user),
-        privateKey: pulumi.secret(key.apply((k) => k.privateKey)),
+        privateKey,
         hostKey: info.apply((i) => i.hostKey),
         dbPort,
         dataDir: info.apply((i) =>
@@ -157,6 +167,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
         ),
         instance: created.id,
         ready: role === "primary" ? [created, ...this.segmentHosts] : [created],
+        hostKeyFix: `the local host ${role} now has another key than the one pulumi up made for it (its state directory ${s.stateDir} was changed outside Pulumi): pulumi destroy, then pulumi up, builds both hosts again`,
       };
     };
     this.primary = makeHost("primary", args.primaryDbPort);
@@ -181,5 +192,15 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
         ([keyPath, port, user, address]) =>
           `ssh -i ${shellQuote(keyPath)} -o UserKnownHostsFile=${shellQuote(this.knownHostsPath)} -o StrictHostKeyChecking=yes -p ${port} ${user}@${address}`,
       );
+  }
+}
+
+function readClientKey(path: string): string {
+  try {
+    return fs.readFileSync(path, "utf8");
+  } catch (e) {
+    throw new Error(
+      `the local stack's client key ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}): its state directory was changed outside Pulumi. Fix: pulumi destroy, then pulumi up, builds the local hosts again`,
+    );
   }
 }

@@ -7,7 +7,8 @@ const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 
 /**
  * URNs of the commands of those steps in a stack's state: the MasterMirror `<m>`'s commands
- * `<m>-access`, `<m>-standby`, `<m>-verify`. Fails when the stack has no standby.
+ * `<m>-access`, `<m>-standby`, `<m>-verify` (after their host checks, where the state has
+ * them). Fails when the stack has no standby.
  */
 export function repairTargets(resources: { urn: string; type: string }[]): string[] {
   const mirror = resources.find((r) => r.type === "gpmirror:index:MasterMirror");
@@ -22,5 +23,11 @@ export function repairTargets(resources: { urn: string; type: string }[]): strin
       `the stack has no ${missing.join(", ")} step: run pulumi up first (with protect on, a standby is built)`,
     );
   }
-  return urns.map((r) => (r as { urn: string }).urn);
+  // Each step's host check (scripts/host-check.sh) runs again with it, before it.
+  const checks = resources.filter(
+    (r) =>
+      r.type === "command:local:Command" &&
+      REPAIR_STEPS.some((step) => nameOf(r.urn) === `${nameOf(mirror.urn)}-${step}-host-check`),
+  );
+  return [...checks, ...urns].map((r) => (r as { urn: string }).urn);
 }

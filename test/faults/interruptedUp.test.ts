@@ -1,6 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
-import * as path from "path";
-import { PULUMI_HOME, ROOT } from "../support/engine";
+import { PULUMI_CLI, ROOT } from "../support/engine";
 import { Pair, sleep, waitFor } from "./pair";
 
 jest.setTimeout(20 * 60 * 1000);
@@ -47,11 +46,12 @@ function basebackups(): number[] {
   it("killed during the standby's base backup: the next up finishes with a correct standby", async () => {
     // The CLI itself, in a process group of its own, so that the engine and its plugins die
     // together, as when the machine that runs Pulumi loses power.
-    engine = spawn(
-      path.join(PULUMI_HOME, "bin", "pulumi"),
-      ["up", "--yes", "--skip-preview", "--stack", pair.name],
-      { cwd: ROOT, env: { ...process.env, ...pair.env }, detached: true, stdio: "ignore" },
-    );
+    engine = spawn(PULUMI_CLI, ["up", "--yes", "--skip-preview", "--stack", pair.name], {
+      cwd: ROOT,
+      env: { ...process.env, ...pair.env },
+      detached: true,
+      stdio: "ignore",
+    });
     const exited = new Promise<number | null>((r) => engine?.on("exit", (code) => r(code)));
     await waitFor(() => basebackups().length > 0, 300_000, "the standby's pg_basebackup");
     await sleep(3000);

@@ -300,7 +300,15 @@ const numbers: Record<string, unknown> = {};
       // A changed setting that re-runs the standby's step makes it connect.
       await pair.set("replication.timeoutSeconds", "130");
       await pair.set("replication.maxSlotWalKeepSize", "2GB");
-      await expect(pair.up()).rejects.toThrow(/host key for .* does not match the pinned hostKey/);
+      // Named by gpmirror's own host check, under either command provider: the host and both
+      // fingerprints, before anything runs on it.
+      const shown = fingerprint(`${keyFile}.pub`);
+      const pinned = fingerprint(savedPub);
+      await expect(pair.up()).rejects.toThrow(
+        new RegExp(
+          `host key mismatch: standby \\(.*\\) at 10\\.201\\.5\\.12:22 presented ED25519 key ${esc(shown)}, but the pinned key is ${esc(pinned)} \\(ED25519\\)\\. Nothing was run on it`,
+        ),
+      );
     } finally {
       fs.writeFileSync(keyFile, saved, { mode: 0o600 });
       fs.writeFileSync(`${keyFile}.pub`, savedPub);
@@ -330,8 +338,14 @@ const numbers: Record<string, unknown> = {};
     });
     try {
       await existing.create();
+      // Whichever host is checked first names itself, its own key and the pinned one.
+      const mismatch = (role: "primary" | "standby", octet: number) =>
+        `host key mismatch: ${role} \\(.*\\) at 10\\.201\\.5\\.${octet}:22 presented ED25519 key ` +
+        `${esc(fingerprint(`${pair.stateDir}/hosts/${role}/ssh/ssh_host_ed25519_key.pub`))}, ` +
+        `but the pinned key is ${esc(fingerprint(`${tmp}/other.pub`))} \\(ED25519\\)\\. .*` +
+        `Fix: if the host was rebuilt on purpose, set gpmirror:hosts\\.${role}\\.hostKey`;
       await expect(existing.up()).rejects.toThrow(
-        /host key for .* does not match the pinned hostKey/,
+        new RegExp(`${mismatch("primary", 11)}|${mismatch("standby", 12)}`),
       );
       const ran = existing.log.join("").match(/\[(prepare|primary|access|standby|verify)\] /g);
       expect(ran).toBeNull();
@@ -340,6 +354,55 @@ const numbers: Record<string, unknown> = {};
       fs.rmSync(tmp, { recursive: true, force: true });
     }
     expect(pair.status().code).toBe(0);
+  });
+
+  it("a host whose sshd hangs ends the run within the bound, naming the host", async () => {
+    // Pulumi's command provider bounds only the TCP connect, not the SSH handshake: a stopped
+    // sshd (connections accepted by the kernel, never answered) would hang it for good.
+    const pid = Number(
+      fs.readFileSync(`${pair.stateDir}/hosts/standby/ssh/sshd.pid`, "utf8").trim(),
+    );
+    process.kill(pid, "SIGSTOP");
+    const started = Date.now();
+    try {
+      await pair.set("replication.timeoutSeconds", "131");
+      await pair.set("replication.maxSlotWalKeepSize", "3GB");
+      await expect(pair.up()).rejects.toThrow(
+        /standby \(.*\) at 10\.201\.5\.12:22 did not answer SSH within 60 s \(Connection timed out during banner exchange\)\. Nothing was run on it/,
+      );
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`hung sshd: pulumi up failed after ${seconds.toFixed(1)} s`);
+    // The check's 60 s, one 10 s attempt past it, and the program's start.
+    expect(seconds).toBeLessThan(100);
+    await pair.up();
+    expect(pair.outputs["replication"].value).toMatchObject({ state: "streaming" });
+  });
+
+  it("a step that hangs on its host is stopped at stepTimeoutSeconds with a clear error", async () => {
+    // A hung postmaster: psql to it waits for an answer that never comes.
+    const pid = pair
+      .shell("primary", `head -n 1 '${pair.node("primary").dataDir}/postmaster.pid'`)
+      .trim();
+    pair.shell("primary", `kill -STOP ${pid}`);
+    const started = Date.now();
+    try {
+      // A new bound changes every step's command, so every step runs again.
+      await pair.set("stepTimeoutSeconds", "15");
+      await expect(pair.up()).rejects.toThrow(
+        /gpmirror: step mirror-(primary|access) did not finish within 15 s on this host and was stopped/,
+      );
+    } finally {
+      pair.shell("primary", `kill -CONT ${pid}`);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`hung step: pulumi up failed after ${seconds.toFixed(1)} s`);
+    expect(seconds).toBeLessThan(60);
+    await pair.stack.removeConfig("gpmirror:stepTimeoutSeconds");
+    await pair.up();
+    expect(pair.outputs["replication"].value).toMatchObject({ state: "streaming" });
   });
 
   it("kill -9 of the primary under load, synchronous: no acknowledged commit lost, round after round", async () => {
@@ -439,4 +502,17 @@ async function asyncKillRound(run: string): Promise<Record<string, number>> {
     lagBytesBefore: before.lagBytes ?? 0,
     allowed,
   };
+}
+
+/** SHA256 fingerprint of a public key file, or of a public key's text. */
+function fingerprint(keyOrFile: string | Buffer): string {
+  const r =
+    typeof keyOrFile === "string"
+      ? spawnSync("ssh-keygen", ["-lf", keyOrFile], { encoding: "utf8" })
+      : spawnSync("ssh-keygen", ["-lf", "-"], { input: keyOrFile, encoding: "utf8" });
+  return r.stdout.split(" ")[1] ?? "";
+}
+
+function esc(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { StatusReport } from "../../components/operator/status";
-import { PULUMI_HOME, ROOT, testStack } from "../support/engine";
+import { PULUMI_CLI, ROOT, testStack } from "../support/engine";
 import { HostAccess, onHost, sql } from "../support/hostShell";
 import { operatorCli } from "../support/operator";
 
@@ -117,11 +117,11 @@ export class Pair {
 
   /** `pulumi stack export` as an operator runs it: without --show-secrets (the Automation API adds it). */
   exportWithoutSecrets(): string {
-    return execFileSync(
-      path.join(PULUMI_HOME, "bin", "pulumi"),
-      ["stack", "export", "--stack", this.name],
-      { cwd: ROOT, env: { ...process.env, ...this.env }, encoding: "utf8" },
-    );
+    return execFileSync(PULUMI_CLI, ["stack", "export", "--stack", this.name], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env },
+      encoding: "utf8",
+    });
   }
 
   status(): { code: number; report: StatusReport; stderr: string } {

@@ -19,8 +19,17 @@ export const AWS_BASE = {
   },
 };
 
-/** Sets the mocks and the stack's config; returns the list registrations are appended to. */
-export function mockAwsProgram(config: Record<string, string>): Registered[] {
+/**
+ * Sets the mocks and the stack's config; returns the list registrations are appended to.
+ * `previousOutputs`: the stack's outputs as the last update left them (what the stack's
+ * reference to itself reads), or those by the reference's name. `stdout`: what a command
+ * prints, by resource name, where the default does not do.
+ */
+export function mockAwsProgram(
+  config: Record<string, string>,
+  previousOutputs: Record<string, unknown> | ((ref: string) => Record<string, unknown>) = {},
+  stdout: Record<string, string> = {},
+): Registered[] {
   const registered: Registered[] = [];
   pulumi.runtime.setMocks(
     {
@@ -28,8 +37,15 @@ export function mockAwsProgram(config: Record<string, string>): Registered[] {
         const inputs = plain(args.inputs) as Record<string, unknown>;
         registered.push({ type: args.type, name: args.name, inputs: args.inputs });
         const out: Record<string, unknown> = { ...inputs };
-        if (args.name.endsWith("-host-key")) {
+        if (args.type === "pulumi:pulumi:StackReference") {
+          out["outputs"] =
+            typeof previousOutputs === "function" ? previousOutputs(args.name) : previousOutputs;
+        } else if (args.name in stdout && args.type.startsWith("command:")) {
+          out["stdout"] = stdout[args.name];
+        } else if (args.name.endsWith("-host-key")) {
           out["stdout"] = JSON.stringify({ privateKey: "k", publicKey: "ssh-ed25519 AAAAh" });
+        } else if (args.name.endsWith("-first-contact")) {
+          out["stdout"] = '{"ready":true,"hostKey":"ssh-ed25519 AAAAr"}';
         } else if (args.type === "aws:ec2/instance:Instance") {
           out["privateIp"] = args.name.endsWith("primary") ? "10.42.1.10" : "10.42.2.10";
         } else if (args.type === "aws:route53/record:Record") {
@@ -38,6 +54,7 @@ export function mockAwsProgram(config: Record<string, string>): Registered[] {
           out["zoneId"] = "ZUNIT";
         } else if (args.type.startsWith("aws:iam/")) {
           out["name"] = args.name;
+          out["arn"] = `arn:aws:iam::123456789012:role/${args.name}`;
         } else if (args.name.endsWith("-verify")) {
           out["stdout"] = '{"state":"streaming","syncState":"async","replayLagBytes":0}';
         } else if (args.name.endsWith("-activation")) {
@@ -49,6 +66,7 @@ export function mockAwsProgram(config: Record<string, string>): Registered[] {
       },
       call(args) {
         if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0123456789abcdef0" };
+        if (args.token === "aws:index/getRegion:getRegion") return { region: "us-east-1" };
         if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones")
           return { names: ["us-east-1a", "us-east-1b"] };
         return args.inputs;
@@ -57,6 +75,7 @@ export function mockAwsProgram(config: Record<string, string>): Registered[] {
     "gpmirror",
     "unit",
     false,
+    "organization",
   );
   pulumi.runtime.setAllConfig({ "gpmirror:platform": "aws", ...config });
   return registered;

@@ -1,12 +1,15 @@
-// The project's own Pulumi engine, as scripts/pulumi-env.sh sets it up, for Automation API tests.
+// The Pulumi engine scripts/pulumi-env.sh chooses (a user's own Pulumi, or the project's build
+// with Pulumi's official plugins), for Automation API tests.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { pulumiEngine, ROOT } from "../../scripts/lib/pulumiEngine";
 
-export const ROOT = path.resolve(__dirname, "..", "..");
-export const PULUMI_HOME = process.env["PULUMI_HOME"] ?? path.join(ROOT, ".pulumi-home");
+export { ROOT };
+/** The `pulumi` CLI the tests run. */
+export const PULUMI_CLI = pulumiEngine().cli;
 
 /**
  * Hosts an earlier, interrupted run left behind (its state was in a backend that is gone):
@@ -45,25 +48,20 @@ export function removeLeftoverHosts(stack: string, config: Record<string, string
 
 /** A stack of the real program with its own file backend and passphrase, removed by `dispose`. */
 export async function testStack(name: string, config: Record<string, string>) {
-  const cli = path.join(PULUMI_HOME, "bin", "pulumi");
-  if (!fs.existsSync(cli)) {
+  const engine = pulumiEngine();
+  if (!fs.existsSync(engine.cli)) {
     throw new Error(
-      `${cli} is missing: run scripts/setup.sh (it builds the engine) before the integration tests`,
+      `${engine.cli} is missing: run scripts/setup.sh (it installs the engine) before the integration tests`,
     );
   }
   const backend = fs.mkdtempSync(path.join(os.tmpdir(), "gpmirror-state-"));
   const envVars = {
-    PULUMI_HOME,
+    ...engine.env,
     PULUMI_BACKEND_URL: `file://${backend}`,
     PULUMI_CONFIG_PASSPHRASE: "integration-test-passphrase",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    // Type-checked by npm test (tsc), as scripts/pulumi-env.sh says.
-    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
-    PATH: `${path.join(PULUMI_HOME, "bin")}:${path.join(ROOT, "node_modules", ".bin")}:${process.env["PATH"] ?? ""}`,
   };
   removeLeftoverHosts(name, config);
-  const pulumiCommand = await PulumiCommand.get({ root: PULUMI_HOME, skipVersionCheck: true });
+  const pulumiCommand = await PulumiCommand.get({ root: engine.root, skipVersionCheck: true });
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: name, workDir: ROOT },
     { envVars, pulumiCommand },

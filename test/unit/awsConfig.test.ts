@@ -90,6 +90,8 @@ describe("aws settings: defaults", () => {
       iops: 3000,
       throughputMiBps: 125,
       kmsKeyId: undefined,
+      // Kept on destroy unless asked.
+      deleteOnDestroy: false,
     });
     expect(a.dataDir).toBe("/data/master/gpseg-1");
     expect(a.osUser).toBe("gpadmin");
@@ -97,7 +99,22 @@ describe("aws settings: defaults", () => {
 
   it("uses Greenplum's default segment ports and the kernel's local port range", () => {
     expect(a.access.segmentPorts).toEqual({ from: 6000, to: 6007 });
+    expect(a.access.mirrorPorts).toEqual({ from: 7000, to: 7007 });
     expect(a.access.interconnectPorts).toEqual({ from: 10000, to: 65535 });
+    expect(a.access.writeSegmentIngress).toBe(false);
+  });
+
+  it("protects the data by default: termination protection, no replacement, no new system", () => {
+    expect(a.hosts).toEqual({
+      primary: { instanceType: "m6i.xlarge", allowReplace: false },
+      standby: { instanceType: "m6i.xlarge", allowReplace: false },
+    });
+    expect(a.terminationProtection).toBe(true);
+    expect(a.allowActiveMasterStop).toBe(false);
+    expect(a.allowNewDatabaseSystem).toBe(false);
+    expect(a.autoRecovery).toBe(true);
+    expect(a.snapshots).toEqual({ enabled: true, intervalHours: 24, retainCount: 7 });
+    expect(a.osUid).toBe(1500);
   });
 
   it("names the master mdw.gpmirror.internal with a 30 s TTL", () => {
@@ -115,6 +132,62 @@ describe("aws settings: defaults", () => {
     expect(a.connection.proxy).toBeUndefined();
     const { isSecret } = await import("@pulumi/pulumi");
     expect(await isSecret(a.connection.privateKey)).toBe(true);
+  });
+});
+
+describe("aws settings: derived from Greenplum's, and per host", () => {
+  it("derives segment and mirror ports from greenplum.segmentPortBase and segmentsPerHost", () => {
+    const c = parseSettings(
+      {
+        ...aws(),
+        engine: "greenplum",
+        greenplum: { segmentPortBase: 40000, segmentsPerHost: 4 },
+      },
+      ctx,
+    );
+    expect(c.aws?.access.segmentPorts).toEqual({ from: 40000, to: 40003 });
+    expect(c.aws?.access.mirrorPorts).toEqual({ from: 41000, to: 41003 });
+    // Given ranges win.
+    const given = parseSettings(
+      {
+        ...aws({ access: { segmentPorts: "6000-6001", mirrorPorts: "50000-50001" } }),
+        engine: "greenplum",
+        greenplum: { segmentPortBase: 40000, segmentsPerHost: 4 },
+      },
+      ctx,
+    );
+    expect(given.aws?.access.segmentPorts).toEqual({ from: 6000, to: 6001 });
+    expect(given.aws?.access.mirrorPorts).toEqual({ from: 50000, to: 50001 });
+  });
+
+  it("lets each host have its own instance type, checked like aws.instanceType", () => {
+    const c = parseSettings(aws({ hosts: { standby: { instanceType: "r6i.2xlarge" } } }), ctx);
+    expect(c.aws?.hosts.standby.instanceType).toBe("r6i.2xlarge");
+    expect(c.aws?.hosts.primary.instanceType).toBe("m6i.xlarge");
+    expect(problemsOf(aws({ hosts: { primary: { instanceType: "big" } } }))).toEqual([
+      'gpmirror:aws.hosts.primary.instanceType: "big" is not an EC2 instance type. Fix: use a type such as m6i.xlarge',
+    ]);
+  });
+
+  it("refuses segment ingress without the segment group, and snapshot intervals DLM lacks", () => {
+    const problems = problemsOf(
+      aws({
+        access: {
+          segmentSecurityGroupId: undefined,
+          segmentCidrs: ["10.1.0.0/24"],
+          writeSegmentIngress: true,
+        },
+        snapshots: { intervalHours: 5 },
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^gpmirror:aws\.access\.writeSegmentIngress: needs the segment hosts' group/,
+      ),
+      expect.stringMatching(
+        /^gpmirror:aws\.snapshots\.intervalHours: 5 is not an interval DLM offers. Fix: use one of 1, 2, 3, 4, 6, 8, 12, 24/,
+      ),
+    ]);
   });
 });
 

@@ -41,6 +41,9 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>
     };
   }
   // Auto-named resources get their name from the provider.
+  const rotated = /-(primary|standby)-first-contact$/.exec(name)?.[1];
+  if (rotated) return { stdout: `{"ready":true,"hostKey":"ssh-ed25519 AAAAown${rotated}"}` };
+  if (type === "pulumi:pulumi:StackReference") return { outputs: {} };
   if (type.startsWith("aws:iam/")) return { name: name, arn: `arn:aws:iam::123456789012:${name}` };
   if (type === "aws:ec2/instance:Instance") return { privateIp: ADDRESS[name], publicIp: "" };
   if (type === "aws:route53/zone:Zone") return { zoneId: "ZPRIVATE0001" };
@@ -72,6 +75,7 @@ pulumi.runtime.setMocks(
     call(args) {
       calls.push({ token: args.token, inputs: args.inputs });
       if (args.token === "aws:ec2/getAmi:getAmi") return { id: AMI };
+      if (args.token === "aws:index/getRegion:getRegion") return { region: "eu-west-1" };
       if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones")
         return { names: ["eu-west-1a", "eu-west-1b", "eu-west-1c"] };
       if (args.token === "aws:ec2/getSubnet:getSubnet") {
@@ -84,6 +88,7 @@ pulumi.runtime.setMocks(
   "gpmirror",
   "unit",
   false,
+  "organization",
 );
 
 const SHA = "ab".repeat(32);
@@ -325,6 +330,10 @@ describe("AwsHosts: security group, least privilege", () => {
       "aws-out-ssh-masters": { ...tcp(22), ...self },
       "aws-out-ping-masters": { ...echo, ...self },
       "aws-out-segment-segments": { ...tcp(6000, 6007), ...seg },
+      // Mirror ports: gpaddmirrors' default, the segment ports plus 1000.
+      "aws-out-mirror-segments": { ...tcp(7000, 7007), ...seg },
+      // gpinitsystem and the primary step ping every segment host first.
+      "aws-out-ping-segments": { ...echo, ...seg },
       "aws-out-ic-tcp-segments": { ...tcp(10000, 65535), ...seg },
       "aws-out-ic-udp-segments": { ...udp(10000, 65535), ...seg },
       "aws-out-ssh-segments": { ...tcp(22), ...seg },
@@ -419,16 +428,16 @@ describe("AwsHosts: instances", () => {
         volumeSize: 30,
         encrypted: true,
       });
-      expect(i["ebsBlockDevices"]).toEqual([
-        expect.objectContaining({
-          deviceName: "/dev/sdf",
-          volumeType: "gp3",
-          volumeSize: 200,
-          iops: 3000,
-          throughput: 125,
-          encrypted: true,
-        }),
-      ]);
+      // The data disk is a volume of its own (volume.ts), never part of the instance.
+      expect(i["ebsBlockDevices"]).toBeUndefined();
+      expect(inputsOf(`${name}-data`)).toMatchObject({
+        type: "gp3",
+        size: 200,
+        iops: 3000,
+        throughput: 125,
+        encrypted: true,
+        finalSnapshot: true,
+      });
     }
   });
 
@@ -464,8 +473,9 @@ describe("AwsHosts: instances", () => {
     const untagged = created
       .filter((c) => c.type.startsWith("aws:") && !c.inputs["tags"])
       .map((c) => c.type);
-    // Route53 records, policy attachments and inline policies take no tags.
+    // Route53 records, volume and policy attachments and inline policies take no tags.
     expect([...new Set(untagged)].sort()).toEqual([
+      "aws:ec2/volumeAttachment:VolumeAttachment",
       "aws:iam/rolePolicy:RolePolicy",
       "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
       "aws:route53/record:Record",
@@ -491,7 +501,7 @@ describe("AwsHosts: user data and host keys", () => {
     };
   };
 
-  it("installs a host key generated here, and pins its public half", async () => {
+  it("installs a one-time bootstrap key, and pins the key the host made at first contact", async () => {
     const cc = cloudConfig("aws-standby");
     expect(cc.ssh_deletekeys).toBe(true);
     expect(cc.ssh_genkeytypes).toEqual([]);
@@ -499,8 +509,17 @@ describe("AwsHosts: user data and host keys", () => {
       ed25519_private: HOST_PRIVATE("standby"),
       ed25519_public: "ssh-ed25519 AAAAhoststandby",
     });
-    expect(await value(hosts.standby.hostKey)).toBe("ssh-ed25519 AAAAhoststandby");
     expect(inputsOf("aws-standby-host-key")["create"]).toBe("bash scripts/aws/host-key.sh");
+    // The first contact is checked against the bootstrap key, and learns the host's own.
+    const first = inputsOf("aws-standby-first-contact");
+    expect(first["connection"]).toMatchObject({ hostKey: "ssh-ed25519 AAAAhoststandby" });
+    expect(String(first["stdin"])).toContain("sudo -n /usr/local/sbin/gpmirror-rotate-host-key");
+    expect(first["triggers"]).toEqual(["aws-standby-id"]);
+    expect(await value(hosts.standby.hostKey)).toBe("ssh-ed25519 AAAAownstandby");
+    // Every later connection pins the host's own key, never the bootstrap one.
+    for (const step of ["aws-standby-boot", "mirror-standby", "mirror-prepare-standby"]) {
+      expect(inputsOf(step)["connection"]).toMatchObject({ hostKey: "ssh-ed25519 AAAAownstandby" });
+    }
   });
 
   it("fits EC2's 16 KB user data limit", () => {
@@ -547,7 +566,7 @@ describe("AwsHosts: SSH, DNS and outputs", () => {
       port: 22,
       user: "gpadmin",
       privateKey: PRIVATE_KEY,
-      hostKey: "ssh-ed25519 AAAAhoststandby",
+      hostKey: "ssh-ed25519 AAAAownstandby",
       dialErrorLimit: 90,
       proxy: {
         host: "bastion.corp.example",
@@ -590,8 +609,8 @@ describe("AwsHosts: SSH, DNS and outputs", () => {
       environment: {
         GPM_KNOWN_HOSTS_FILE: "/home/ci/.gpmirror/unit/known_hosts",
         GPM_KNOWN_HOSTS: [
-          "10.9.1.10 ssh-ed25519 AAAAhostprimary",
-          "10.9.2.10 ssh-ed25519 AAAAhoststandby",
+          "10.9.1.10 ssh-ed25519 AAAAownprimary",
+          "10.9.2.10 ssh-ed25519 AAAAownstandby",
           "[bastion.corp.example]:2222 ssh-ed25519 AAAAbastion",
         ].join("\n"),
       },

@@ -1,5 +1,6 @@
 // The whole program (index.ts) on `platform: aws`, under mocks: the stack file's settings
 // pick AwsHosts, and the stack outputs carry the DNS name as the client endpoint.
+import * as pulumi from "@pulumi/pulumi";
 import { AWS_BASE, mockAwsProgram } from "../support/awsProgram";
 import { value } from "../support/mockValues";
 
@@ -19,5 +20,32 @@ describe("the program on platform aws", () => {
     expect(types()).toContain("gpmirror:hosts:AwsHosts");
     expect(types()).not.toContain("gpmirror:hosts:LocalHosts");
     expect(registered.some((r) => r.name === "aws-fence")).toBe(false);
+  });
+
+  it("exports the record the next update reads back, and the masters' security group", async () => {
+    const program = await import("../../index");
+    const { RECORD_OUTPUT } = await import("../../components/hosts/aws");
+    expect(Object.keys(program)).toContain(RECORD_OUTPUT);
+    const record = await value(program[RECORD_OUTPUT as "awsRecord"] ?? pulumi.output(undefined));
+    expect(record).toEqual({
+      hosts: {
+        primary: {
+          instanceType: "m6i.xlarge",
+          subnetId: "aws-primary-subnet-id",
+          zone: "us-east-1a",
+          kmsKeyId: "",
+          associatePublicIp: false,
+        },
+        standby: {
+          instanceType: "m6i.xlarge",
+          subnetId: "aws-standby-subnet-id",
+          zone: "us-east-1b",
+          kmsKeyId: "",
+          associatePublicIp: false,
+        },
+      },
+      activeMaster: "primary",
+    });
+    expect(await value(program.mastersSecurityGroupId ?? pulumi.output(""))).toBe("aws-masters-id");
   });
 });

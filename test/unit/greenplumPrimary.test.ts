@@ -71,6 +71,11 @@ describe.each([
 ] as const)("gpinitsystem on a fresh pair, %s", (flavor, dataVar) => {
   it("checks every segment host, then runs gpinitsystem -a -c -h once with the version's keys", () => {
     const { sb, primaryDir, work, env } = fresh(flavor);
+    // The new system's control file (a real pg_controldata output), for its identifier.
+    fs.copyFileSync(
+      path.join(__dirname, "..", "fixtures", "greenplum", "standby_controldata.txt"),
+      path.join(sb.state, "controldata"),
+    );
     const r = sb.run("primary", env);
     expect(r.stderr).not.toContain("ERROR");
     expect(r.status).toBe(0);
@@ -101,8 +106,21 @@ describe.each([
       hostname: "10.0.1.10",
       segments: 4,
       gpVersion: { gp6: "6.26.4", gp7: "7.0.0", cloudberry: "2.0.0" }[flavor],
+      // Kept by gpmirror (on AWS, in the stack) to refuse a new system in its place later.
+      systemIdentifier: "7712486893244621282",
     });
     expect(fs.readFileSync(path.join(work, "state"), "utf8")).toMatch(/^done \d{8}T\d{6}Z\n$/);
+  });
+
+  it("refuses gpinitsystem where the pair had a system (GPM_EXPECTED_SYSTEM_ID), creating nothing", () => {
+    const { sb, primaryDir, env } = fresh(flavor);
+    const r = sb.run("primary", { ...env, GPM_EXPECTED_SYSTEM_ID: "7712486893244621282" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /is missing, but this pair had database system 7712486893244621282: refusing to run gpinitsystem.*set aws\.allowNewDatabaseSystem to true/,
+    );
+    expect(sb.calls("gpinitsystem")).toEqual([]);
+    expect(fs.existsSync(primaryDir)).toBe(false);
   });
 
   it("does nothing on a second run: the system exists, gpinitsystem never runs again", () => {

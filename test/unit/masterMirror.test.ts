@@ -1,3 +1,6 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings } from "../../components/config";
 import { PostgresEngine } from "../../components/engines/postgres";
@@ -15,16 +18,17 @@ interface Created {
 const created: Created[] = [];
 
 const PRIVATE_KEY = fakeKey("unit");
+// The client key stays in its file on the machine that runs Pulumi; the program reads it there.
+const KEY_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "gpmirror-unit-key-"));
+const KEY_PATH = path.join(KEY_DIR, "client_key");
+fs.writeFileSync(KEY_PATH, PRIVATE_KEY, { mode: 0o600 });
+afterAll(() => fs.rmSync(KEY_DIR, { recursive: true, force: true }));
 
 // What the real scripts print, so the components see the same shapes as on a real run.
 function fakeStdout(name: string, inputs: Record<string, unknown>): string {
   const env = (inputs["environment"] ?? {}) as Record<string, string>;
   if (name.endsWith("client-key")) {
-    return JSON.stringify({
-      privateKey: PRIVATE_KEY,
-      publicKey: "ssh-ed25519 AAAAclient",
-      path: "/var/lib/gpmirror/unit/client_key",
-    });
+    return JSON.stringify({ publicKey: "ssh-ed25519 AAAAclient", path: KEY_PATH });
   }
   if (name === "replication-password") return "0123456789abcdef0123456789abcdef";
   if (name.startsWith("local-")) {
@@ -144,9 +148,29 @@ describe("MasterMirror on local hosts (mocks)", () => {
     expect(conn["privateKey"]).toBe(PRIVATE_KEY);
   });
 
+  it("checks each step's host (answer in time, pinned key) right before the step, with the step's inputs as triggers", () => {
+    const remote = commands.filter((x) => x.type === "command:remote:Command");
+    expect(remote.length).toBeGreaterThan(4);
+    for (const c of remote) {
+      const check = commands.find((x) => x.name === `${c.name}-host-check`);
+      expect(check?.type).toBe("command:local:Command");
+      expect(check?.inputs["create"]).toBe("bash scripts/host-check.sh");
+      const env = plain(check?.inputs["environment"]) as Record<string, string>;
+      const conn = plain(c.inputs["connection"]) as Record<string, unknown>;
+      expect(env["GPM_ADDRESS"]).toBe(conn["host"]);
+      expect(env["GPM_HOST_KEY"]).toBe(conn["hostKey"]);
+      // The key travels as a secret, as in the step's own connection.
+      expect(isSecretValue(check?.inputs["environment"])).toBe(true);
+      const triggers = plain(check?.inputs["triggers"]) as string[];
+      expect(triggers[0]).toMatch(/^[0-9a-f]{64}$/);
+    }
+  });
+
   it("passes every parameter on stdin, never on the command line", () => {
     for (const c of commands.filter((x) => x.type === "command:remote:Command")) {
-      expect(c.inputs["create"]).toBe("bash -s");
+      // Bounded on the host: Pulumi's own provider ignores customTimeouts for remote commands.
+      expect(c.inputs["create"]).toMatch(/^timeout --kill-after=10 900 bash -s; /);
+      expect(c.inputs["addPreviousOutputInEnv"]).toBe(false);
       expect(String(plain(c.inputs["stdin"]))).toMatch(/^set -euo pipefail\nexport GPM_/);
     }
     expect(stdinOf("access")).toContain(
@@ -187,7 +211,8 @@ describe("MasterMirror on local hosts (mocks)", () => {
     });
     const { command } = await value(mirror.activation);
     expect(command).toBe(
-      "ssh -i '/var/lib/gpmirror/unit/client_key' -o UserKnownHostsFile='/var/lib/gpmirror/unit/known_hosts' -o StrictHostKeyChecking=yes -p 22 gpmirror@10.201.0.12 " +
+      `ssh -i '${KEY_PATH}' -o UserKnownHostsFile` +
+        "='/var/lib/gpmirror/unit/known_hosts' -o StrictHostKeyChecking=yes -p 22 gpmirror@10.201.0.12 " +
         `'/usr/lib/postgresql/15/bin/pg_ctl promote -w -t 60 -D '\\''/var/lib/gpmirror/unit/hosts/standby/data'\\'''`,
     );
   });

@@ -28,6 +28,34 @@ describe("npm run repair", () => {
     ]);
   });
 
+  it("runs each step's host check again first", () => {
+    const check = (step: string) => ({
+      type: "command:local:Command",
+      urn: urn("command:local:Command", `mirror-${step}-host-check`),
+    });
+    const resources = [
+      {
+        type: "gpmirror:index:MasterMirror",
+        urn: "urn:pulumi:s::gpmirror::gpmirror:index:MasterMirror::mirror",
+      },
+      check("prepare-standby"),
+      check("standby"),
+      cmd("mirror-standby"),
+      check("access"),
+      cmd("mirror-access"),
+      check("verify"),
+      cmd("mirror-verify"),
+    ];
+    expect(repairTargets(resources).map((u) => u.split("::").pop())).toEqual([
+      "mirror-standby-host-check",
+      "mirror-access-host-check",
+      "mirror-verify-host-check",
+      "mirror-access",
+      "mirror-standby",
+      "mirror-verify",
+    ]);
+  });
+
   it("says what to do when the stack has no standby", () => {
     expect(() => repairTargets([])).toThrow(/run pulumi up first/);
     expect(() =>

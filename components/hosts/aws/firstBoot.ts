@@ -3,12 +3,14 @@ import { exportLines } from "../../shell";
 import { script } from "./common";
 
 /**
- * User data as cloud-config (JSON is YAML): cloud-init installs the pinned host key before
- * sshd first starts, then runs scripts/aws/user-data.sh with its parameters as quoted
- * `export` lines. It holds the host's private key, so it stays a secret.
+ * User data as cloud-config (JSON is YAML): cloud-init installs the bootstrap host key
+ * before sshd first starts, writes the script that replaces that key at first contact
+ * (scripts/aws/rotate-host-key.sh), then runs scripts/aws/user-data.sh with its parameters
+ * as quoted `export` lines. The bootstrap key is a secret until the host has replaced it,
+ * so the user data stays one.
  */
 export function cloudConfig(
-  hostKey: { privateKey: string; publicKey: string },
+  bootstrapKey: { privateKey: string; publicKey: string },
   params: Record<string, string>,
 ): string {
   const [shebang, ...body] = script("user-data.sh").split("\n");
@@ -16,13 +18,22 @@ export function cloudConfig(
   return `#cloud-config\n${JSON.stringify({
     ssh_deletekeys: true,
     ssh_genkeytypes: [],
-    ssh_keys: { ed25519_private: hostKey.privateKey, ed25519_public: hostKey.publicKey },
+    ssh_keys: {
+      ed25519_private: bootstrapKey.privateKey,
+      ed25519_public: bootstrapKey.publicKey,
+    },
     write_files: [
       {
         path: "/var/lib/gpmirror/user-data.sh",
         permissions: "0700",
         owner: "root:root",
         content: text,
+      },
+      {
+        path: "/usr/local/sbin/gpmirror-rotate-host-key",
+        permissions: "0755",
+        owner: "root:root",
+        content: script("rotate-host-key.sh"),
       },
     ],
     runcmd: [["bash", "/var/lib/gpmirror/user-data.sh"]],

@@ -4,17 +4,29 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings, HostRole } from "../../config";
 import { SshCommandLine } from "../../engines/engine";
 import { Host, SshProxy, sshConnection } from "../../host";
+import { boundedCommand, parseStepResult } from "../../remoteStep";
 import { exportLines, shellQuote } from "../../shell";
 import { Role, Tags, script } from "./common";
 import { cloudConfig } from "./firstBoot";
 import { knownHosts } from "./knownHosts";
-import { placeHosts } from "./network";
+import { statusAlarms, snapshotPolicy } from "./monitoring";
+import { Placement, placeHosts } from "./network";
+import {
+  AwsRecord,
+  HostRecord,
+  checkChanges,
+  expectedSystemIdentifier,
+  previousRecord,
+} from "./previous";
 import { instanceProfile } from "./profile";
 import { securityGroupRules } from "./securityGroup";
+import { attachVolume, dataVolume } from "./volume";
 
 export { cloudConfig } from "./firstBoot";
 export { checkPlacement, subnetCidr } from "./network";
 export type { Placement } from "./network";
+export { RECORD_OUTPUT, checkChanges } from "./previous";
+export type { AwsRecord, HostRecord } from "./previous";
 
 export interface AwsHostsArgs {
   stack: string;
@@ -37,10 +49,17 @@ export interface AwsHostsArgs {
   fence?: HostRole;
 }
 
-/** The data volume's device name as EC2 sees it (Nitro shows it as an NVMe disk). */
-const DATA_DEVICE = "/dev/sdf";
+/** What replaces an instance; ignored unless the host's allowReplace opts in. */
+const REPLACING_INSTANCE_INPUTS = [
+  "subnetId",
+  "associatePublicIpAddress",
+  "rootBlockDevice.kmsKeyId",
+  "rootBlockDevice.encrypted",
+];
 /** How long a new instance may take to boot and run its first-boot script. */
 const BOOT_TIMEOUT_SECONDS = 1200;
+/** Bound on the boot check after a (re)start, and on a pair step's wait for SSH. */
+const BOOT_CHECK_SECONDS = 600;
 
 /**
  * The two masters on EC2, in two availability zones, behind a least-privilege security
@@ -61,6 +80,11 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
   private readonly privateKeyPath: string;
   private readonly proxy?: AwsSettings["connection"]["proxy"];
   private readonly fenced: boolean;
+  private readonly previous: pulumi.Output<AwsRecord | undefined>;
+  private readonly hostRecords: pulumi.Output<Record<Role, HostRecord>>;
+  private readonly activeRole: Role;
+  /** Each master's data volume. */
+  readonly volumeIds: Partial<Record<Role, pulumi.Output<string>>> = {};
 
   constructor(name: string, args: AwsHostsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpmirror:hosts:AwsHosts", name, {}, opts);
@@ -129,48 +153,81 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
       hostKey: pulumi.output(s.connection.proxy.hostKey),
     };
 
+    const activeRole: Role = args.activeMaster ?? "primary";
+    const previous = previousRecord(name, parent);
+    this.previous = previous;
+    const hostRecord = (role: Role, p: Placement): HostRecord => ({
+      instanceType: s.hosts[role].instanceType,
+      subnetId: p.subnetIds[role],
+      zone: p.zones[role],
+      kmsKeyId: s.dataVolume.kmsKeyId ?? "",
+      associatePublicIp: s.associatePublicIp,
+    });
+    // Nothing of a master is created or changed before the change has passed the checks.
+    const checked = pulumi.all([previous, placement]).apply(([prev, p]) => {
+      checkChanges(
+        s,
+        prev,
+        { primary: hostRecord("primary", p), standby: hostRecord("standby", p) },
+        activeRole,
+      );
+      return p;
+    });
+    this.hostRecords = checked.apply((p) => ({
+      primary: hostRecord("primary", p),
+      standby: hostRecord("standby", p),
+    }));
+    const expectedSystemId = previous.apply((prev) => expectedSystemIdentifier(s, prev));
+
     const makeHost = (role: Role, dbPort: number): Host => {
-      // Generated once, here, and kept (secret) in the state: the key sshd presents is known
-      // before the instance exists, so it is pinned rather than trusted on first use.
-      const hostKeyPair = new command.local.Command(
+      const record = checked.apply((p) => hostRecord(role, p));
+      // A one-time key for the first SSH contact only, generated here and kept (secret) in the
+      // state: the host replaces it at first contact (first-contact.sh) with one it makes
+      // itself. A change that rebuilds the host makes a new one too.
+      const bootstrapKeyPair = new command.local.Command(
         `${name}-${role}-host-key`,
         {
           create: "bash scripts/aws/host-key.sh",
-          environment: { GPM_COMMENT: `gpmirror-${args.stack}-${role}` },
+          environment: { GPM_COMMENT: `gpmirror-${args.stack}-${role}-bootstrap` },
           logging: "none",
+          addPreviousOutputInEnv: false,
+          triggers: [record.apply((r) => [r.subnetId, r.zone, r.kmsKeyId, r.associatePublicIp])],
         },
         { ...parent, additionalSecretOutputs: ["stdout"] },
       );
-      const keys = hostKeyPair.stdout.apply(
+      const keys = bootstrapKeyPair.stdout.apply(
         (out) => JSON.parse(out) as { privateKey: string; publicKey: string },
       );
-      const hostKey = pulumi.unsecret(keys.apply((k) => k.publicKey));
+      const bootstrapKey = pulumi.unsecret(keys.apply((k) => k.publicKey));
+      const volume = dataVolume(
+        name,
+        args.stack,
+        role,
+        s,
+        record.apply((r) => r.zone),
+        tags,
+        parent,
+      );
       const userData = pulumi.secret(
-        keys.apply((k) =>
+        pulumi.all([keys, volume.id]).apply(([k, volumeId]) =>
           cloudConfig(k, {
             GPM_OS_USER: s.osUser,
+            GPM_OS_UID: String(s.osUid),
             GPM_AUTHORIZED_KEY: s.connection.publicKey,
             GPM_DATA_DIR: s.dataDir,
+            GPM_DATA_VOLUME_ID: volumeId,
             GPM_GP_PREINSTALLED: String(s.greenplum.preinstalled),
             GPM_GP_PACKAGE_URL: s.greenplum.packageUrl,
             GPM_GP_PACKAGE_SHA256: s.greenplum.packageSha256,
           }),
         ),
       );
-      const volume = (sizeGiB: number, what: string) => ({
-        volumeType: "gp3",
-        volumeSize: sizeGiB,
-        encrypted: true,
-        kmsKeyId: s.dataVolume.kmsKeyId,
-        deleteOnTermination: true,
-        tags: tags(`${role}-${what}`, role),
-      });
       const instance = new aws.ec2.Instance(
         `${name}-${role}`,
         {
           ami,
-          instanceType: s.instanceType,
-          subnetId: placement.apply((p) => p.subnetIds[role]),
+          instanceType: s.hosts[role].instanceType,
+          subnetId: record.apply((r) => r.subnetId),
           vpcSecurityGroupIds: [fenceSg && args.fence === role ? fenceSg.id : sg.id],
           associatePublicIpAddress: s.associatePublicIp,
           iamInstanceProfile: profile.name,
@@ -181,59 +238,117 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
             httpPutResponseHopLimit: 1,
           },
           ebsOptimized: true,
-          rootBlockDevice: volume(s.rootVolumeSizeGiB, "root"),
-          ebsBlockDevices: [
-            {
-              deviceName: DATA_DEVICE,
-              ...volume(s.dataVolume.sizeGiB, "data"),
-              iops: s.dataVolume.iops,
-              throughput: s.dataVolume.throughputMiBps,
-            },
-          ],
+          // The root disk holds nothing that is not made again at first boot; the data is on
+          // the volume of its own (volume.ts).
+          rootBlockDevice: {
+            volumeType: "gp3",
+            volumeSize: s.rootVolumeSizeGiB,
+            encrypted: true,
+            kmsKeyId: s.dataVolume.kmsKeyId,
+            deleteOnTermination: true,
+            tags: tags(`${role}-root`, role),
+          },
+          // Terminating a master takes turning this off first (README: destroying a stack).
+          disableApiTermination: s.terminationProtection,
+          // Never stop-protected: a forced failover and an instance type change stop it.
+          disableApiStop: false,
           userData,
           tags: tags(role, role),
         },
         {
           ...parent,
           // First-boot input only: a newer AMI or edited user data must not rebuild a running
-          // master. Rebuild one on purpose with `pulumi up --replace <its URN>`.
-          ignoreChanges: ["ami", "userData"],
+          // master. What else would replace it is ignored (and refused at preview, previous.ts)
+          // unless aws.hosts.<role>.allowReplace opts in.
+          ignoreChanges: [
+            "ami",
+            "userData",
+            // A refresh reads the attached data volume back into this list; it is managed by
+            // the VolumeAttachment, and a diff here would replace the instance.
+            "ebsBlockDevices",
+            ...(s.hosts[role].allowReplace ? [] : REPLACING_INSTANCE_INPUTS),
+          ],
         },
       );
-      const host: Host = {
+      const attachment = attachVolume(name, role, volume, instance, parent);
+      const base = {
         role,
         name: pulumi.output(`${role}_${args.stack.replace(/-/g, "_")}`),
         address: instance.privateIp,
         sshPort: pulumi.output(22),
         user: pulumi.output(s.osUser),
         privateKey: s.connection.privateKey,
-        hostKey,
         dbPort,
         dataDir: pulumi.output(s.dataDir),
-        instance: instance.id,
-        ready: [instance],
         proxy,
+        // The pair's steps come after the boot check; a stopped and started host boots again.
+        connectSeconds: BOOT_CHECK_SECONDS,
+        hostKeyFix: `the instance's key is learned at first contact (first-contact.sh); if the ${role} instance was rebuilt outside Pulumi, pulumi up --replace its ${name}-${role}-host-key and first-contact resources; otherwise find out who answers at its address`,
       };
-      const boot = new command.remote.Command(
-        `${name}-${role}-boot`,
+      // Once per instance: wait for first boot, have the host replace the bootstrap key, and
+      // learn the new one over the connection pinned to the old.
+      const firstContact = new command.remote.Command(
+        `${name}-${role}-first-contact`,
         {
           // A new instance takes a while to answer SSH: retry for up to ~15 minutes.
-          connection: { ...sshConnection(host), dialErrorLimit: 90 },
-          create: "bash -s",
-          stdin: `set -euo pipefail\n${exportLines({ GPM_TIMEOUT_SECONDS: String(BOOT_TIMEOUT_SECONDS) })}${script("boot-wait.sh")}`,
+          connection: {
+            ...sshConnection({ ...base, hostKey: bootstrapKey } as Host),
+            dialErrorLimit: 90,
+          },
+          create: boundedCommand(`${name}-${role}-first-contact`, BOOT_TIMEOUT_SECONDS + 60),
+          stdin: `set -euo pipefail\n${exportLines({ GPM_TIMEOUT_SECONDS: String(BOOT_TIMEOUT_SECONDS) })}${script("first-contact.sh")}`,
           logging: "stderr",
+          addPreviousOutputInEnv: false,
           triggers: [instance.id],
         },
         {
           ...parent,
-          dependsOn: [instance],
+          dependsOn: [instance, attachment],
           customTimeouts: { create: `${BOOT_TIMEOUT_SECONDS + 300}s` },
+          // After the rotation the bootstrap key is gone: this step must never run again on
+          // the same instance, whatever else changes.
+          ignoreChanges: ["connection", "stdin"],
         },
       );
-      return { ...host, ready: [instance, boot] };
+      const hostKey = pulumi
+        .unsecret(firstContact.stdout)
+        .apply((out) => parseStepResult(`${name}-${role}-first-contact`, out))
+        .apply((r) => String(r["hostKey"]));
+      // Changes whenever the host was replaced, stopped for a new type, or got a new volume:
+      // the boot check and every step of the pair run again (and start the database again).
+      const generation = pulumi.interpolate`${instance.id} ${instance.instanceType} ${volume.id}`;
+      const host: Host = {
+        ...base,
+        hostKey,
+        instance: generation,
+        ready: [instance, attachment, firstContact],
+        expectedSystemIdentifier: expectedSystemId,
+      };
+      const boot = new command.remote.Command(
+        `${name}-${role}-boot`,
+        {
+          connection: { ...sshConnection(host), dialErrorLimit: 90 },
+          create: boundedCommand(`${name}-${role}-boot`, BOOT_CHECK_SECONDS),
+          update: boundedCommand(`${name}-${role}-boot`, BOOT_CHECK_SECONDS),
+          stdin: pulumi.interpolate`set -euo pipefail\n${volume.id.apply((v) => exportLines({ GPM_DATA_DIR: s.dataDir, GPM_DATA_VOLUME_ID: v }))}${script("boot-check.sh")}`,
+          logging: "stderr",
+          addPreviousOutputInEnv: false,
+          triggers: [generation],
+        },
+        {
+          ...parent,
+          dependsOn: [instance, attachment, firstContact],
+          customTimeouts: { create: "1200s", update: "1200s" },
+        },
+      );
+      if (s.autoRecovery) statusAlarms(name, role, instance.id, tags, parent);
+      this.volumeIds[role] = volume.id;
+      return { ...host, ready: [instance, attachment, firstContact, boot] };
     };
+    this.activeRole = activeRole;
     this.primary = makeHost("primary", args.primaryDbPort);
     this.standby = makeHost("standby", args.standbyDbPort);
+    if (s.snapshots.enabled) snapshotPolicy(name, args.stack, s, tags, parent);
 
     const zone = s.dns.zoneId
       ? pulumi.output(s.dns.zoneId)
@@ -271,6 +386,24 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
       dnsName: this.dnsName,
       clientEndpoint: this.clientEndpoint,
     });
+  }
+
+  /**
+   * What this update built, for the next one to compare with (the stack output
+   * RECORD_OUTPUT): the hosts, the active master, and the database system identifier, the
+   * primary step's, else the one recorded before.
+   */
+  record(systemIdentifier: pulumi.Input<string | undefined>): pulumi.Output<AwsRecord> {
+    return pulumi
+      .all([this.hostRecords, this.previous, systemIdentifier])
+      .apply(([hosts, prev, id]) => {
+        const known = id || prev?.systemIdentifier;
+        return {
+          hosts,
+          activeMaster: this.activeRole,
+          ...(known ? { systemIdentifier: known } : {}),
+        };
+      });
   }
 
   /** Parameters of scripts/activate.sh's platform fence: declared here, as a security group. */

@@ -33,6 +33,7 @@ export function knownHosts(
       delete: "bash scripts/aws/known-hosts.sh destroy",
       environment,
       logging: "stderr",
+      addPreviousOutputInEnv: false,
     },
     parent,
   );

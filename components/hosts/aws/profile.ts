@@ -13,23 +13,7 @@ export function instanceProfile(
   tags: Tags,
   parent: pulumi.CustomResourceOptions,
 ): aws.iam.InstanceProfile {
-  const role = new aws.iam.Role(
-    `${name}-role`,
-    {
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: { Service: "ec2.amazonaws.com" },
-            Action: "sts:AssumeRole",
-          },
-        ],
-      }),
-      tags: tags("role"),
-    },
-    parent,
-  );
+  const role = serviceRole(`${name}-role`, "ec2.amazonaws.com", tags("role"), parent);
   new aws.iam.RolePolicyAttachment(
     `${name}-ssm`,
     { role: role.name, policyArn: SSM_POLICY },
@@ -54,6 +38,26 @@ export function instanceProfile(
   return new aws.iam.InstanceProfile(
     `${name}-profile`,
     { role: role.name, tags: tags("profile") },
+    parent,
+  );
+}
+
+/** A role that one AWS service may assume, and nothing else. */
+export function serviceRole(
+  name: string,
+  service: string,
+  tags: Record<string, string>,
+  parent: pulumi.CustomResourceOptions,
+): aws.iam.Role {
+  return new aws.iam.Role(
+    name,
+    {
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+      }),
+      tags,
+    },
     parent,
   );
 }

@@ -54,20 +54,27 @@ export function securityGroupRules(
     range("udp", a.interconnectPorts, "ic-udp"),
   ];
 
-  const rule = (dir: "in" | "out", why: string, peers: Peer[], ports: Ports[]) => {
+  const rule = (
+    dir: "in" | "out",
+    why: string,
+    peers: Peer[],
+    ports: Ports[],
+    group: pulumi.Input<string> = sgId,
+    prefix = `${name}-${dir}`,
+  ) => {
     for (const peer of peers) {
       for (const p of ports) {
         const args = {
-          securityGroupId: sgId,
+          securityGroupId: group,
           description: why,
           ipProtocol: p.protocol,
           fromPort: p.from,
           toPort: p.to,
           cidrIpv4: peer.cidrIpv4,
           referencedSecurityGroupId: peer.referencedSecurityGroupId,
-          tags: tags(`${dir}-${p.what}-${peer.key}`),
+          tags: tags(`${prefix.slice(name.length + 1)}-${p.what}-${peer.key}`),
         };
-        const ruleName = `${name}-${dir}-${p.what}-${peer.key}`;
+        const ruleName = `${prefix}-${p.what}-${peer.key}`;
         if (dir === "in") new aws.vpc.SecurityGroupIngressRule(ruleName, args, parent);
         else new aws.vpc.SecurityGroupEgressRule(ruleName, args, parent);
       }
@@ -79,12 +86,27 @@ export function securityGroupRules(
   rule("out", "replication and utilities between the masters", masters, [...db, ssh, ping]);
   // Segments connect to the master port; query results come back over the interconnect.
   rule("in", "segment hosts to the master", segments, [...db, ...interconnect]);
-  // A promoted standby runs the cluster: segment ports, interconnect, and ssh for gpstart.
-  rule("out", "masters to the segment hosts", segments, [
+  // A promoted standby runs the cluster: segment and mirror ports (a promoted mirror serves
+  // on its own port), interconnect, ssh for gpstart, and ping for gpinitsystem and the checks.
+  const toSegments = [
     range("tcp", a.segmentPorts, "segment"),
+    range("tcp", a.mirrorPorts, "mirror"),
     ...interconnect,
     ssh,
-  ]);
+    ping,
+  ];
+  rule("out", "masters to the segment hosts", segments, toSegments);
+  // The same, written into the segment hosts' own group when asked to.
+  if (a.writeSegmentIngress && a.segmentSecurityGroupId) {
+    rule(
+      "in",
+      "gpmirror masters",
+      masters,
+      toSegments,
+      a.segmentSecurityGroupId,
+      `${name}-segments-in`,
+    );
+  }
   rule("in", "database clients", cidrPeers("client", a.clientCidrs), db);
   rule("in", "administration over SSH", admins, [ssh]);
   rule("out", "package download and SSM", cidrPeers("https", a.httpsEgressCidrs), [

@@ -10,7 +10,10 @@
 # Env: GPM_GPHOME GPM_GP_ADMIN GPM_DATA_DIR GPM_DB_PORT [GPM_GP_VERSION_HINT] GPM_SELF_ADDRESS
 #      [GPM_INITIALIZE_SYSTEM=false] [GPM_SEGMENT_HOSTS] [GPM_SEGMENT_DATA_DIR]
 #      [GPM_SEGMENTS_PER_HOST=1] [GPM_SEGMENT_PORT_BASE=6000]
-# Prints: {"running":true,"initialized","started","dbid","hostname","segments","gpVersion"}
+#      [GPM_EXPECTED_SYSTEM_ID]: the system identifier the pair had; when set, gpinitsystem
+#      is refused (a missing data directory means a lost volume, not a new pair)
+# Prints: {"running":true,"initialized","started","dbid","hostname","segments","gpVersion",
+#          "systemIdentifier"} (pg_controldata's, "" when it cannot be read)
 # shellcheck disable=SC1091,SC2034,SC2016 # lib.sh is prepended by the caller; it reads GPM_TAG; remote text in single quotes
 set -euo pipefail
 GPM_TAG=primary
@@ -204,6 +207,8 @@ if ! gpm_master_up; then
   elif [[ -e "$DATA_DIR" ]]; then
     gpm_die "$DATA_DIR exists but holds no Greenplum system (no PG_VERSION), and gpinitsystem needs it absent: move it aside, or point the primary's dataDir elsewhere"
   else
+    [[ -z "${GPM_EXPECTED_SYSTEM_ID:-}" ]] ||
+      gpm_die "$DATA_DIR is missing, but this pair had database system $GPM_EXPECTED_SYSTEM_ID: refusing to run gpinitsystem in its place (a lost or unmounted data volume?). Attach the volume that holds it, or restore it; to create a new system on purpose set aws.allowNewDatabaseSystem to true for one update"
     initialize_system
     initialized=true
   fi
@@ -215,6 +220,7 @@ IFS='|' read -r dbid port datadir hostname <<<"$row"
   gpm_die "the catalog's primary master is $hostname:$port $datadir, not this host's $DB_PORT $DATA_DIR: check dbPort and the primary's dataDir"
 segments="$(gpm_psql -c "SELECT count(*) FROM gp_segment_configuration WHERE content >= 0 AND role = 'p'")"
 gpm_log "master dbid $dbid on $hostname:$port ($datadir), $segments primary segments"
-printf '{"running":true,"initialized":%s,"started":%s,"dbid":%s,"hostname":%s,"segments":%s,"gpVersion":%s}\n' \
+sysid="$(pg_controldata "$DATA_DIR" 2>/dev/null | sed -n 's/^Database system identifier: *//p' || true)"
+printf '{"running":true,"initialized":%s,"started":%s,"dbid":%s,"hostname":%s,"segments":%s,"gpVersion":%s,"systemIdentifier":%s}\n' \
   "$initialized" "$started" "$(gpm_json_num "$dbid")" "$(gpm_json_str "$hostname")" \
-  "$(gpm_json_num "$segments")" "$(gpm_json_str "$GP_VERSION")"
+  "$(gpm_json_num "$segments")" "$(gpm_json_str "$GP_VERSION")" "$(gpm_json_str "$sysid")"

@@ -3,6 +3,8 @@
 # Env: GPM_DATA_DIR GPM_DB_PORT GPM_LISTEN_ADDRESS [GPM_PG_BIN] [GPM_SOCKET_DIR]
 #      [GPM_LOG_FILE=<parent of data dir>/primary.log]
 #      [GPM_MAX_SLOT_WAL_KEEP_SIZE=1GB] [GPM_WAL_KEEP_SIZE=256MB]
+#      [GPM_EXPECTED_SYSTEM_ID]: the system identifier the pair had; when set, a missing or
+#      empty data directory is refused (never initialized), and so is another system's
 # Prints: {"initialized","started","restarted","reloaded","running","systemIdentifier","serverVersion","logFile"}
 #   initialized/started/restarted/reloaded say what THIS run did.
 # shellcheck disable=SC1091,SC2034 # lib.sh is prepended by the caller; it reads GPM_TAG
@@ -22,14 +24,23 @@ mkdir -p "$HOST_DIR" "$SOCKET_DIR"
 chmod 0700 "$SOCKET_DIR"
 
 initialized=false
+EXPECTED_SYSTEM_ID="${GPM_EXPECTED_SYSTEM_ID:-}"
 if [[ ! -f "$DATA_DIR/PG_VERSION" ]]; then
   if [[ -d "$DATA_DIR" ]] && [[ -n "$(ls -A "$DATA_DIR")" ]]; then
     gpm_die "GPM_DATA_DIR $DATA_DIR is not empty but has no PG_VERSION: not a PostgreSQL data directory; move it away (it is never deleted by gpmirror)"
   fi
+  [[ -z "$EXPECTED_SYSTEM_ID" ]] ||
+    gpm_die "$DATA_DIR is empty, but this pair had database system $EXPECTED_SYSTEM_ID: refusing to initialize a new, empty one in its place (a lost or unmounted data volume?). Attach the volume that holds it, or restore it; to start a new system on purpose set aws.allowNewDatabaseSystem to true for one update"
   gpm_log "initializing a new cluster in $DATA_DIR (data checksums on, superuser $OS_USER) ..."
   "$PG_BIN/initdb" -D "$DATA_DIR" --data-checksums --username="$OS_USER" \
     --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --no-locale >&2
   initialized=true
+fi
+
+if [[ -n "$EXPECTED_SYSTEM_ID" ]]; then
+  found="$("$PG_BIN/pg_controldata" "$DATA_DIR" | sed -n 's/^Database system identifier: *//p')"
+  [[ "$found" == "$EXPECTED_SYSTEM_ID" ]] ||
+    gpm_die "$DATA_DIR holds database system '$found', not this pair's $EXPECTED_SYSTEM_ID: another system's data directory (the wrong volume?); refusing to run it as the primary"
 fi
 
 [[ ! -f "$DATA_DIR/standby.signal" ]] ||
