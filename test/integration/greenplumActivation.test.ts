@@ -35,7 +35,7 @@ describeGreenplum("activation on a real Greenplum cluster", () => {
     if (!up.ok) throw new Error(up.text);
     keep(
       "gpinitsystem_local.out",
-      gp.shell("primary", "cat ~/gpAdminLogs/gpmirror-gpinitsystem*.out 2>/dev/null || true"),
+      gp.shell("primary", "cat ~/gpAdminLogs/gpmirror-gpinitsystem/gpinitsystem.out 2>/dev/null || true"),
     );
   });
 
