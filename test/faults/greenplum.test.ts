@@ -49,7 +49,7 @@ describeGreenplum("faults on a real Greenplum cluster", () => {
       `ssh -o BatchMode=yes ${gp.hostName("primary")} ${shellQuote(`COORDINATOR_DATA_DIRECTORY=${pair.dataDir("primary")} PGPORT=5432 gpstate -f`)}`,
     );
     expect(gpstate).toMatch(/Standby address\s+= \S+/);
-    expect(gpstate).toMatch(/WAL Sender State\s+= streaming/);
+    expect(gpstate).toMatch(/WAL Sender State: streaming/);
   });
 
   it("a stopped standby: status exit 2 while the catalog says u; npm run repair starts it", async () => {
@@ -81,7 +81,9 @@ describeGreenplum("faults on a real Greenplum cluster", () => {
     pair.stop("standby", "fast");
     // Each switch after a change moves the coordinator one 64MB segment on.
     for (let i = 0; i < 5; i++)
-      pair.sql("CREATE TABLE gone (i int); DROP TABLE gone; SELECT pg_switch_wal();");
+      pair.sql(
+        "CREATE TABLE gone (i int) DISTRIBUTED BY (i); DROP TABLE gone; SELECT pg_switch_wal();",
+      );
     pair.sql("CHECKPOINT");
     const away = pair.status();
     expect(away.code).toBe(2);
@@ -143,7 +145,7 @@ describeGreenplum("faults on a real Greenplum cluster", () => {
     const run = await pair.up();
     await gp.set("activation.force", "false");
     numbers["forcedActivationAndReprotectSeconds"] = run.seconds;
-    expect({ ok: run.ok, tail: run.text.slice(-3000) }).toMatchObject({ ok: true });
+    GreenplumRoles.succeeded(run);
     expect(pair.active).toBe("standby");
     const last = (gp.outputs["activation"].value as { last: Record<string, unknown> }).last;
     expect(last).toMatchObject({ promoted: true, forced: true, oldPrimary: "postmaster-gone" });
@@ -187,7 +189,7 @@ describeGreenplum("faults on a real Greenplum cluster", () => {
     // The old coordinator still is the master, and its standby streams again by itself.
     expect(gp.sql(old, "SELECT count(*) FROM forced")).toBe("500");
     const again = await pair.up();
-    expect({ ok: again.ok, tail: again.text.slice(-2000) }).toMatchObject({ ok: true });
+    GreenplumRoles.succeeded(again);
     await pair.caughtUp(120_000);
     expect(pair.status()).toMatchObject({ code: 0, report: { primary: gp.hostName(old) } });
   });

@@ -68,6 +68,13 @@ export class GreenplumRoles {
     };
   }
 
+  /** Fails with what the engine printed when the run failed. */
+  static succeeded(run: Run): Run {
+    if (!run.ok)
+      throw new Error(`the run failed after ${run.seconds} s:\n${run.text.slice(-8000)}`);
+    return run;
+  }
+
   /** `npm run repair -- --stack <name>`, timed. */
   async repair(): Promise<Run & { code: number }> {
     const t0 = Date.now();
