@@ -90,7 +90,7 @@ describeGreenplum("activation on a real Greenplum cluster", () => {
     expect(firstOnNew).toBeDefined();
     expect(missing).toBe(0);
     expect(gp.outputs["clientEndpoint"].value).toBe(`${gp.address(target)}:5432`);
-    expect(last()).toMatchObject({ promoted: true, clientEndpoint: `${gp.hostName(target)}:5432` });
+    expect(last()).toMatchObject({ promoted: true, clientEndpoint: `${gp.address(target)}:5432` });
     const fenced = String(last()["oldDataDirMovedTo"]);
     expect(fenced).toMatch(/\.gpmirror-fenced-\d{8}T\d{6}Z$/);
     expect(pair.beside(old, oldDir, ".gpmirror-fenced-")).toContain(fenced);
