@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { shellQuote } from "../../components/shell";
 import { describeGreenplum, GreenplumStack } from "../support/greenplumStack";
-import { GreenplumRoles, Master, otherMaster } from "../support/greenplumRoles";
+import { GreenplumRoles, Master, otherMaster, utilitySeconds } from "../support/greenplumRoles";
 import { operatorCli } from "../support/operator";
 
 jest.setTimeout(30 * 60 * 1000);
@@ -33,6 +33,8 @@ describeGreenplum("activation on a real Greenplum cluster", () => {
     const up = await pair.up();
     numbers["firstUpSeconds"] = up.seconds;
     if (!up.ok) throw new Error(up.text);
+    numbers["gpinitsystemSeconds"] = utilitySeconds(up.text, "gpinitsystem");
+    numbers["gpinitstandbySeconds"] = utilitySeconds(up.text, "gpinitstandby");
     keep(
       "gpinitsystem_local.out",
       gp.shell(
@@ -82,6 +84,8 @@ describeGreenplum("activation on a real Greenplum cluster", () => {
       missingCommits: missing,
       rtoSeconds: firstOnNew ? (firstOnNew.at - failedAt) / 1000 : null,
       activationAndReprotectSeconds: (Date.now() - t0) / 1000,
+      gpactivatestandbySeconds: utilitySeconds(up.text, "gpactivatestandby"),
+      gpinitstandbySeconds: utilitySeconds(up.text, "gpinitstandby"),
     };
     numbers[run] = result;
     console.log(`${run}: ${JSON.stringify(result)}`);

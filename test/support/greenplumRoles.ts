@@ -22,6 +22,17 @@ export interface Run {
   text: string;
 }
 
+/**
+ * Seconds between the first and the last line a Greenplum utility logged in a run's output
+ * (its lines begin `YYYYMMDD:HH:MM:SS:<pid> <utility>:`), or null when it did not run.
+ */
+export function utilitySeconds(text: string, utility: string): number | null {
+  const at = [
+    ...text.matchAll(new RegExp(`(\\d{8}):(\\d\\d):(\\d\\d):(\\d\\d):\\d+ ${utility}:`, "g")),
+  ].map((m) => Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]));
+  return at.length === 0 ? null : Math.max(...at) - Math.min(...at);
+}
+
 /** A local Greenplum stack whose coordinator may move between its two master hosts. */
 export class GreenplumRoles {
   constructor(readonly gp: GreenplumStack) {}
