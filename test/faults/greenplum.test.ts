@@ -153,7 +153,7 @@ describeGreenplum("faults on a real Greenplum cluster", () => {
     expect(
       gp.shell(
         "standby",
-        `grep -c promote_trigger_file ${shellQuote(pair.dataDir("standby"))}/postgresql.conf || true`,
+        `grep -cE '^[[:space:]]*promote_trigger_file' ${shellQuote(pair.dataDir("standby"))}/postgresql.conf || true`,
       ),
     ).toBe("0");
     expect(String(last["oldDataDirMovedTo"])).toMatch(/\.gpmirror-fenced-/);
