@@ -255,6 +255,27 @@ stop_postmasters_in_ns() {
   sleep 2
 }
 
+# The System V shared memory of postmasters under DIR that are gone without a clean shutdown
+# (kill -9 in a drill or fault test): a postmaster.pid names its segment (line 7: key and
+# id); one no process is attached to any more is removed, as PostgreSQL's next start would.
+remove_orphan_shm_under() {
+  local dir="$1" pidfile pid key id line
+  [[ -d "$dir" ]] || return 0
+  command -v ipcs >/dev/null 2>&1 || return 0
+  while IFS= read -r pidfile; do
+    pid="$(sed -n 1p "$pidfile" 2>/dev/null)"
+    read -r key id < <(sed -n 7p "$pidfile" 2>/dev/null) || true
+    [[ "$key" =~ ^[0-9]+$ && "$id" =~ ^[0-9]+$ ]] || continue
+    [[ ! "$pid" =~ ^[0-9]+$ || ! -d "/proc/$pid" ]] || continue
+    # ipcs -m: key shmid owner perms bytes nattch
+    line="$(ipcs -m | awk -v id="$id" '$2 == id')"
+    [[ -n "$line" ]] || continue
+    [[ "$(awk '{print $1}' <<<"$line")" == "$(printf '0x%08x' "$key")" && "$(awk '{print $6}' <<<"$line")" == 0 ]] || continue
+    log "removing shared memory $id left by postmaster $pid ($(dirname "$pidfile"))"
+    ipcrm -m "$id" 2>/dev/null || true
+  done < <(find "$dir" -maxdepth 7 -name postmaster.pid -type f 2>/dev/null)
+}
+
 # Processes whose command line has an argument at or under DIR (pg_basebackup -D ...,
 # a postmaster -D ..., sshd -f ...).
 pids_under() {
@@ -352,6 +373,7 @@ if [[ "$ACTION" == destroy ]]; then
       kill_wait "${left[@]}"
     fi
   fi
+  remove_orphan_shm_under "$HD"
   if [[ "$mode" == netns ]]; then
     if [[ -n "$veth" ]] && ip link show "$veth" >/dev/null 2>&1; then
       log "deleting veth $veth"

@@ -185,9 +185,18 @@ export class GreenplumStack {
     );
   }
 
+  /**
+   * The host of the active master by the stack's outputs (after an activation, the host
+   * built as the standby).
+   */
+  activeHost(): GreenplumHost {
+    const address = (this.outputs["primary"]?.value as { host?: string } | undefined)?.host;
+    return address === this.address("standby") ? "standby" : "primary";
+  }
+
   /** SQL on the coordinator (the active master). */
   coordinator(statement: string): string {
-    return this.sql("primary", statement);
+    return this.sql(this.activeHost(), statement);
   }
 
   /** SQL on each primary segment in utility mode, by content id. */
