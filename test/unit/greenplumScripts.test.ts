@@ -800,11 +800,28 @@ describe.each([
   ["gp6", "pg_xlog", "pg_xlogdump", "MASTER_DATA_DIRECTORY"],
 ] as const)("activate step, switchover on %s", (flavor, walDir, walDump, dataVar) => {
   const oldPort = String(40000 + ((process.pid + 7) % 20000));
-  const CHECKPOINT = "0/8000060";
-  const RECORD =
-    flavor === "gp6"
+  // Greenplum 7.0.0: the old coordinator's control file after its clean stop, the shutdown
+  // checkpoint as pg_waldump showed it in the standby's WAL, and the new timeline's .history
+  // file, all from one real switchover (test/fixtures/greenplum/local/). Greenplum 6 and
+  // Cloudberry: written from the PostgreSQL formats (no build of theirs here).
+  const real = flavor === "gp7";
+  const CONTROLDATA = real
+    ? fixture("local/old_coordinator_controldata_shut_down.txt")
+    : fixture("standby_controldata.txt").replace("in archive recovery", "shut down");
+  const controlField = (name: string) =>
+    new RegExp(`^${name}: +(\\S+)$`, "m").exec(CONTROLDATA)?.[1] ?? "";
+  const CHECKPOINT = controlField("Latest checkpoint location");
+  const TLI = controlField("Latest checkpoint's TimeLineID");
+  const RECORD = real
+    ? fixture("local/pg_waldump_checkpoint_shutdown.out")
+    : flavor === "gp6"
       ? "rmgr: XLOG        len (rec/tot):     80/   106, tx:          0, lsn: 0/08000060, prev 0/08000028, bkp: 0000, desc: checkpoint: redo 0/8000060; tli 1; prev tli 1; fpw true; xid 0/1074; oid 24576; multi 1; offset 0; oldest xid 621 in DB 1; oldest multi 1 in DB 1; oldest running xid 0; shutdown\n"
       : "rmgr: XLOG        len (rec/tot):    114/   114, tx:          0, lsn: 0/08000060, prev 0/08000028, desc: CHECKPOINT_SHUTDOWN redo 0/8000060; tli 1; prev tli 1; fpw true; xid 0:1074; oid 24576; multi 1; offset 0; oldest xid 621 in DB 13719; oldest multi 1 in DB 13720; oldest/newest commit timestamp xid: 0/0; oldest running xid 0; shutdown\n";
+  const HISTORY_FILE = `${String(Number(TLI) + 1).padStart(8, "0")}.history`;
+  const HISTORY = real
+    ? fixture(`local/${HISTORY_FILE}`)
+    : "1\t0/80000D8\tno recovery target specified\n";
+  const SWITCHPOINT = HISTORY.trim().split("\n").pop()?.split("\t")[1] ?? "";
   let oldMaster: ReturnType<typeof spawn> | undefined;
   afterEach(() => {
     oldMaster?.kill();
@@ -834,16 +851,10 @@ describe.each([
       fs.writeFileSync(path.join(primaryDir, "postmaster.pid"), `${oldMaster.pid}\n`);
     }
     // The old master's control file after its clean stop (the real format, from the capture).
-    fs.writeFileSync(
-      path.join(sb.state, "controldata"),
-      fixture("standby_controldata.txt").replace("in archive recovery", "shut down"),
-    );
+    fs.writeFileSync(path.join(sb.state, "controldata"), CONTROLDATA);
     // The standby has the shutdown checkpoint; promotion starts timeline 2 right after it.
     fs.writeFileSync(path.join(sb.state, "waldump.out"), RECORD);
-    fs.writeFileSync(
-      path.join(standbyDir, walDir, "00000002.history"),
-      "1\t0/80000D8\tno recovery target specified\n",
-    );
+    fs.writeFileSync(path.join(standbyDir, walDir, HISTORY_FILE), HISTORY);
     const env = {
       GPM_DATA_DIR: standbyDir,
       GPM_DB_PORT: "7001",
@@ -875,7 +886,7 @@ describe.each([
       "-p",
       path.join(standbyDir, walDir),
       "-t",
-      "1",
+      TLI,
       "-s",
       CHECKPOINT,
       "-n",
@@ -893,7 +904,7 @@ describe.each([
       mode: "switchover",
       oldPrimary: "stopped-for-switchover",
       oldCheckpointLsn: CHECKPOINT,
-      switchpoint: "0/80000D8",
+      switchpoint: SWITCHPOINT,
     });
     expect(out.oldDataDirMovedTo).toMatch(new RegExp(`^${primaryDir}\\.gpmirror-fenced-`));
     expect(fs.existsSync(primaryDir)).toBe(false);
@@ -966,7 +977,9 @@ describe.each([
     const r = sb.run("activate", env);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
-      /does not have the old master's shutdown checkpoint 0\/8000060 after 2s.*not promoting.*nothing was promoted/,
+      new RegExp(
+        `does not have the old master's shutdown checkpoint ${CHECKPOINT} after 2s.*not promoting.*nothing was promoted`,
+      ),
     );
     expect(sb.calls(walDump).length).toBeGreaterThan(1);
     expect(sb.calls("gpactivatestandby")).toHaveLength(0);
@@ -977,7 +990,7 @@ describe.each([
     const { sb, env } = switchover();
     fs.writeFileSync(
       path.join(sb.state, "controldata"),
-      fixture("standby_controldata.txt").replace("in archive recovery", "in production"),
+      CONTROLDATA.replace("shut down", "in production"),
     );
     const r = sb.run("activate", env);
     expect(r.status).toBe(1);
