@@ -1,7 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, parseSettings, RawSettings } from "../../components/config";
+import { parseSettings, RawSettings } from "../../components/config";
 import { fakeKey } from "../fixtures/keys";
+import { problemsOf as problemsIn } from "../support/configProblems";
 
 const KEY = fakeKey("abc") + "\n";
 const files: Record<string, string> = { "/keys/id": KEY, "/home/ann/.ssh/id": KEY };
@@ -39,15 +40,7 @@ function isTree(v: unknown): v is Tree {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function problemsOf(raw: RawSettings): string[] {
-  try {
-    parseSettings(raw, ctx);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problemsOf = (raw: RawSettings): string[] => problemsIn(raw, ctx);
 
 describe("aws settings: defaults", () => {
   const c = parseSettings(aws(), ctx);
