@@ -11,6 +11,8 @@ export interface LocalHostsArgs {
   settings: LocalSettings;
   primaryDbPort: number;
   standbyDbPort: number;
+  /** A third host for etcd's witness member (automatic failover). */
+  witness?: boolean;
 }
 
 /** What `scripts/local-hosts.sh create` prints. */
@@ -24,7 +26,7 @@ interface CreatedHost {
 }
 
 const SCRIPT = "bash scripts/local-hosts.sh";
-const HOST_OCTET = { primary: 11, standby: 12 } as const;
+const HOST_OCTET = { primary: 11, standby: 12, witness: 13 } as const;
 
 /**
  * Two hosts on this machine, each with its own sshd (and, as root, its own network namespace
@@ -34,6 +36,7 @@ const HOST_OCTET = { primary: 11, standby: 12 } as const;
 export class LocalHosts extends pulumi.ComponentResource implements SshCommandLine {
   readonly primary: Host;
   readonly standby: Host;
+  readonly witness?: Host;
   /** The client key file on this machine, for commands an operator pastes. */
   readonly keyPath: pulumi.Output<string>;
   readonly knownHostsPath: string;
@@ -67,7 +70,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
     const privateKey = pulumi.secret(this.keyPath.apply(readClientKey));
     this.knownHostsPath = `${s.stateDir}/known_hosts`;
 
-    const makeHost = (role: "primary" | "standby", dbPort: number): Host => {
+    const makeHost = (role: Host["role"], dbPort: number): Host => {
       const created = new command.local.Command(
         `${name}-${role}`,
         {
@@ -80,7 +83,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
             GPM_BRIDGE: s.bridge,
             GPM_BRIDGE_ADDRESS: `${s.subnet}.1/24`,
             GPM_SSH_PORT: String(
-              s.mode === "netns" ? 22 : s.sshPortBase + (role === "primary" ? 0 : 1),
+              s.mode === "netns" ? 22 : s.sshPortBase + HOST_OCTET[role] - HOST_OCTET.primary,
             ),
             GPM_AUTHORIZED_KEY: publicKey,
             GPM_OS_USER: s.osUser,
@@ -110,6 +113,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
     };
     this.primary = makeHost("primary", args.primaryDbPort);
     this.standby = makeHost("standby", args.standbyDbPort);
+    if (args.witness) this.witness = makeHost("witness", 0);
     this.registerOutputs({});
   }
 
