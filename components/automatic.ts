@@ -9,7 +9,7 @@ import * as path from "path";
 import { AutomaticSettings } from "./config";
 import { Host, sshConnection } from "./host";
 import { RemoteStep } from "./remoteStep";
-import { remoteScript } from "./engines/scriptText";
+import { remoteFiles } from "./engines/scriptText";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -184,10 +184,11 @@ export class AutomaticFailover extends pulumi.ComponentResource {
 /** A step's text: the shared helpers, the supervisor's text, the step (and PostgreSQL's lib). */
 function autoScript(step: string, withPostgres = false): string {
   const supervise = fs.readFileSync(path.join(ROOT, "scripts/remote/auto/supervise.sh"), "utf8");
-  const pgLib = withPostgres
-    ? fs.readFileSync(path.join(ROOT, "scripts/remote/postgres/lib.sh"), "utf8")
-    : "";
-  return `SUPERVISE_TEXT=$(cat <<'GPM_SUPERVISE_EOF'\n${supervise}GPM_SUPERVISE_EOF\n)\n${pgLib}\n${remoteScript("auto", step)}`;
+  const files = remoteFiles("auto", step);
+  // PostgreSQL's helpers (its bin directory) after common.sh, which they need first.
+  if (withPostgres) files.splice(1, 0, path.join(ROOT, "scripts/remote/postgres/lib.sh"));
+  const text = files.map((f) => fs.readFileSync(f, "utf8")).join("\n");
+  return `SUPERVISE_TEXT=$(cat <<'GPM_SUPERVISE_EOF'\n${supervise}GPM_SUPERVISE_EOF\n)\n${text}`;
 }
 
 /** Rebuilds the agent when its source changes. */
