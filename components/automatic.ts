@@ -74,7 +74,9 @@ export class AutomaticFailover extends pulumi.ComponentResource {
     const tlsEnv = (h: Host) => ({
       GPM_TLS_CA: caCert,
       GPM_TLS_CERT: tlsDir.apply((d) => fs.readFileSync(`${d}/${h.role}.crt`, "utf8")),
-      GPM_TLS_KEY: pulumi.secret(tlsDir.apply((d) => fs.readFileSync(`${d}/${h.role}.key`, "utf8"))),
+      GPM_TLS_KEY: pulumi.secret(
+        tlsDir.apply((d) => fs.readFileSync(`${d}/${h.role}.key`, "utf8")),
+      ),
     });
     const cluster = addresses.apply((a) =>
       members.map((h, i) => `${h.role}=https://${a[i]}:2380`).join(","),
@@ -127,31 +129,29 @@ export class AutomaticFailover extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: h.ready },
       );
-      const config = pulumi
-        .all([endpoints, h.dataDir, h.name])
-        .apply(([eps, dataDir, hostName]) =>
-          JSON.stringify({
-            name: h.role,
-            peer: peer.role,
-            // As a standby this host streams under its own host name (standby.sh).
-            applicationName: hostName,
-            prefix: keyPrefix(args.stack),
-            endpoints: eps,
-            caCert: "TLSDIR/ca.crt",
-            cert: "TLSDIR/host.crt",
-            key: "TLSDIR/host.key",
-            leaseTtlSeconds: s.leaseTtlSeconds,
-            renewIntervalMs: s.renewIntervalMs,
-            retryWindowMs: s.retryWindowMs,
-            maxLagBytes: args.maxLagBytes,
-            synchronous: args.synchronous,
-            pgBin: "PGBIN",
-            dataDir,
-            socketDir: `${path.dirname(dataDir)}/run`,
-            port: h.dbPort,
-            stateFile: "AUTODIR/state.json",
-          }),
-        );
+      const config = pulumi.all([endpoints, h.dataDir, h.name]).apply(([eps, dataDir, hostName]) =>
+        JSON.stringify({
+          name: h.role,
+          peer: peer.role,
+          // As a standby this host streams under its own host name (standby.sh).
+          applicationName: hostName,
+          prefix: keyPrefix(args.stack),
+          endpoints: eps,
+          caCert: "TLSDIR/ca.crt",
+          cert: "TLSDIR/host.crt",
+          key: "TLSDIR/host.key",
+          leaseTtlSeconds: s.leaseTtlSeconds,
+          renewIntervalMs: s.renewIntervalMs,
+          retryWindowMs: s.retryWindowMs,
+          maxLagBytes: args.maxLagBytes,
+          synchronous: args.synchronous,
+          pgBin: "PGBIN",
+          dataDir,
+          socketDir: `${path.dirname(dataDir)}/run`,
+          port: h.dbPort,
+          stateFile: "AUTODIR/state.json",
+        }),
+      );
       new RemoteStep(
         `${name}-agent-${h.role}`,
         {

@@ -29,7 +29,11 @@ export function readLeader(stack: string, tlsDir: string, endpoints: string[]): 
         `${keyPrefix(stack)}/leader`,
         "--print-value-only",
       ],
-      { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" }, stdio: ["ignore", "pipe", "pipe"] },
+      {
+        encoding: "utf8",
+        env: { ...process.env, ETCDCTL_API: "3" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
     ).trim();
     if (out === "primary" || out === "standby") return { holder: out };
     return { note: out === "" ? "nobody holds the leader key" : `unexpected holder ${out}` };

@@ -22,12 +22,7 @@ export { CONFIG_NAMESPACE, ConfigError } from "./reader";
 export type { ConfigContext, RawSettings } from "./reader";
 export type { LocalMode, LocalSettings } from "./local";
 export type { ExistingHostSettings } from "./existing";
-export type {
-  ActivationMode,
-  ActivationSettings,
-  AutomaticSettings,
-  HostRole,
-} from "./activation";
+export type { ActivationMode, ActivationSettings, AutomaticSettings, HostRole } from "./activation";
 export type { DrillObjectives, OperatorSettings } from "./operator";
 export type { AwsHostSettings, AwsSettings, PortRange, ProxySettings } from "./aws";
 export type { GreenplumSettings, GreenplumVersionHint } from "./greenplum";

@@ -39,6 +39,18 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
     console.log(`automatic failover numbers: ${JSON.stringify(numbers, null, 2)}`);
   });
 
+  it("a blip shorter than the retry window: no fence, no failover", async () => {
+    const old = pair.holder();
+    if (!old) throw new Error("nobody leads");
+    const t0 = pair.link(old, false);
+    await sleep(500);
+    pair.link(old, true);
+    await sleep(5000);
+    expect(pair.holder()).toBe(old);
+    expect(pair.events(old, t0).filter((e) => e.event === "fenced")).toEqual([]);
+    expect(pair.events(other(old), t0).filter((e) => e.event === "promoted")).toEqual([]);
+  });
+
   it("kill -9 of the master's postmaster: the standby takes over alone, no acknowledged commit lost; pulumi up follows and re-protects", async () => {
     const rounds = faultRounds();
     const results: Record<string, number>[] = [];
@@ -46,6 +58,15 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
       results.push(await killRound(`kill-${round}-${Date.now()}`));
     }
     numbers["kill9"] = results;
+  });
+
+  it("the master's host cut off from everything: it stops accepting writes before the standby takes over, no acknowledged commit lost", async () => {
+    const rounds = faultRounds();
+    const results: Record<string, number>[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      results.push(await isolateRound(`isolate-${round}-${Date.now()}`));
+    }
+    numbers["isolate"] = results;
   });
 });
 
@@ -108,5 +129,60 @@ async function killRound(run: string): Promise<Record<string, number>> {
     30_000,
     "the old master's agent to follow as standby",
   );
+  return r;
+}
+
+async function isolateRound(run: string): Promise<Record<string, number>> {
+  const old = pair.holder();
+  if (!old) throw new Error("nobody leads before the round");
+  const { writer, endpoints } = await writerFor(run);
+  const oldNode = endpoints.find((e) => e.host.endsWith(old === "primary" ? ".11" : ".12"));
+  const prober = pair.startProber(old, oldNode?.port ?? 5432);
+  writer.start();
+  await sleep(2000);
+  const tCutRel = writer.now();
+  const tCut = pair.link(old, false);
+  const newName = endpoints.find((e) => e !== oldNode)?.name;
+  try {
+    await waitFor(
+      () => writer.acks.some((a) => a.at > tCutRel && a.host === newName),
+      60_000,
+      "the first write accepted on the new master",
+    );
+    await sleep(2000);
+  } finally {
+    prober.stop();
+  }
+  const firstNew = writer.acks.find((a) => a.at > tCutRel && a.host === newName);
+  await writer.stop();
+  const newEndpoint = endpoints.find((e) => e.name === newName);
+  if (!newEndpoint || !firstNew) throw new Error("no new master");
+  const firstNewAt = tCut + (firstNew.at - tCutRel);
+  const accepted = prober.accepted();
+  const lastOnOld = Math.max(...accepted.filter((t) => t >= tCut - 1000), tCut);
+  const present = await writer.idsOn(newEndpoint);
+  const lost = writer.acks.filter((a) => !present.has(a.id)).length;
+  const fenced = pair.events(old, tCut).find((e) => e.event === "fenced")?.at ?? NaN;
+  const r = {
+    acked: writer.acks.length,
+    lost,
+    rtoMs: firstNewAt - tCut,
+    fenceMs: fenced - tCut,
+    lastWriteOnOldMs: lastOnOld - tCut,
+    writesOnOldAfterNew: accepted.filter((t) => t >= firstNewAt).length,
+  };
+  console.log(`${run}: ${JSON.stringify(r)}`);
+  expect({ run, lost }).toEqual({ run, lost: 0 });
+  // Safety: nothing accepted on the old master once the new one took a write.
+  expect({ run, writesOnOldAfterNew: r.writesOnOldAfterNew }).toEqual({
+    run,
+    writesOnOldAfterNew: 0,
+  });
+  expect(Number.isFinite(fenced)).toBe(true);
+  pair.link(old, true);
+  const result = await pair.up();
+  expect(result.summary.result).toBe("succeeded");
+  expect(pair.builtAs(pair.node("primary"))).toBe(other(old));
+  expect(pair.outputs["replication"].value).toMatchObject({ state: "streaming" });
   return r;
 }
