@@ -112,11 +112,20 @@ read_old_probe() {
 # as one too: an old primary that was cut off (a partition, a platform fence) rather than
 # stopped keeps running, and takes writes again once the network heals. It is on the old
 # timeline, so it is stopped and fenced; re-protection then makes it the standby. When the
-# other host is on a later timeline, the config names the stale one: refuse.
+# other host is on a later timeline, the config names the stale one: refuse. An old primary
+# that its agent already stopped (automatic failover) is only marked fenced, as a gone old
+# primary is on failover: without the mark re-protection takes it for a promoted standby and
+# refuses to replace it. Only a directory without standby.signal was a primary.
 stale_fenced=false
 converge_stale_primary() {
   read_old_probe
   [[ "$old_status" == 0 && -n "$old_state" ]] || return 0
+  if [[ "$(jq -r '.dataDir and .running == false and .fenced == false and .standbySignal == false' <<<"$old_state")" == true ]]; then
+    say "$GPM_OLD_NAME holds a stopped old primary: marking it fenced, for re-protection"
+    fence_old immediate >/dev/null
+    stale_fenced=true
+    return 0
+  fi
   [[ "$(jq -r '.acceptsConnections and (.inRecovery == false)' <<<"$old_state")" == true ]] || return 0
   local mine theirs
   mine="$(jq -r '.timeline // 0' <<<"$new_state")"

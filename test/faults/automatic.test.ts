@@ -179,10 +179,14 @@ async function isolateRound(run: string): Promise<Record<string, number>> {
     writesOnOldAfterNew: 0,
   });
   expect(Number.isFinite(fenced)).toBe(true);
-  pair.link(old, true);
+  const tHeal = pair.link(old, true);
   const result = await pair.up();
   expect(result.summary.result).toBe("succeeded");
   expect(pair.builtAs(pair.node("primary"))).toBe(other(old));
   expect(pair.outputs["replication"].value).toMatchObject({ state: "streaming" });
+  // Its agent stopped the old master; the update marked it fenced so that it could be rebuilt.
+  expect(pair.outputs["activation"].value).toMatchObject({ last: { stalePrimaryFenced: true } });
+  // The heal itself (the cut-off member rejoining etcd) must not cost the new master its lease.
+  expect(pair.events(other(old), tHeal).filter((e) => e.event === "fenced")).toEqual([]);
   return r;
 }

@@ -27,6 +27,10 @@ flags=(
   --peer-client-cert-auth --peer-trusted-ca-file "$DIR/tls/ca.crt" --peer-cert-file "$DIR/tls/host.crt" --peer-key-file "$DIR/tls/host.key"
   # Leases of 2 s and more are granted with a 1 s election timeout (3.4: min TTL 1.5 x election).
   --heartbeat-interval 100 --election-timeout 1000 --logger zap --log-level warn
+  # A member cut off from the others keeps raising its term (3.4 default); when it comes back
+  # it forces the leader down, and the election takes longer than the agents' retry window:
+  # the new master's agent fences it. Pre-vote keeps a member that cannot win from raising it.
+  --pre-vote
 )
 flags_changed="$(printf '%s\n' "${flags[@]}" | auto_write "$DIR/flags" 0644)"
 action=kept

@@ -5,7 +5,7 @@
 # Env: GPM_DATA_DIR GPM_DB_PORT GPM_LISTEN_ADDRESS [GPM_PG_BIN] [GPM_SOCKET_DIR]
 #      [GPM_SLOT_NAME: report this slot when the server is a primary]
 # Prints: {"dataDir": bool, "running": bool, "acceptsConnections": bool, "inRecovery": bool|null,
-#   "fenced": bool, "timeline": N|null, "currentLsn", "receiveLsn", "replayLsn",
+#   "fenced": bool, "standbySignal": bool (only when it does not accept connections), "timeline": N|null, "currentLsn", "receiveLsn", "replayLsn",
 #   "replayAgeSeconds": N|null, "walReceiver": "streaming"|...|null,
 #   "replication": [{"applicationName","state","syncState","sentLsn","replayLsn","lagBytes","replayLagSeconds",
 #     "replyAgeSeconds": seconds since the standby last answered}],
@@ -27,6 +27,8 @@ has_dir=false running=false ready=false
 [[ -f "$DATA_DIR/PG_VERSION" ]] && has_dir=true
 fenced=false
 [[ -f "$DATA_DIR/$GPM_FENCE_MARKER" ]] && fenced=true
+standby_signal=false
+[[ -f "$DATA_DIR/standby.signal" ]] && standby_signal=true
 if gpm_pg_running; then
   running=true
   gpm_pg_ready && ready=true
@@ -34,8 +36,9 @@ fi
 
 if [[ "$ready" != true ]]; then
   jq -cn --argjson dir "$has_dir" --argjson run "$running" --argjson fenced "$fenced" \
+    --argjson sig "$standby_signal" \
     '{dataDir: $dir, running: $run, acceptsConnections: false, inRecovery: null, fenced: $fenced,
-      timeline: null, replication: [], slot: null}'
+      standbySignal: $sig, timeline: null, replication: [], slot: null}'
   exit 0
 fi
 
