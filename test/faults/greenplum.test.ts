@@ -131,44 +131,11 @@ describeGreenplum("faults on a real Greenplum cluster", () => {
     expect(pair.status().code).toBe(0);
   });
 
-  it("-f activation with the standby stopped leaves no promote_trigger_file line, fences and re-protects", async () => {
+  it("an old coordinator the standby cannot reach: activation refused quickly, nothing changed", async () => {
     pair.sql(
-      "CREATE TABLE forced (id int) DISTRIBUTED BY (id); INSERT INTO forced SELECT generate_series(1, 500)",
+      "CREATE TABLE before_cut (id int) DISTRIBUTED BY (id); INSERT INTO before_cut SELECT generate_series(1, 500)",
     );
     await pair.caughtUp();
-    // Both stopped cleanly: the standby holds every commit, and only -f can activate it.
-    pair.stop("primary", "fast");
-    pair.stop("standby", "fast");
-    const oldDir = pair.dataDir("primary");
-    await gp.set("activeMaster", "standby");
-    await gp.set("activation.force", "true");
-    const run = await pair.up();
-    await gp.set("activation.force", "false");
-    numbers["forcedActivationAndReprotectSeconds"] = run.seconds;
-    GreenplumRoles.succeeded(run);
-    expect(pair.active).toBe("standby");
-    const last = (gp.outputs["activation"].value as { last: Record<string, unknown> }).last;
-    expect(last).toMatchObject({ promoted: true, forced: true, oldPrimary: "postmaster-gone" });
-    expect(run.text).toMatch(/removing the promote_trigger_file line gpactivatestandby -f left/);
-    expect(
-      gp.shell(
-        "standby",
-        `grep -cE '^[[:space:]]*promote_trigger_file' ${shellQuote(pair.dataDir("standby"))}/postgresql.conf || true`,
-      ),
-    ).toBe("0");
-    expect(String(last["oldDataDirMovedTo"])).toMatch(/\.gpmirror-fenced-/);
-    expect(pair.beside("primary", oldDir, ".gpmirror-fenced-")).toEqual([
-      last["oldDataDirMovedTo"],
-    ]);
-    expect(pair.sql("SELECT count(*) FROM forced")).toBe("500");
-    await pair.caughtUp();
-    expect(pair.status()).toMatchObject({
-      code: 0,
-      report: { primary: gp.hostName("standby"), standby: gp.hostName("primary"), protected: true },
-    });
-  });
-
-  it("an old coordinator the standby cannot reach: activation refused quickly, nothing changed", async () => {
     const old = pair.active;
     const target = pair.passive;
     pair.network("partition", old);
@@ -187,7 +154,7 @@ describeGreenplum("faults on a real Greenplum cluster", () => {
       await gp.set("activeMaster", old);
     }
     // The old coordinator still is the master, and its standby streams again by itself.
-    expect(gp.sql(old, "SELECT count(*) FROM forced")).toBe("500");
+    expect(gp.sql(old, "SELECT count(*) FROM before_cut")).toBe("500");
     const again = await pair.up();
     GreenplumRoles.succeeded(again);
     await pair.caughtUp(120_000);

@@ -1,6 +1,7 @@
 // The local Greenplum stack on the real engine and a real Greenplum 7.0.0: gpinitsystem through
 // the primary step, gpinitstandby through the standby step, on three hosts of its own
 // (coordinator, standby, a segment host with two segments; subnet 10.203.1.0/24).
+import { shellQuote } from "../../components/shell";
 import { describeGreenplum, GreenplumHost, GreenplumStack } from "../support/greenplumStack";
 
 jest.setTimeout(20 * 60 * 1000);
@@ -111,7 +112,8 @@ describeGreenplum("local Greenplum stack on the real engine", () => {
     const pids = gp.processes();
     expect(pids.length).toBeGreaterThan(10);
     // A crashed postmaster, as drills and fault tests leave one: its shared memory outlives it.
-    gp.shell("standby", 'kill -9 "$(head -n 1 ~/data/coordinator/gpseg-1/postmaster.pid)"');
+    const standbyDir = (gp.outputs["standby"].value as { dataDir: string }).dataDir;
+    gp.shell("standby", `kill -9 "$(head -n 1 ${shellQuote(standbyDir)}/postmaster.pid)"`);
     const started = Date.now();
     await gp.stack.destroy({ onOutput: gp.onOutput });
     console.log(
