@@ -1,5 +1,5 @@
 import { ConfigError, parseSettings, RawSettings } from "../../components/config";
-import { fakeKey } from "../fixtures/keys";
+import { PEM_HEADER, fakeKey } from "../fixtures/keys";
 
 const root = { stack: "local", uid: 0, homeDir: "/root" };
 const user = { stack: "local", uid: 1000, homeDir: "/home/ann" };
@@ -186,7 +186,7 @@ describe("bad input is refused with the setting's name and a fix", () => {
   it("names the flat key of any group, and never echoes a value that may be secret", () => {
     const problems = problemsOf({
       "local.subnet": "10.205.3",
-      "hosts.primary.privateKey": "-----BEGIN OPENSSH PRIVATE KEY----- abc",
+      "hosts.primary.privateKey": `${PEM_HEADER} abc`,
       "replication.user": "pass word",
     });
     expect(problems).toHaveLength(3);
