@@ -1,6 +1,7 @@
 // The whole program (index.ts) on `platform: aws` under Pulumi's mocks: what it registers, in
 // order, with the inputs the engine would receive.
 import * as pulumi from "@pulumi/pulumi";
+import { HostRecord } from "../../components/hosts/aws";
 import { plain } from "./mockValues";
 import { fakeKey } from "../fixtures/keys";
 
@@ -79,4 +80,13 @@ export function mockAwsProgram(
   );
   pulumi.runtime.setAllConfig({ "gpmirror:platform": "aws", ...config });
   return registered;
+}
+
+/** A host as the awsRecord output of an earlier update records it. */
+export function recordedHost(
+  zone: string,
+  subnetId: string,
+  instanceType = "m6i.xlarge",
+): HostRecord {
+  return { instanceType, subnetId, zone, kmsKeyId: "", associatePublicIp: false };
 }

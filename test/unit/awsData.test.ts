@@ -9,7 +9,7 @@ import { PostgresEngine } from "../../components/engines/postgres";
 import { GreenplumEngine } from "../../components/engines/greenplum";
 import { AwsHosts, AwsRecord, HostRecord, checkChanges } from "../../components/hosts/aws";
 import { MasterMirror } from "../../components/masterMirror";
-import { mockAwsProgram } from "../support/awsProgram";
+import { mockAwsProgram, recordedHost } from "../support/awsProgram";
 import { plain, value } from "../support/mockValues";
 import { fakeKey } from "../fixtures/keys";
 
@@ -48,13 +48,7 @@ const build = (name: string, s: AwsSettings, activeMaster?: "primary" | "standby
     { transformations: [capture] },
   );
 
-const HOST = (zone: string, subnet: string, type = "m6i.xlarge"): HostRecord => ({
-  instanceType: type,
-  subnetId: subnet,
-  zone,
-  kmsKeyId: "",
-  associatePublicIp: false,
-});
+const HOST = recordedHost;
 const RECORD: AwsRecord = {
   hosts: {
     primary: HOST("us-east-1a", "aws-primary-subnet-id"),

@@ -2,16 +2,10 @@
 // system: the primary step gets its identifier (and so refuses to initialize an empty data
 // directory), and the record keeps it while the step reports none.
 import * as pulumi from "@pulumi/pulumi";
-import { AWS_BASE, mockAwsProgram } from "../support/awsProgram";
+import { AWS_BASE, mockAwsProgram, recordedHost } from "../support/awsProgram";
 import { plain, value } from "../support/mockValues";
 
-const host = (zone: string, subnetId: string) => ({
-  instanceType: "m6i.xlarge",
-  subnetId,
-  zone,
-  kmsKeyId: "",
-  associatePublicIp: false,
-});
+const host = recordedHost;
 const registered = mockAwsProgram(
   { "gpmirror:aws": JSON.stringify(AWS_BASE) },
   {

@@ -1,7 +1,7 @@
 // The whole program (index.ts) on `platform: aws`, under mocks: the stack file's settings
 // pick AwsHosts, and the stack outputs carry the DNS name as the client endpoint.
 import * as pulumi from "@pulumi/pulumi";
-import { AWS_BASE, mockAwsProgram } from "../support/awsProgram";
+import { AWS_BASE, mockAwsProgram, recordedHost } from "../support/awsProgram";
 import { value } from "../support/mockValues";
 
 const registered = mockAwsProgram({ "gpmirror:aws": JSON.stringify(AWS_BASE) });
@@ -29,20 +29,8 @@ describe("the program on platform aws", () => {
     const record = await value(program[RECORD_OUTPUT as "awsRecord"] ?? pulumi.output(undefined));
     expect(record).toEqual({
       hosts: {
-        primary: {
-          instanceType: "m6i.xlarge",
-          subnetId: "aws-primary-subnet-id",
-          zone: "us-east-1a",
-          kmsKeyId: "",
-          associatePublicIp: false,
-        },
-        standby: {
-          instanceType: "m6i.xlarge",
-          subnetId: "aws-standby-subnet-id",
-          zone: "us-east-1b",
-          kmsKeyId: "",
-          associatePublicIp: false,
-        },
+        primary: recordedHost("us-east-1a", "aws-primary-subnet-id"),
+        standby: recordedHost("us-east-1b", "aws-standby-subnet-id"),
       },
       activeMaster: "primary",
     });

@@ -5,16 +5,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AwsRecord } from "../../components/hosts/aws";
 import { checkFence, fenceRecord } from "../../components/hosts/aws/fence";
-import { AWS_BASE, mockAwsProgram } from "../support/awsProgram";
+import { AWS_BASE, mockAwsProgram, recordedHost } from "../support/awsProgram";
 import { plain, value } from "../support/mockValues";
 
-const host = (zone: string, subnetId: string) => ({
-  instanceType: "m6i.xlarge",
-  subnetId,
-  zone,
-  kmsKeyId: "",
-  associatePublicIp: false,
-});
+const host = recordedHost;
 const FENCED: AwsRecord = {
   hosts: {
     primary: host("us-east-1a", "aws-primary-subnet-id"),
