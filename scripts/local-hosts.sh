@@ -21,6 +21,10 @@
 #                       every host of the stack over SSH, as Greenplum's utilities need.
 #   greenplum:          GPM_CLUSTER_HOSTS ("address name" lines: every host of the stack, for
 #                       /etc/hosts), GPM_GPHOME (for the admin user's shell environment)
+#                       A segment host (any host but primary and standby) also gets, in its
+#                       mount namespace only, a sudoers rule letting the OS user run
+#                       /usr/sbin/nft as root (the segment fence; nft there changes only that
+#                       host's network namespace).
 #   install-greenplum:  GPM_GPHOME; GPM_GREENPLUM_INSTALLER (run as root when
 #                       $GPM_GPHOME/greenplum_path.sh is missing)
 # Prints one JSON line on stdout; progress goes to stderr.
@@ -389,6 +393,7 @@ if [[ "$ACTION" == destroy ]]; then
     rm -rf -- "$HD"
   fi
   rm -f -- "$META"
+  rm -rf -- "$META_DIR/$GPM_HOST.sudoers.d"
   if [[ -d "$META_DIR" ]] && [[ -z "$(ls -A "$META_DIR")" ]]; then
     rmdir "$META_DIR"
   fi
@@ -469,7 +474,14 @@ if [[ "$FLAVOR" == greenplum ]]; then
     CLUSTER_LINES+="$a $n"$'\n'
   done <<<"$GPM_CLUSTER_HOSTS"
   grep -qxF "$ADDRESS $NAME" <<<"$CLUSTER_LINES" || die "GPM_CLUSTER_HOSTS must list this host as '$ADDRESS $NAME'"
+  if [[ "$GPM_HOST" != primary && "$GPM_HOST" != standby ]]; then
+    # The segment fence: the activation runs sudo -n nft on the segment hosts.
+    [[ -x /usr/sbin/nft ]] || die "/usr/sbin/nft is missing (apt-get install nftables): a segment host fences a stale coordinator with it"
+    [[ -x /usr/bin/sudo && -d /etc/sudoers.d ]] || die "sudo is missing (apt-get install sudo): the segment fence runs nft through the admin user's sudo"
+    SUDOERS_DIR="$META_DIR/$GPM_HOST.sudoers.d"
+  fi
 fi
+SUDOERS_DIR="${SUDOERS_DIR:-}"
 
 # OS user (root mode only).
 if [[ "$GPM_MODE" == netns ]] && ! id "$OS_USER" >/dev/null 2>&1; then
@@ -611,6 +623,21 @@ EOF
 }
 [[ "$FLAVOR" != greenplum ]] || greenplum_host
 
+# A segment host's /etc/sudoers.d (bound in its mount namespace only, root's and outside the
+# OS user's directories): the OS user may run nft as root, nothing else.
+if [[ -n "$SUDOERS_DIR" ]]; then
+  mkdir -p "$SUDOERS_DIR"
+  chown root:root "$SUDOERS_DIR"
+  chmod 0755 "$SUDOERS_DIR"
+  printf '# gpmirror local segment host %s: the segment fence (scripts/remote/greenplum/segment-fence.sh)\n%s ALL=(root) NOPASSWD: /usr/sbin/nft\n' \
+    "$NAME" "$OS_USER" >"$SUDOERS_DIR/gpmirror-nft.tmp"
+  chmod 0440 "$SUDOERS_DIR/gpmirror-nft.tmp"
+  if command -v visudo >/dev/null 2>&1; then
+    visudo -cqf "$SUDOERS_DIR/gpmirror-nft.tmp" || die "visudo rejected the generated $SUDOERS_DIR/gpmirror-nft"
+  fi
+  mv -f "$SUDOERS_DIR/gpmirror-nft.tmp" "$SUDOERS_DIR/gpmirror-nft"
+fi
+
 CONF="$SSH_DIR/sshd_config"
 PIDFILE="$SSH_DIR/sshd.pid"
 LISTEN="ListenAddress $ADDRESS:$SSH_PORT"
@@ -678,7 +705,8 @@ if [[ -z "$sshd_pid" ]]; then
       mount --bind "$2/home" "$3"
       mount --bind "$2/etc/hosts" /etc/hosts
       mount --bind "$2/etc/ssh" /etc/ssh
-      exec /usr/sbin/sshd -f "$4" -E "$5"' sh "$NAME" "$HD" "$ADMIN_HOME" "$CONF" "$SSH_DIR/sshd.log" 9<&-
+      if [ -n "$6" ]; then mount --bind "$6" /etc/sudoers.d; fi
+      exec /usr/sbin/sshd -f "$4" -E "$5"' sh "$NAME" "$HD" "$ADMIN_HOME" "$CONF" "$SSH_DIR/sshd.log" "$SUDOERS_DIR" 9<&-
   elif [[ "$GPM_MODE" == netns ]]; then
     log "starting sshd in $NS on $ADDRESS:$SSH_PORT"
     ip netns exec "$NS" /usr/sbin/sshd -f "$CONF" -E "$SSH_DIR/sshd.log" 9<&- # not the lock

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings this machine to what gpmirror needs, installing only what is missing:
-#   Debian packages (PostgreSQL, OpenSSH server, iproute2, jq), the npm dependencies
+#   Debian packages (PostgreSQL, OpenSSH server, iproute2, jq; nftables and sudo for the
+#   local Greenplum stack's segment fence), the npm dependencies
 #   (including Node.js 22, pinned as an npm package), and the Pulumi engine pieces.
 # Safe to run again: each part is skipped when already in place.
 set -euo pipefail
@@ -19,6 +20,9 @@ command -v ssh >/dev/null || missing+=(openssh-client)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v jq >/dev/null || missing+=(jq)
 command -v ps >/dev/null || missing+=(procps)
+# The local Greenplum stack's segment hosts fence a stale coordinator with nft, through sudo.
+[ -x /usr/sbin/nft ] || missing+=(nftables)
+[ -x /usr/bin/sudo ] || missing+=(sudo)
 command -v go >/dev/null || missing+=(golang-go)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -46,27 +46,45 @@ export function parseActivation(r: Reader): ActivationSettings {
 function parseFenceCommand(
   r: Reader,
 ): Pick<ActivationSettings, "fenceCommand" | "fenceTimeoutSeconds"> {
-  const key = "activation.fenceCommand";
+  const c = parseHookCommand(
+    r,
+    "activation.fenceCommand",
+    "activation.fenceTimeoutSeconds",
+    '/usr/local/bin/fence-host --host "$GPM_FENCE_ADDRESS"',
+  );
+  return { fenceCommand: c.command, fenceTimeoutSeconds: c.timeoutSeconds };
+}
+
+/**
+ * A configured hook: one shell command line (or "" when unset) and the bound on it, in
+ * seconds; the bound may be set only with the command. `example` is the fix's sample value.
+ */
+export function parseHookCommand(
+  r: Reader,
+  key: string,
+  timeoutKey: string,
+  example: string,
+): { command: string; timeoutSeconds: number } {
   const raw = r.value(key);
-  const fenceTimeoutSeconds = r.integer("activation.fenceTimeoutSeconds", 60, 1, 3600);
+  const timeoutSeconds = r.integer(timeoutKey, 60, 1, 3600);
   if (raw === undefined || raw === null || raw === "") {
-    if (r.value("activation.fenceTimeoutSeconds") !== undefined) {
+    if (r.value(timeoutKey) !== undefined) {
       r.fail(
-        "activation.fenceTimeoutSeconds",
-        "bounds the fence command, and activation.fenceCommand is not set",
-        `set ${key} too, or remove activation.fenceTimeoutSeconds`,
+        timeoutKey,
+        `bounds the command of ${key}, and ${key} is not set`,
+        `set ${key} too, or remove ${timeoutKey}`,
       );
     }
-    return { fenceCommand: "", fenceTimeoutSeconds };
+    return { command: "", timeoutSeconds };
   }
-  const fix = `pulumi config set ${CONFIG_NAMESPACE}:${key} '/usr/local/bin/fence-host --host "$GPM_FENCE_ADDRESS"'`;
+  const fix = `pulumi config set ${CONFIG_NAMESPACE}:${key} '${example}'`;
   if (typeof raw !== "string") {
     r.fail(key, "must be one shell command line (a string)", fix);
-    return { fenceCommand: "", fenceTimeoutSeconds };
+    return { command: "", timeoutSeconds };
   }
   if (raw.trim() === "" || raw.includes("\0")) {
     r.fail(key, "is blank or holds a NUL character", fix);
-    return { fenceCommand: "", fenceTimeoutSeconds };
+    return { command: "", timeoutSeconds };
   }
   if (raw.length > 4096) {
     r.fail(
@@ -75,7 +93,7 @@ function parseFenceCommand(
       "put the steps in a script and name the script",
     );
   }
-  return { fenceCommand: raw, fenceTimeoutSeconds };
+  return { command: raw, timeoutSeconds };
 }
 
 /** The config switch that activates the other host, for the stack outputs. */

@@ -1,3 +1,4 @@
+import { parseHookCommand } from "./activation";
 import { CONFIG_NAMESPACE, HOSTNAME, Reader, SAFE_PATH, describe } from "./reader";
 
 /** Which Greenplum the hosts run; `auto` reads `postgres --gp-version` on each host. */
@@ -28,6 +29,13 @@ export interface GreenplumSettings {
   segmentPortBase: number;
   /** Bound on gpactivatestandby, so an unreachable old host cannot hang activation. */
   activationTimeoutSeconds: number;
+  /**
+   * Fences (and lifts the fence of) a stale coordinator at a segment host where the admin
+   * user has no `sudo -n nft` there; run on the new coordinator's host. "": none.
+   */
+  segmentFenceCommand: string;
+  /** Bound on each run of segmentFenceCommand. */
+  segmentFenceTimeoutSeconds: number;
 }
 
 function bool(r: Reader, key: string, fallback: boolean): boolean {
@@ -152,5 +160,18 @@ export function parseGreenplum(
     segmentsPerHost,
     segmentPortBase,
     activationTimeoutSeconds: r.integer(k("activationTimeoutSeconds"), 900, 60, 7200),
+    ...segmentFence(r),
   };
+}
+
+function segmentFence(
+  r: Reader,
+): Pick<GreenplumSettings, "segmentFenceCommand" | "segmentFenceTimeoutSeconds"> {
+  const c = parseHookCommand(
+    r,
+    "greenplum.segmentFenceCommand",
+    "greenplum.segmentFenceTimeoutSeconds",
+    '/usr/local/bin/segment-fence "$GPM_FENCE_ACTION" "$GPM_FENCE_SEGMENT_HOST" "$GPM_FENCE_ADDRESS" "$GPM_FENCE_SEGMENT_PORTS"',
+  );
+  return { segmentFenceCommand: c.command, segmentFenceTimeoutSeconds: c.timeoutSeconds };
 }

@@ -163,9 +163,30 @@ export class GreenplumEngine implements Engine {
         GPM_SWITCHOVER_TIMEOUT_SECONDS: String(options.timeoutSeconds ?? 60),
         GPM_ACTIVATION_TIMEOUT_SECONDS: String(this.settings.activationTimeoutSeconds),
         GPM_CLIENT_ENDPOINT: pulumi.interpolate`${pair.standby.address}:${pair.standby.dbPort}`,
+        ...this.segmentFenceEnv(pair),
       },
       pair.standby,
     );
+  }
+
+  /**
+   * What segment-fence.sh needs besides the old coordinator's host: the configured segments
+   * (its last resort, after the old catalog and the recorded list) and the fence command.
+   */
+  private segmentFenceEnv(pair: Pair): Env {
+    const s = this.settings;
+    return {
+      GPM_OLD_PRIMARY_NAME: pair.primary.name,
+      GPM_SEGMENT_HOSTS: s.segmentHosts.join(" "),
+      GPM_SEGMENTS_PER_HOST: String(s.segmentsPerHost),
+      GPM_SEGMENT_PORT_BASE: String(s.segmentPortBase),
+      ...(s.segmentFenceCommand
+        ? {
+            GPM_SEGMENT_FENCE_COMMAND: s.segmentFenceCommand,
+            GPM_SEGMENT_FENCE_TIMEOUT_SECONDS: String(s.segmentFenceTimeoutSeconds),
+          }
+        : {}),
+    };
   }
 
   /**

@@ -110,8 +110,38 @@ describe("greenplum settings", () => {
       segmentsPerHost: 1,
       segmentPortBase: 6000,
       activationTimeoutSeconds: 900,
+      segmentFenceCommand: "",
+      segmentFenceTimeoutSeconds: 60,
     });
     expect(parseSettings(raw({}, { engine: "postgres" }), ctx).greenplum).toBeUndefined();
+  });
+
+  it("takes a segment fence command with its bound, and names a bad one with its fix", () => {
+    const command = 'segment-fence "$GPM_FENCE_ACTION" "$GPM_FENCE_SEGMENT_HOST"';
+    expect(
+      parseSettings(raw({ segmentFenceCommand: command, segmentFenceTimeoutSeconds: "20" }), ctx)
+        .greenplum,
+    ).toMatchObject({ segmentFenceCommand: command, segmentFenceTimeoutSeconds: 20 });
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ segmentFenceCommand: "  " }, /greenplum\.segmentFenceCommand: is blank/],
+      [
+        { segmentFenceCommand: ["nft"] },
+        /greenplum\.segmentFenceCommand: must be one shell command/,
+      ],
+      [
+        { segmentFenceTimeoutSeconds: "30" },
+        /greenplum\.segmentFenceTimeoutSeconds: bounds the command of greenplum\.segmentFenceCommand/,
+      ],
+      [
+        { segmentFenceCommand: "true", segmentFenceTimeoutSeconds: "0" },
+        /greenplum\.segmentFenceTimeoutSeconds: must be a whole number from 1/,
+      ],
+    ];
+    for (const [settings, message] of cases) {
+      const problems = problemsOf(raw(settings));
+      expect(problems.join("\n")).toMatch(message);
+      for (const p of problems) expect(p).toMatch(/\. Fix: /);
+    }
   });
 
   it("names each bad value and its fix", () => {

@@ -15,6 +15,19 @@
 #  4. Checked on the new master: not in recovery, the catalog's primary, accepts a write.
 #  5. The old master's data directory is moved aside when its host answers (it would start
 #     "in production" on the old timeline); otherwise re-protection must do it first.
+# Segment fence (segment-fence.sh, whose functions this step carries): in a failover where the
+# old master is not proven stopped (alive and forced, or unreachable and forced), the segment
+# hosts reject the old coordinator's address and end its sessions as soon as that is decided,
+# before anything else: cut off from the standby only, it keeps writing into the segments both
+# coordinators share. The fence is lifted once the old coordinator is stopped and its data
+# directory moved aside (it retries the segments by itself about once a minute); while its
+# host does not answer, the fence stays, and the result says so.
+# Heal (a second run, this host already the master): the other host is probed; a coordinator
+# running there as a primary too is the stale one when it is on an earlier timeline (or the
+# same one, with the segments fenced against it): it is stopped with pg_ctl (a gpstop would
+# stop the shared segments), its data directory moved aside, and the fence lifted. A later
+# timeline there, or no way to tell, is refused. With no coordinator there, a leftover fence
+# is lifted.
 # Switchover (GPM_ACTIVATION_MODE=switchover, planned, nothing lost): instead of 1 and 2, the
 # old master must be alive and the standby streaming from it (else refused: "use mode
 # failover"). The old master's coordinator alone is stopped cleanly, `gpstop -a -m -M fast -d
@@ -34,14 +47,22 @@
 #      [GPM_ACTIVATION_TIMEOUT_SECONDS=900] [GPM_CLIENT_ENDPOINT=<this host>:<port>: reported]
 #      [GPM_ACTIVATION_MODE=failover|switchover] [GPM_SWITCHOVER_TIMEOUT_SECONDS=60: bound on
 #      the wait for the old master's last WAL on the standby]
+#      [GPM_OLD_PRIMARY_NAME] [GPM_SEGMENT_HOSTS GPM_SEGMENTS_PER_HOST GPM_SEGMENT_PORT_BASE]
+#      [GPM_SEGMENT_FENCE_COMMAND GPM_SEGMENT_FENCE_TIMEOUT_SECONDS] (segment-fence.sh)
 # Prints: {"promoted","wasAlreadyPrimary","forced","mode","oldPrimary","staleLockRemoved",
-#          "oldDataDirMovedTo","clientEndpoint","utilityExit","oldCheckpointLsn","switchpoint"}
+#          "oldDataDirMovedTo","clientEndpoint","utilityExit","oldCheckpointLsn","switchpoint",
+#          "segmentFence":{"state","decidedAt","fencedAt","ms","hosts","failed","terminated",
+#          "lift"},"staleStopped"}
 # shellcheck disable=SC1091,SC2034,SC2016 # lib.sh is prepended by the caller; it reads GPM_TAG; remote text in single quotes
 set -euo pipefail
 GPM_TAG=activate
 if ! declare -F gpm_log >/dev/null; then
   # shellcheck source=lib.sh
   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+fi
+if ! declare -F gpm_segment_fence >/dev/null; then
+  # shellcheck source=segment-fence.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/segment-fence.sh"
 fi
 
 gpm_need_host GPM_OLD_PRIMARY_ADDRESS "the old master's host"
@@ -64,13 +85,16 @@ OLD_DIR="${GPM_OLD_PRIMARY_DATA_DIR%/}"
 GPM_CLIENT_ENDPOINT="${GPM_CLIENT_ENDPOINT:-$(hostname):$DB_PORT}"
 endpoint="$GPM_CLIENT_ENDPOINT"
 
-# On the old host: ACTION check|clear-lock|stop|stop-clean|streaming|fence DIR PORT ENVFILE
+# On the old host: ACTION check|clear-lock|stop|stop-clean|streaming|fence|role|segments
+# DIR PORT ENVFILE [SQL]
 # check prints: running=<yes|no> lock=<absent|live|stale> exists=<yes|no>
+# role also prints marker=<yes|no> tli=<timeline: the running server's WAL, else pg_controldata>;
+# segments prints the rows of SQL (GPM_SEGMENTS_SQL) on its coordinator, then the state line
 # streaming also prints streaming=<walsenders of gp_walreceiver in state streaming>;
 # stop-clean also prints cluster=<pg_controldata state> checkpoint=<LSN> tli=<timeline>
 OLD_PROBE='
 set -u
-action="$1" dir="$2" port="$3" envfile="$4"
+action="$1" dir="$2" port="$3" envfile="$4" sql="${5:-}"
 alive() { [[ "$1" =~ ^[0-9]+$ ]] && [[ -d "/proc/$1" ]]; }
 state() {
   running=no lock=absent exists=no
@@ -104,6 +128,18 @@ case "$action" in
     echo "cluster=$(sed -n "s/^Database cluster state: *//p" <<<"$cd_out" | tr " " _)" \
       "checkpoint=$(sed -n "s/^Latest checkpoint location: *//p" <<<"$cd_out")" \
       "tli=$(sed -n "s/^Latest checkpoint.s TimeLineID: *//p" <<<"$cd_out")" ;;
+  role)
+    set +u; . "$envfile" >/dev/null 2>&1; set -u
+    marker=no
+    if [[ -f "$dir/standby.signal" || -f "$dir/recovery.conf" ]]; then marker=yes; fi
+    tli="$(psql -X -q -At -p "$port" -d postgres -c "$sql" 2>/dev/null || true)"
+    if [[ "$tli" =~ ^[0-9A-Fa-f]{8}$ ]]; then tli=$((16#$tli)); else
+      tli="$(pg_controldata "$dir" 2>/dev/null | sed -n "s/^Latest checkpoint.s TimeLineID: *//p")"
+    fi
+    echo "marker=$marker tli=${tli:-unknown}" ;;
+  segments)
+    set +u; . "$envfile" >/dev/null 2>&1; set -u
+    [[ "$running" == no ]] || psql -X -q -At -F "|" -p "$port" -d postgres -c "$sql" 2>/dev/null || true ;;
   fence)
     [[ "$running" == no ]] || { echo "refused: postmaster running" >&2; exit 3; }
     if [[ "$exists" == yes ]]; then
@@ -114,15 +150,61 @@ esac
 state
 echo "running=$running lock=$lock exists=$exists"
 '
-old() { gpm_ssh "$OLD" "$GPM_OLD_PRIMARY_SSH_PORT" 60 "$OLD_PROBE" "$1" "$OLD_DIR" "$OLD_PORT" "$ENV_FILE"; }
+old() { gpm_ssh "$OLD" "$GPM_OLD_PRIMARY_SSH_PORT" 60 "$OLD_PROBE" "$1" "$OLD_DIR" "$OLD_PORT" "$ENV_FILE" "${@:2}"; }
+OLD_PORT="$GPM_OLD_PRIMARY_PORT"
 
 result() {
-  printf '{"promoted":%s,"wasAlreadyPrimary":%s,"forced":%s,"mode":%s,"oldPrimary":%s,"staleLockRemoved":%s,"oldDataDirMovedTo":%s,"clientEndpoint":%s,"utilityExit":%s,"oldCheckpointLsn":%s,"switchpoint":%s}\n' \
+  printf '{"promoted":%s,"wasAlreadyPrimary":%s,"forced":%s,"mode":%s,"oldPrimary":%s,"staleLockRemoved":%s,"oldDataDirMovedTo":%s,"clientEndpoint":%s,"utilityExit":%s,"oldCheckpointLsn":%s,"switchpoint":%s,"segmentFence":%s,"staleStopped":%s}\n' \
     "$1" "$2" "$GPM_FORCE" "$(gpm_json_str "$GPM_ACTIVATION_MODE")" "$(gpm_json_str "$proof")" "$stale_removed" \
     "$(gpm_json_str "$moved_to")" "$(gpm_json_str "$endpoint")" "$(gpm_json_num "$utility_rc")" \
-    "$(gpm_json_str "$old_checkpoint")" "$(gpm_json_str "$switchpoint")"
+    "$(gpm_json_str "$old_checkpoint")" "$(gpm_json_str "$switchpoint")" "$(segfence_json)" "$stale_stopped"
 }
 proof="" stale_removed=false moved_to="" utility_rc="" old_checkpoint="" old_tli="" switchpoint=""
+stale_stopped=false
+
+# The segment fence against the old coordinator (segment-fence.sh): none, kept (in place when
+# this step ends), lifted, or failed (it could fence no segment host).
+segfence_state=none segfence_decided="" segfence_at="" segfence_ms="" segfence_lift=""
+segfence_hosts=() segfence_failed=() segfence_terminated=""
+segfence_json() {
+  printf '{"state":%s,"decidedAt":%s,"fencedAt":%s,"ms":%s,"hosts":%s,"failed":%s,"terminated":%s,"lift":%s}' \
+    "$(gpm_json_str "$segfence_state")" "$(gpm_json_num "$segfence_decided")" "$(gpm_json_num "$segfence_at")" \
+    "$(gpm_json_num "$segfence_ms")" "$(gpm_json_strs "${segfence_hosts[@]}")" \
+    "$(gpm_json_strs "${segfence_failed[@]}")" "$(gpm_json_str "$segfence_terminated")" "$(gpm_json_str "$segfence_lift")"
+}
+# The segments: the old coordinator's catalog when it answers, else the record, else settings.
+load_segments() {
+  local rows=""
+  if [[ "${1:-}" == ask-old ]]; then
+    rows="$(old segments "$GPM_SEGMENTS_SQL" 2>/dev/null | grep -F '|' || true)"
+  elif [[ "${1:-}" == ask-self ]]; then
+    rows="$(gpm_segments_query)"
+  fi
+  gpm_segments_load "$rows"
+}
+# fence_segments WHY [ask-old]: the segments reject the old coordinator from now on.
+fence_segments() {
+  segfence_decided="$(date +%s%3N)"
+  gpm_log "fencing the segments against the old coordinator $OLD ($1) before anything else"
+  load_segments "${2:-}"
+  gpm_segment_fence fence
+  segfence_at="$(date +%s%3N)" segfence_ms="$SEGFENCE_MS" segfence_terminated="$SEGFENCE_TERMINATED"
+  segfence_hosts=("${SEGFENCE_DONE[@]}") segfence_failed=("${SEGFENCE_FAILED[@]}")
+  if ((${#SEGFENCE_DONE[@]})); then segfence_state=kept; else segfence_state=failed; fi
+  segfence_lift="it stays until the old coordinator on $OLD is stopped and its data directory moved aside: a pulumi up with protect true does that once $OLD answers over SSH again, then lifts it (by hand: GPM_SEGMENT_FENCE_ACTION=lift with segment-fence.sh on this host, or sudo nft delete table inet gpmirror_fence on each segment host)"
+}
+# lift_segments: only once the old coordinator is stopped and cannot restart as a primary.
+lift_segments() {
+  [[ -n "${SEG_SOURCE:-}" ]] || load_segments ask-self
+  gpm_segment_fence lift
+  segfence_hosts=("${SEGFENCE_DONE[@]}") segfence_failed=("${SEGFENCE_FAILED[@]}")
+  if ((${#SEGFENCE_FAILED[@]} == 0)); then
+    segfence_state=lifted segfence_lift=""
+  else
+    segfence_state=kept
+    segfence_lift="lifting failed on some segment host (see failed); remove the rule there by hand: sudo nft delete table inet gpmirror_fence"
+  fi
+}
 
 # An LSN such as 0/C000060 as one number.
 lsn_num() {
@@ -157,11 +239,91 @@ if [[ ! -e "$DATA_DIR" ]]; then
   exit 0
 fi
 
-# Already activated (a second run): nothing to promote.
+# The timeline of a running server's WAL (hex in its current WAL file's name), as SQL.
+TLI_SQL="SELECT substr($WALFILE_FN($CUR_LSN_FN), 1, 8)"
+
+# heal_other: this host is already the master; the other host may run one too (it was cut
+# off, not stopped) or hold a leftover segment fence.
+heal_other() {
+  local probe running exists lock role theirs mine fenced
+  set +e
+  probe="$(old check)"
+  local rc=$?
+  set -e
+  if ((rc != 0)) || [[ ! "$probe" =~ running=(yes|no)\ lock=(absent|live|stale)\ exists=(yes|no) ]]; then
+    load_segments ask-self
+    gpm_segment_fence status
+    if [[ "${SEGFENCE_DONE[*]}" == *"(present)"* ]]; then
+      segfence_state=kept segfence_hosts=("${SEGFENCE_DONE[@]}")
+      segfence_lift="the other host $OLD does not answer over SSH, so its coordinator cannot be seen stopped: the fence stays until it answers and pulumi up runs again with protect true"
+      gpm_log "the other host $OLD does not answer over SSH: the segment fence against it stays"
+    else
+      gpm_log "the other host $OLD does not answer over SSH: whether a coordinator runs there cannot be seen"
+    fi
+    return 0
+  fi
+  running="${BASH_REMATCH[1]}" lock="${BASH_REMATCH[2]}" exists="${BASH_REMATCH[3]}"
+  if [[ "$running" == yes ]]; then
+    role="$(old role "$TLI_SQL")" || gpm_die "cannot read the role of the server on $OLD ($OLD_DIR): $role"
+    [[ "$role" =~ marker=(yes|no)\ tli=([0-9]+|unknown) ]] || gpm_die "unexpected answer from $OLD: $role"
+    if [[ "${BASH_REMATCH[1]}" == yes ]]; then
+      gpm_log "the other host $OLD runs a standby ($STANDBY_MARKER present)"
+      load_segments ask-self
+      lift_segments
+      return 0
+    fi
+    theirs="${BASH_REMATCH[2]}"
+    mine="$(gpm_psql -c "$TLI_SQL")"
+    [[ "$mine" =~ ^[0-9A-Fa-f]{8}$ ]] || gpm_die "cannot read this master's timeline (got '$mine')"
+    mine=$((16#$mine))
+    load_segments ask-self
+    if [[ "$theirs" == unknown ]]; then
+      gpm_die "the other host $OLD also runs a coordinator as a primary (no $STANDBY_MARKER in $OLD_DIR), and its timeline cannot be read: not telling which is stale. Stop the wrong one by hand (pg_ctl stop -D DIR -m fast on its host; never gpstop, which stops the shared segments)"
+    elif ((theirs > mine)); then
+      gpm_die "the other host $OLD also runs a coordinator as a primary, on a later timeline ($theirs) than this host ($mine), which activeMaster names: the config points at the stale one. Set activeMaster to the role of $OLD, or stop the wrong one by hand (pg_ctl stop on its host; never gpstop)"
+    elif ((theirs == mine)); then
+      gpm_segment_fence status
+      [[ "${SEGFENCE_DONE[*]}" == *"(present)"* ]] ||
+        gpm_die "the other host $OLD also runs a coordinator as a primary, on the same timeline ($mine) as this host, and the segments are not fenced against it: not telling which is stale. Stop the wrong one by hand (pg_ctl stop on its host; never gpstop)"
+      gpm_log "the other host $OLD runs a coordinator on the same timeline ($mine), and the segments are fenced against it: it is the stale one"
+    else
+      gpm_log "the other host $OLD also runs a coordinator as a primary, on an earlier timeline ($theirs; this host is on $mine): it is stale"
+    fi
+    # Fenced first (it may not be yet), then stopped: its host alone, never gpstop.
+    if [[ "$segfence_state" == none ]]; then fence_segments "a second live coordinator after a heal"; fi
+    gpm_log "stopping the stale coordinator on $OLD (pg_ctl stop -m fast, then immediate)"
+    probe="$(old stop)" || gpm_die "could not stop the stale coordinator on $OLD: $probe"
+    [[ "$probe" == *"running=no"* ]] || gpm_die "the stale coordinator on $OLD still runs after pg_ctl stop; the segment fence against it stays"
+    stale_stopped=true exists=yes
+  fi
+  if [[ "$stale_stopped" == false ]]; then
+    # No coordinator runs there: a fence left by a forced failover is lifted, once its
+    # directory cannot start as a primary again (the standby step handles any other leftover).
+    load_segments ask-self
+    gpm_segment_fence status
+    [[ "${SEGFENCE_DONE[*]}" == *"(present)"* ]] || return 0
+    gpm_log "no coordinator runs on $OLD, and the segments are still fenced against it"
+  fi
+  if [[ "$exists" == yes ]]; then
+    role="$(old role "$TLI_SQL" 2>/dev/null || true)"
+    if [[ "$role" == *marker=no* ]]; then
+      fenced="$(old fence)" && [[ "$fenced" =~ moved=([^[:space:]]+) ]] ||
+        gpm_die "could not move the stale coordinator's data directory $OLD_DIR aside on $OLD (it would start as a primary again); the segment fence against it stays"
+      moved_to="${BASH_REMATCH[1]}"
+      gpm_log "moved the stale coordinator's data directory aside on $OLD: $moved_to"
+    fi
+  fi
+  [[ -n "${SEG_SOURCE:-}" ]] || load_segments ask-self
+  lift_segments
+  if [[ "$lock" == stale ]]; then old clear-lock >/dev/null 2>&1 || true; fi
+}
+
+# Already activated (a second run): nothing to promote; a second live coordinator is stopped.
 if gpm_master_up && [[ ! -f "$DATA_DIR/$STANDBY_MARKER" ]]; then
   check_new_master || gpm_die "this host's master runs but is not the catalog's primary, or refuses writes"
   gpm_log "$DATA_DIR is already the master; nothing to promote"
   proof="already-activated"
+  heal_other
   result true true
   exit 0
 fi
@@ -238,6 +400,7 @@ if ((probe_rc == 0)) && [[ "$probe" =~ running=(yes|no)\ lock=(absent|live|stale
   if [[ "$running" == yes ]]; then
     [[ "$GPM_FORCE" == true ]] ||
       gpm_die "the old master still runs on $OLD (postmaster of $OLD_DIR or /tmp/.s.PGSQL.$OLD_PORT.lock held by a live process): activating now would leave two masters accepting writes. Stop it first (gpstop -a -M fast on $OLD), or set activation.force true to have gpmirror stop it"
+    fence_segments "it runs and the failover is forced" ask-old
     gpm_log "FORCED: stopping the old master on $OLD before activation"
     probe="$(old stop)" || gpm_die "could not stop the old master on $OLD: $probe"
     [[ "$probe" == *"running=no"* ]] || gpm_die "the old master on $OLD still runs after pg_ctl stop; not activating"
@@ -257,6 +420,7 @@ elif [[ "$GPM_FENCED_BY_PLATFORM" == true ]]; then
 elif [[ "$GPM_FORCE" == true ]]; then
   proof="unreachable-forced"
   gpm_log "WARNING: FORCED activation without proof: $OLD does not answer over SSH, and an unreachable host may still run a master that takes writes"
+  fence_segments "it does not answer over SSH and the failover is forced"
 else
   gpm_die "the old master's host $OLD does not answer over SSH within the timeout: that is not proof its master is down (a partitioned master keeps accepting writes, and gpactivatestandby would promote anyway after its own ssh times out). Fence it through the platform (stop its instance), or set activation.force true if you know it is down"
 fi
@@ -323,4 +487,12 @@ if [[ "$proof" == postmaster-gone || "$proof" == stopped-by-gpmirror || "$proof"
 else
   gpm_log "the old host is not reachable: its data directory $OLD_DIR must be moved aside before it is re-protected"
 fi
+if [[ "$segfence_state" == kept ]]; then
+  if [[ -n "$moved_to" ]]; then
+    lift_segments
+  else
+    gpm_log "WARNING: the segments stay fenced against $OLD: $segfence_lift"
+  fi
+fi
+((${#segfence_failed[@]} == 0)) || gpm_log "WARNING: NOT FENCED at the segments: ${segfence_failed[*]}"
 result true false

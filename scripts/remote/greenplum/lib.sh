@@ -369,3 +369,13 @@ log="$(ls -t "$dir"/log/*.csv "$dir"/pg_log/*.csv 2>/dev/null | head -n 1)"
 if [[ -n "$log" ]] && tail -n 400 "$log" | grep -q "requested WAL segment [0-9A-F]* has already been removed"; then removed=yes; fi
 echo "running=$running marker=$m exists=$exists walRemoved=$removed${needs:+ needsFrom=$needs}"
 '
+
+# The segments (primaries and mirrors) as a coordinator's catalog has them, one
+# "hostname|address|port|role|content" line each; the standby step records them on both
+# master hosts (GPM_SEGMENTS_FILE), where an activation reads them when the old coordinator,
+# the only one whose catalog answers, cannot be asked (segment-fence.sh).
+GPM_SEGMENTS_SQL="SELECT hostname, address, port, role, content FROM gp_segment_configuration WHERE content >= 0 ORDER BY content, role"
+GPM_SEGMENTS_FILE="$HOME/.gpmirror/segments"
+gpm_segments_query() {
+  gpm_psql -F '|' -c "$GPM_SEGMENTS_SQL" 2>/dev/null || true
+}

@@ -148,6 +148,19 @@ if ! wait_streaming "$GPM_TIMEOUT_SECONDS"; then
 fi
 read_row
 gpm_log "standby dbid $R_DBID on $S_HOST:$S_PORT is $REPL_STATE ($REPL_SYNC); action: $action"
+
+# The segments, recorded on both master hosts: an activation on the standby host fences them
+# against this coordinator when it cannot ask it (hot_standby is off: the standby has no
+# catalog to read).
+segments="$(gpm_segments_query)"
+# (GPM_SEGMENTS_FILE's path, in each host's own home)
+record='f="$HOME/.gpmirror/segments"; mkdir -p -- "${f%/*}" && printf "%s\n" "$1" >"$f.tmp" && mv -f -- "$f.tmp" "$f"'
+if [[ -z "$segments" ]]; then
+  gpm_log "WARNING: gp_segment_configuration lists no segment; nothing recorded for a segment fence"
+elif ! bash -c "$record" record "$segments" ||
+  ! gpm_ssh "$S_HOST" "$GPM_STANDBY_SSH_PORT" 30 "$record" "$segments" >/dev/null; then
+  gpm_log "WARNING: could not record the segments in $GPM_SEGMENTS_FILE on both master hosts; an activation falls back to greenplum.segmentHosts"
+fi
 printf '{"action":%s,"dbid":%s,"host":%s,"port":%s,"dataDir":%s,"state":%s,"syncState":%s,"movedAside":%s}\n' \
   "$(gpm_json_str "$action")" "$(gpm_json_num "$R_DBID")" "$(gpm_json_str "$S_HOST")" "$S_PORT" \
   "$(gpm_json_str "$S_DIR")" "$(gpm_json_str "$REPL_STATE")" "$(gpm_json_str "$REPL_SYNC")" \
