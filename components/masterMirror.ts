@@ -150,6 +150,7 @@ export class MasterMirror extends pulumi.ComponentResource {
           fencedByPlatform,
           mode: a.settings.mode,
           timeoutSeconds: a.settings.timeoutSeconds,
+          protect: args.protect ?? true,
         }),
         after,
       );

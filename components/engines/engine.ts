@@ -52,6 +52,11 @@ export interface ActivationOptions {
   mode: ActivationMode;
   /** Bound on the switchover's wait for the old primary's last WAL on the standby. */
   timeoutSeconds?: number;
+  /**
+   * Whether a standby is kept: turning it back on runs the activation again, which stops a
+   * second live master on the other host before re-protection.
+   */
+  protect?: boolean;
 }
 
 /** The prepare results of a host and of its peer, for the trust step. */

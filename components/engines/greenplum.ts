@@ -158,6 +158,8 @@ export class GreenplumEngine implements Engine {
         GPM_OLD_PRIMARY_DATA_DIR: pair.primary.dataDir,
         GPM_OLD_PRIMARY_SSH_PORT: pair.primary.sshPort.apply(String),
         GPM_FORCE: String(options.force),
+        // Only so that turning protect back on runs this step again (the heal).
+        GPM_PROTECT: String(options.protect ?? true),
         GPM_FENCED_BY_PLATFORM: String(options.fencedByPlatform),
         GPM_ACTIVATION_MODE: options.mode,
         GPM_SWITCHOVER_TIMEOUT_SECONDS: String(options.timeoutSeconds ?? 60),

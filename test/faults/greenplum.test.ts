@@ -2,7 +2,8 @@
 // a segment host with two segments; stack gpsuitef, subnet 10.207.1.0/24), as the PostgreSQL
 // fault suite injects them into a pair: a stopped standby, a standby away past wal_keep_size,
 // a leftover standby directory, a forced (-f) activation with the standby stopped, and an old
-// coordinator the standby cannot reach. One cluster for the file; each test leaves it
+// coordinator the standby cannot reach, and one cut off from the standby only (fenced at the
+// segment host, then stopped on heal). One cluster for the file; each test leaves it
 // protected for the next.
 import { shellQuote } from "../../components/shell";
 import { describeGreenplum, GreenplumHost, GreenplumStack } from "../support/greenplumStack";
@@ -12,7 +13,7 @@ jest.setTimeout(30 * 60 * 1000);
 
 describeGreenplum("faults on a real Greenplum cluster", () => {
   // 128MB: two of Greenplum 7's 64MB WAL segments, so a test can outrun it quickly.
-  const gp = new GreenplumStack("gpsuitef", "10.207.1", { "greenplum.walKeepSize": "128MB" });
+  const gp = new GreenplumStack("gpsegf", "10.209.1", { "greenplum.walKeepSize": "128MB" });
   const pair = new GreenplumRoles(gp);
   const numbers: Record<string, unknown> = {};
 
@@ -159,5 +160,97 @@ describeGreenplum("faults on a real Greenplum cluster", () => {
     GreenplumRoles.succeeded(again);
     await pair.caughtUp(120_000);
     expect(pair.status()).toMatchObject({ code: 0, report: { primary: gp.hostName(old) } });
+  });
+
+  it("an old coordinator cut off from the standby only: fenced at the segments before a forced promotion, stopped and unfenced on heal", async () => {
+    pair.sql("CREATE TABLE fenced_writes (id int) DISTRIBUTED BY (id)");
+    await pair.caughtUp();
+    const old = pair.active;
+    const target = pair.passive;
+    const oldDir = pair.dataDir(old);
+    // A client of the old coordinator on its own host: one insert at a time, each line
+    // "<id> ok|fail <epoch ms when it ended>".
+    const writes = "/tmp/gpm-fenced-writes.log";
+    const stop = "/tmp/gpm-fenced-writes.stop";
+    const loop = `i=0; end=$((SECONDS + 400)); rm -f ${stop} ${writes}
+while [ ! -f ${stop} ] && [ $SECONDS -lt $end ]; do
+  i=$((i + 1))
+  if PGOPTIONS='-c statement_timeout=20s' psql -X -q -p 5432 -d postgres -c "INSERT INTO fenced_writes VALUES ($i)" >/dev/null 2>&1; then r=ok; else r=fail; fi
+  echo "$i $r $(date +%s%3N)" >> ${writes}
+  sleep 0.05
+done`;
+    gp.shell(old, `setsid nohup bash -c ${shellQuote(loop)} </dev/null >/dev/null 2>&1 &`);
+    pair.network("partition", old);
+    let run;
+    try {
+      await gp.set("activeMaster", target);
+      await gp.set("activation.force", "true");
+      await gp.set("protect", "false");
+      run = GreenplumRoles.succeeded(await pair.up());
+    } finally {
+      gp.shell(old, `sleep 3; touch ${stop}`);
+    }
+    numbers["segmentFenceFailoverSeconds"] = run.seconds;
+    const fence = (gp.outputs["activation"].value as { segmentFence: Record<string, unknown> })
+      .segmentFence as {
+      state: string;
+      decidedAt: number;
+      fencedAt: number;
+      ms: number;
+      hosts: string[];
+      failed: string[];
+    };
+    expect(fence).toMatchObject({ state: "kept", failed: [] });
+    expect(fence.hosts).toEqual([expect.stringMatching(/: nft \(added\)$/)]);
+    expect(run.text).toMatch(/the segments stay fenced against/);
+    // A write through the old coordinator now fails at once.
+    const t0 = Date.now();
+    expect(() => gp.sql(old, "INSERT INTO fenced_writes VALUES (-2)")).toThrow();
+    numbers["segmentFenceRefusedWriteMs"] = Date.now() - t0;
+    const lines = gp
+      .shell(old, `sleep 1; cat ${writes}`)
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split(" "))
+      .map(([id, r, t]) => ({ id: Number(id), ok: r === "ok", t: Number(t) }));
+    const lastOk = Math.max(...lines.filter((l) => l.ok).map((l) => l.id));
+    const refused = lines.find((l) => !l.ok && l.t >= fence.decidedAt);
+    expect(refused).toBeDefined();
+    numbers["segmentFenceMs"] = fence.ms;
+    numbers["segmentFenceDecisionToRefusalMs"] = (refused?.t ?? 0) - fence.decidedAt;
+    numbers["segmentFenceWritesAckedAfterCut"] = lines.filter((l) => l.ok).length;
+    console.log(
+      `segment fence: ${fence.ms} ms; decision to the old coordinator's first refused write: ${numbers["segmentFenceDecisionToRefusalMs"]} ms`,
+    );
+    // Nothing acknowledged after the fence, and the segments hold nothing past the last
+    // acknowledged write; the new coordinator reads and writes.
+    expect(lines.filter((l) => l.ok && l.t > fence.fencedAt)).toEqual([]);
+    expect(gp.sql(target, `SELECT count(*) FROM fenced_writes WHERE id > ${lastOk}`)).toBe("0");
+    expect(
+      gp.sql(
+        target,
+        "INSERT INTO fenced_writes VALUES (-1); SELECT count(*) FROM fenced_writes WHERE id = -1",
+      ),
+    ).toBe("1");
+    // Heal: the network back, protect on. The stale coordinator is stopped, moved aside, the
+    // fence lifted, and the old host re-protected as the standby.
+    pair.network("join", old);
+    await gp.set("activation.force", "false");
+    await gp.set("protect", "true");
+    const healed = GreenplumRoles.succeeded(await pair.up());
+    numbers["segmentFenceHealSeconds"] = healed.seconds;
+    const act = gp.outputs["activation"].value as Record<string, unknown>;
+    expect(act).toMatchObject({
+      wasAlreadyPrimary: true,
+      staleStopped: true,
+      oldDataDirMovedTo: expect.stringMatching(/\.gpmirror-fenced-/),
+      segmentFence: { state: "lifted", failed: [] },
+    });
+    expect(healed.text).toMatch(/on an earlier timeline \(\d+; this host is on \d+\): it is stale/);
+    expect(gp.shell("seg1", "sudo -n /usr/sbin/nft list tables")).not.toMatch(/gpmirror_fence/);
+    expect(pair.beside(old, oldDir, ".gpmirror-fenced-")).toHaveLength(1);
+    await pair.caughtUp(120_000);
+    expect(pair.status()).toMatchObject({ code: 0, report: { primary: gp.hostName(target) } });
+    expect(pair.sql("SELECT count(*) FROM fenced_writes WHERE id = -1")).toBe("1");
   });
 });

@@ -155,6 +155,8 @@ gpm_segment_fence() {
       *nft=unavailable*)
         if [[ "$action" == status ]]; then
           how="unknown (no sudo -n nft)"
+        elif [[ "$action" == lift && -z "${GPM_SEGMENT_FENCE_COMMAND:-}" ]]; then
+          how="nothing to lift (no sudo -n nft, no greenplum.segmentFenceCommand: no rule was added)"
         elif [[ -n "${GPM_SEGMENT_FENCE_COMMAND:-}" ]]; then
           if segment_fence_command "$action" "$h" "$ports"; then
             how="greenplum.segmentFenceCommand"
