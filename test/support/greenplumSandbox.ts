@@ -66,6 +66,8 @@ case "$sql" in
   *"name = 'wal_segment_size'"*) cat "$S/wal_segment_bytes" ;;
   *"SELECT pg_current"*) if [[ -f "$S/current_lsn" ]]; then cat "$S/current_lsn"; else echo 0/C000060; fi ;;
   *"(pg_current_wal_lsn(), '0/8000110')"*) echo $((0xC000060 - 0x8000110)) ;;
+  *"FROM gp_segment_configuration WHERE content >= 0 ORDER BY"*) [[ ! -f "$S/segments" ]] || cat "$S/segments" ;;
+  *pg_terminate_backend*) echo 2 ;;
   *"CREATE TEMP TABLE"*) [[ "$(cat "$S/in_recovery")" == f ]] || exit 2 ;;
   *) : ;;
 esac`,
@@ -144,12 +146,41 @@ if [[ "$1" == stop && -f "$3/postmaster.pid" ]]; then
   while [[ -d "/proc/$pid" ]] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; do sleep 0.1; done
   rm -f "$3/postmaster.pid"
 fi`,
+  // sudo -n /usr/sbin/nft on a segment host (never the machine's own nftables): the table
+  // gpmirror_fence's rules in $STUB_STATE/nft_rules.<host> ("handle<TAB>rule"); no_sudo: refused.
+  sudo: `${REC}
+rec sudo "$@"
+[[ ! -f "$STUB_STATE/no_sudo" ]] || { echo "sudo: a password is required" >&2; exit 1; }
+[[ "$1" == -n && "$2" == /usr/sbin/nft ]] || exit 1
+shift 2
+R="$STUB_STATE/nft_rules.\${STUB_SSH_HOST:-local}"
+case "$*" in
+  "list tables") [[ ! -f "$R" ]] || echo "table inet gpmirror_fence" ;;
+  "-f -")
+    while IFS= read -r line; do
+      [[ "$line" == "add rule inet gpmirror_fence input "* ]] || continue
+      n=$(( $( (cut -f1 "$R" 2>/dev/null; echo 1) | sort -n | tail -n 1) + 1 ))
+      printf '%s\t%s\n' "$n" "\${line#add rule inet gpmirror_fence input }" >>"$R"
+    done ;;
+  "-a list chain inet gpmirror_fence input")
+    [[ -f "$R" ]] || exit 1
+    while IFS=$'\t' read -r n rule; do printf '\t\t%s # handle %s\n' "$rule" "$n"; done <"$R" ;;
+  "list chain inet gpmirror_fence input")
+    [[ -f "$R" ]] || exit 1
+    cut -f2 "$R" | sed 's/^/\t\t/' ;;
+  "delete rule inet gpmirror_fence input handle "*)
+    awk -F'\t' -v h="\${@: -1}" '$1 != h' "$R" >"$R.new" && mv "$R.new" "$R" ;;
+  "list table inet gpmirror_fence") [[ -f "$R" ]] ;;
+  "delete table inet gpmirror_fence") rm -f "$R" ;;
+  *) exit 1 ;;
+esac`,
   ssh: `${REC}
 rec ssh "$@"
 [[ ! -f "$STUB_STATE/ssh_unreachable" ]] || { echo "ssh: connect to host $STUB_HOST port 22: Connection timed out" >&2; exit 255; }
 while (($#)); do case "$1" in -o|-p) shift 2 ;; -*) shift ;; *) break ;; esac; done
 [[ ! -f "$STUB_STATE/unreachable_$1" ]] || { echo "ssh: connect to host $1 port 22: Connection timed out" >&2; exit 255; }
 [[ ! -f "$STUB_STATE/refused_$1" ]] || { echo "ssh: connect to host $1 port 22: Connection refused" >&2; exit 255; }
+export STUB_SSH_HOST="$1"
 shift
 exec bash -c "$*"`,
 };
