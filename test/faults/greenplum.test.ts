@@ -16,6 +16,9 @@ describeGreenplum("faults on a real Greenplum cluster", () => {
   const gp = new GreenplumStack("gpsegf", "10.209.1", { "greenplum.walKeepSize": "128MB" });
   const pair = new GreenplumRoles(gp);
   const numbers: Record<string, unknown> = {};
+  /** The result of the last activation step (the activation output's `last`). */
+  const lastActivation = () =>
+    (gp.outputs["activation"].value as { last?: Record<string, unknown> }).last ?? {};
 
   beforeAll(async () => {
     await gp.create();
@@ -191,8 +194,7 @@ done`;
       gp.shell(old, `sleep 3; touch ${stop}`);
     }
     numbers["segmentFenceFailoverSeconds"] = run.seconds;
-    const fence = (gp.outputs["activation"].value as { segmentFence: Record<string, unknown> })
-      .segmentFence as {
+    const fence = lastActivation()["segmentFence"] as {
       state: string;
       decidedAt: number;
       fencedAt: number;
@@ -239,8 +241,7 @@ done`;
     await gp.set("protect", "true");
     const healed = GreenplumRoles.succeeded(await pair.up());
     numbers["segmentFenceHealSeconds"] = healed.seconds;
-    const act = gp.outputs["activation"].value as Record<string, unknown>;
-    expect(act).toMatchObject({
+    expect(lastActivation()).toMatchObject({
       wasAlreadyPrimary: true,
       staleStopped: true,
       oldDataDirMovedTo: expect.stringMatching(/\.gpmirror-fenced-/),

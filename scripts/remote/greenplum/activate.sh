@@ -421,6 +421,7 @@ elif [[ "$GPM_FORCE" == true ]]; then
   proof="unreachable-forced"
   gpm_log "WARNING: FORCED activation without proof: $OLD does not answer over SSH, and an unreachable host may still run a master that takes writes"
   fence_segments "it does not answer over SSH and the failover is forced"
+  gpm_log "WARNING: NOT FENCED: the old coordinator's host $OLD itself (it does not answer): its postmaster may still run and take client sessions; where the segment fence holds, their writes fail at the segments. Stop it or cut its clients off"
 else
   gpm_die "the old master's host $OLD does not answer over SSH within the timeout: that is not proof its master is down (a partitioned master keeps accepting writes, and gpactivatestandby would promote anyway after its own ssh times out). Fence it through the platform (stop its instance), or set activation.force true if you know it is down"
 fi
