@@ -32,6 +32,12 @@ export interface ActivationSettings {
 }
 
 export function parseActivation(r: Reader): ActivationSettings {
+  const fence = parseHookCommand(
+    r,
+    "activation.fenceCommand",
+    "activation.fenceTimeoutSeconds",
+    '/usr/local/bin/fence-host --host "$GPM_FENCE_ADDRESS"',
+  );
   return {
     activeMaster: r.oneOf<HostRole>("activeMaster", ["primary", "standby"], "primary"),
     protect: r.boolean("protect", true),
@@ -39,20 +45,9 @@ export function parseActivation(r: Reader): ActivationSettings {
     force: r.boolean("activation.force", false),
     maxLagBytes: r.integer("activation.maxLagBytes", 16 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     timeoutSeconds: r.integer("activation.timeoutSeconds", 60, 5, 3600),
-    ...parseFenceCommand(r),
+    fenceCommand: fence.command,
+    fenceTimeoutSeconds: fence.timeoutSeconds,
   };
-}
-
-function parseFenceCommand(
-  r: Reader,
-): Pick<ActivationSettings, "fenceCommand" | "fenceTimeoutSeconds"> {
-  const c = parseHookCommand(
-    r,
-    "activation.fenceCommand",
-    "activation.fenceTimeoutSeconds",
-    '/usr/local/bin/fence-host --host "$GPM_FENCE_ADDRESS"',
-  );
-  return { fenceCommand: c.command, fenceTimeoutSeconds: c.timeoutSeconds };
 }
 
 /**

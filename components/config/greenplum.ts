@@ -146,6 +146,12 @@ export function parseGreenplum(
       `remove it (default ${home}/data/primary) or choose a directory under ${home}`,
     );
   }
+  const segmentFence = parseHookCommand(
+    r,
+    k("segmentFenceCommand"),
+    k("segmentFenceTimeoutSeconds"),
+    '/usr/local/bin/segment-fence "$GPM_FENCE_ACTION" "$GPM_FENCE_SEGMENT_HOST" "$GPM_FENCE_ADDRESS" "$GPM_FENCE_SEGMENT_PORTS"',
+  );
   return {
     gphome,
     adminUser,
@@ -160,18 +166,7 @@ export function parseGreenplum(
     segmentsPerHost,
     segmentPortBase,
     activationTimeoutSeconds: r.integer(k("activationTimeoutSeconds"), 900, 60, 7200),
-    ...segmentFence(r),
+    segmentFenceCommand: segmentFence.command,
+    segmentFenceTimeoutSeconds: segmentFence.timeoutSeconds,
   };
-}
-
-function segmentFence(
-  r: Reader,
-): Pick<GreenplumSettings, "segmentFenceCommand" | "segmentFenceTimeoutSeconds"> {
-  const c = parseHookCommand(
-    r,
-    "greenplum.segmentFenceCommand",
-    "greenplum.segmentFenceTimeoutSeconds",
-    '/usr/local/bin/segment-fence "$GPM_FENCE_ACTION" "$GPM_FENCE_SEGMENT_HOST" "$GPM_FENCE_ADDRESS" "$GPM_FENCE_SEGMENT_PORTS"',
-  );
-  return { segmentFenceCommand: c.command, segmentFenceTimeoutSeconds: c.timeoutSeconds };
 }
