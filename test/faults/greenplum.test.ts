@@ -184,6 +184,7 @@ while [ ! -f ${stop} ] && [ $SECONDS -lt $end ]; do
 done`;
     gp.shell(old, `setsid nohup bash -c ${shellQuote(loop)} </dev/null >/dev/null 2>&1 &`);
     pair.network("partition", old);
+    const cutAt = Date.now();
     let run;
     try {
       await gp.set("activeMaster", target);
@@ -220,7 +221,10 @@ done`;
     expect(refused).toBeDefined();
     numbers["segmentFenceMs"] = fence.ms;
     numbers["segmentFenceDecisionToRefusalMs"] = (refused?.t ?? 0) - fence.decidedAt;
-    numbers["segmentFenceWritesAckedAfterCut"] = lines.filter((l) => l.ok).length;
+    // Cut off from the standby only, it went on acknowledging writes until the fence.
+    const ackedWhileCut = lines.filter((l) => l.ok && l.t > cutAt).length;
+    numbers["segmentFenceWritesAckedWhileCutBeforeFence"] = ackedWhileCut;
+    expect(ackedWhileCut).toBeGreaterThan(0);
     console.log(
       `segment fence: ${fence.ms} ms; decision to the old coordinator's first refused write: ${numbers["segmentFenceDecisionToRefusalMs"]} ms`,
     );
