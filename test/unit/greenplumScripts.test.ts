@@ -481,13 +481,43 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     expect(r.stderr).not.toMatch(/standby is not running|needs -f/);
   });
 
-  it("needs force for a standby that is not running, then uses -f and removes promote_trigger_file", () => {
+  it("needs force for a standby that is not running, then starts it as a standby and promotes it without -f", () => {
     const sb = make("gp7");
     const { standbyDir, env } = standbyHost(sb);
     fs.rmSync(path.join(standbyDir, "postmaster.pid"));
     const refused = sb.run("activate", env);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/needs -f: set activation.force true/);
+    expect(sb.calls("pg_ctl")).toEqual([]);
+    fs.writeFileSync(path.join(sb.state, "controldata"), fixture("standby_controldata.txt"));
+    const forced = sb.run("activate", { ...env, GPM_FORCE: "true" });
+    expect(forced.status).toBe(0);
+    expect(sb.calls("pg_ctl").map((c) => c.args)).toEqual([
+      [
+        "start",
+        "-W",
+        "-D",
+        standbyDir,
+        "-l",
+        `${standbyDir}/log/startup.log`,
+        "-o",
+        " -c gp_role=dispatch",
+      ],
+    ]);
+    expect(sb.calls("gpactivatestandby").map((c) => c.args)).toEqual([["-d", standbyDir, "-a"]]);
+    expect(lastJson(forced.stdout)).toMatchObject({ standbyStarted: true, forced: true });
+  });
+
+  it("on Greenplum 6 uses -f for a stopped standby and removes the promote_trigger_file line it leaves", () => {
+    const sb = make("gp6");
+    const { standbyDir, env } = standbyHost(sb);
+    fs.rmSync(path.join(standbyDir, "postmaster.pid"));
+    // Greenplum 6's standby marker is recovery.conf, which holds primary_conninfo too.
+    fs.rmSync(path.join(standbyDir, "standby.signal"));
+    fs.renameSync(
+      path.join(standbyDir, "postgresql.auto.conf"),
+      path.join(standbyDir, "recovery.conf"),
+    );
     fs.appendFileSync(
       path.join(standbyDir, "postgresql.conf"),
       "promote_trigger_file='/x/tmp6ag078o4'\n",
@@ -498,6 +528,7 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
       ["-d", standbyDir, "-a", "-f"],
     ]);
     expect(fs.readFileSync(path.join(standbyDir, "postgresql.conf"), "utf8")).toBe("port=7001\n");
+    expect(lastJson(forced.stdout)).toMatchObject({ standbyStarted: false, forced: true });
   });
 });
 
