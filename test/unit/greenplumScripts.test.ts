@@ -481,6 +481,120 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     expect(r.stderr).not.toMatch(/standby is not running|needs -f/);
   });
 
+  // The segment fence: one segment host sdw1 (ports 6000 and 7000) in the catalog; its sudo
+  // nft is the sandbox's emulation. The old coordinator's address must resolve there.
+  const fenced = (sb: Sandbox) => {
+    fs.writeFileSync(path.join(sb.state, "segments"), "sdw1|sdw1|6000|p|0\nsdw1|sdw1|7000|m|0\n");
+    const rules = path.join(sb.state, "nft_rules.sdw1");
+    return () => (fs.existsSync(rules) ? fs.readFileSync(rules, "utf8") : "");
+  };
+
+  it("forced with the old master alive: fences the segments before stopping it, lifts once its directory is aside", () => {
+    const sb = make("gp7");
+    const { env } = standbyHost(sb);
+    const rules = fenced(sb);
+    const oldMaster = spawn("sleep", ["60"], { stdio: "ignore" });
+    try {
+      fs.writeFileSync(
+        path.join(env.GPM_OLD_PRIMARY_DATA_DIR, "postmaster.pid"),
+        `${oldMaster.pid}\n`,
+      );
+      const r = sb.run("activate", {
+        ...env,
+        GPM_OLD_PRIMARY_ADDRESS: "127.0.0.9",
+        GPM_FORCE: "true",
+      });
+      expect(r.status).toBe(0);
+      const order = sb
+        .calls()
+        .filter((c) => (c.tool === "sudo" && c.args.includes("-f")) || c.tool === "pg_ctl")
+        .map((c) => c.tool);
+      expect(order).toEqual(["sudo", "pg_ctl"]);
+      expect(lastJson(r.stdout)).toMatchObject({
+        oldPrimary: "stopped-by-gpmirror",
+        segmentFence: { state: "lifted", failed: [], hosts: ["sdw1: nft (lifted)"] },
+      });
+      expect(lastJson(r.stdout).oldDataDirMovedTo).toMatch(/\.gpmirror-fenced-/);
+      expect(r.stderr).toMatch(/sessions ended: sdw1:6000:2,sdw1:7000:2/);
+      expect(rules()).toBe("");
+    } finally {
+      oldMaster.kill();
+    }
+  });
+
+  it("unreachable and forced: fences the segments from the recorded list, and keeps the fence", () => {
+    const sb = make("gp7");
+    const { env } = standbyHost(sb);
+    fs.mkdirSync(path.join(sb.env.HOME, ".gpmirror"), { recursive: true });
+    fs.writeFileSync(path.join(sb.env.HOME, ".gpmirror", "segments"), "sdw1|sdw1|6000|p|0\n");
+    fs.writeFileSync(path.join(sb.state, "unreachable_127.0.0.9"), "");
+    const r = sb.run("activate", {
+      ...env,
+      GPM_OLD_PRIMARY_ADDRESS: "127.0.0.9",
+      GPM_FORCE: "true",
+    });
+    expect(r.status).toBe(0);
+    const out = lastJson(r.stdout);
+    expect(out).toMatchObject({
+      oldPrimary: "unreachable-forced",
+      segmentFence: { state: "kept", hosts: ["sdw1: nft (added)"], failed: [] },
+    });
+    expect(out.segmentFence.lift).toMatch(
+      /stays until the old coordinator on 127\.0\.0\.9 is stopped/,
+    );
+    expect(out.segmentFence.fencedAt).toBeGreaterThanOrEqual(out.segmentFence.decidedAt);
+    expect(r.stderr).toMatch(/NOT FENCED: the old coordinator's host 127\.0\.0\.9 itself/);
+    expect(fs.readFileSync(path.join(sb.state, "nft_rules.sdw1"), "utf8")).toContain(
+      'ip saddr { 127.0.0.9 } tcp dport { 6000 } reject with tcp reset comment "gpmirror: stale coordinator 127.0.0.9"',
+    );
+  });
+
+  it("heal: a second live coordinator is stopped only when it is known stale, then moved aside and unfenced", () => {
+    const sb = make("gp7");
+    const { standbyDir, env } = standbyHost(sb);
+    const oldDir = env.GPM_OLD_PRIMARY_DATA_DIR;
+    const rules = fenced(sb);
+    // This host already the master; the other one runs a coordinator without standby.signal,
+    // on the same timeline (the sandbox answers both from one WAL file name).
+    fs.rmSync(path.join(standbyDir, "standby.signal"));
+    fs.writeFileSync(path.join(sb.state, "in_recovery"), "f\n");
+    fs.writeFileSync(path.join(sb.state, "walfile"), "000000020000000000000003\n");
+    const other = spawn("sleep", ["60"], { stdio: "ignore" });
+    const healEnv = { ...env, GPM_OLD_PRIMARY_ADDRESS: "127.0.0.9" };
+    try {
+      fs.writeFileSync(path.join(oldDir, "postmaster.pid"), `${other.pid}\n`);
+      const refused = sb.run("activate", healEnv);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(
+        /also runs a coordinator as a primary, on the same timeline \(2\) as this host, and the segments are not fenced against it: not telling which is stale/,
+      );
+      expect(sb.calls("pg_ctl")).toHaveLength(0);
+      // Fenced against it (a forced failover left the rule): that one is the stale one.
+      fs.writeFileSync(
+        path.join(sb.state, "nft_rules.sdw1"),
+        '1\tip saddr { 127.0.0.9 } tcp dport { 6000,7000 } reject with tcp reset comment "gpmirror: stale coordinator 127.0.0.9"\n',
+      );
+      const healed = sb.run("activate", healEnv);
+      expect(healed.status).toBe(0);
+      expect(healed.stderr).toMatch(
+        /same timeline \(2\), and the segments are fenced against it: it is the stale one/,
+      );
+      expect(sb.calls("pg_ctl").map((c) => c.args.slice(0, 2))).toEqual([["stop", "-D"]]);
+      const out = lastJson(healed.stdout);
+      expect(out).toMatchObject({
+        wasAlreadyPrimary: true,
+        staleStopped: true,
+        segmentFence: { state: "lifted", failed: [] },
+      });
+      expect(out.oldDataDirMovedTo).toMatch(new RegExp(`^${oldDir}\\.gpmirror-fenced-`));
+      expect(fs.existsSync(oldDir)).toBe(false);
+      expect(rules()).toBe("");
+      expect(sb.calls("gpactivatestandby")).toHaveLength(0);
+    } finally {
+      other.kill();
+    }
+  });
+
   it("needs force for a standby that is not running, then starts it as a standby and promotes it without -f", () => {
     const sb = make("gp7");
     const { standbyDir, env } = standbyHost(sb);

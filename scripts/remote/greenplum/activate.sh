@@ -134,7 +134,7 @@ case "$action" in
     marker=no
     if [[ -f "$dir/standby.signal" || -f "$dir/recovery.conf" ]]; then marker=yes; fi
     tli="$(psql -X -q -At -p "$port" -d postgres -c "$sql" 2>/dev/null || true)"
-    if [[ "$tli" =~ ^[0-9A-Fa-f]{8}$ ]]; then tli=$((16#$tli)); else
+    if [[ "$tli" =~ ^[0-9A-Fa-f]{24}$ ]]; then tli=$((16#${tli:0:8})); else
       tli="$(pg_controldata "$dir" 2>/dev/null | sed -n "s/^Latest checkpoint.s TimeLineID: *//p")"
     fi
     echo "marker=$marker tli=${tli:-unknown}" ;;
@@ -184,11 +184,12 @@ load_segments() {
   fi
   gpm_segments_load "$rows"
 }
-# fence_segments WHY [ask-old]: the segments reject the old coordinator from now on.
+# fence_segments WHY [ask-old|ask-self]: the segments reject the old coordinator from now on
+# (the list loaded again only when told where to ask, or when none is loaded yet).
 fence_segments() {
   segfence_decided="$(date +%s%3N)"
   gpm_log "fencing the segments against the old coordinator $OLD ($1) before anything else"
-  load_segments "${2:-}"
+  if [[ -n "${2:-}" || -z "${SEG_SOURCE:-}" ]]; then load_segments "${2:-}"; fi
   gpm_segment_fence fence
   segfence_at="$(date +%s%3N)" segfence_ms="$SEGFENCE_MS" segfence_terminated="$SEGFENCE_TERMINATED"
   segfence_hosts=("${SEGFENCE_DONE[@]}") segfence_failed=("${SEGFENCE_FAILED[@]}")
@@ -262,8 +263,8 @@ if [[ ! -e "$DATA_DIR" ]]; then
   exit 0
 fi
 
-# The timeline of a running server's WAL (hex in its current WAL file's name), as SQL.
-TLI_SQL="SELECT substr($WALFILE_FN($CUR_LSN_FN), 1, 8)"
+# A running server's current WAL file name: its first 8 hex digits are the timeline.
+TLI_SQL="SELECT $WALFILE_FN($CUR_LSN_FN)"
 
 # heal_other: this host is already the master; the other host may run one too (it was cut
 # off, not stopped) or hold a leftover segment fence.
@@ -297,8 +298,8 @@ heal_other() {
     fi
     theirs="${BASH_REMATCH[2]}"
     mine="$(gpm_psql -c "$TLI_SQL")"
-    [[ "$mine" =~ ^[0-9A-Fa-f]{8}$ ]] || gpm_die "cannot read this master's timeline (got '$mine')"
-    mine=$((16#$mine))
+    [[ "$mine" =~ ^[0-9A-Fa-f]{24}$ ]] || gpm_die "cannot read this master's timeline (got '$mine')"
+    mine=$((16#${mine:0:8}))
     load_segments ask-self
     if [[ "$theirs" == unknown ]]; then
       gpm_die "the other host $OLD also runs a coordinator as a primary (no $STANDBY_MARKER in $OLD_DIR), and its timeline cannot be read: not telling which is stale. Stop the wrong one by hand (pg_ctl stop -D DIR -m fast on its host; never gpstop, which stops the shared segments)"
@@ -313,7 +314,7 @@ heal_other() {
       gpm_log "the other host $OLD also runs a coordinator as a primary, on an earlier timeline ($theirs; this host is on $mine): it is stale"
     fi
     # Fenced first (it may not be yet), then stopped: its host alone, never gpstop.
-    if [[ "$segfence_state" == none ]]; then fence_segments "a second live coordinator after a heal"; fi
+    if [[ "$segfence_state" == none ]]; then fence_segments "a second live coordinator after a heal" ask-self; fi
     gpm_log "stopping the stale coordinator on $OLD (pg_ctl stop -m fast, then immediate)"
     probe="$(old stop)" || gpm_die "could not stop the stale coordinator on $OLD: $probe"
     [[ "$probe" == *"running=no"* ]] || gpm_die "the stale coordinator on $OLD still runs after pg_ctl stop; the segment fence against it stays"
