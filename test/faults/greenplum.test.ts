@@ -13,7 +13,7 @@ jest.setTimeout(30 * 60 * 1000);
 
 describeGreenplum("faults on a real Greenplum cluster", () => {
   // 128MB: two of Greenplum 7's 64MB WAL segments, so a test can outrun it quickly.
-  const gp = new GreenplumStack("gpsegf", "10.209.1", { "greenplum.walKeepSize": "128MB" });
+  const gp = new GreenplumStack("gpsuitef", "10.207.1", { "greenplum.walKeepSize": "128MB" });
   const pair = new GreenplumRoles(gp);
   const numbers: Record<string, unknown> = {};
   /** The result of the last activation step (the activation output's `last`). */
