@@ -193,7 +193,12 @@ describeGreenplum("defects a real Greenplum cluster showed", () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "gpfix-drill-"));
     try {
       const r = operatorCli("drill", ["--stack", gp.name, "--failback", "--out", out], gp.env);
-      console.log(`drill exit ${r.code}\n${r.stderr.split("\n").slice(-15).join("\n")}`);
+      console.log(
+        `drill exit ${r.code}\n${r.stderr
+          .split("\n")
+          .slice(r.code ? -250 : -15)
+          .join("\n")}`,
+      );
       expect(r.stderr).toMatch(/stack config restored as the drill found it: .*activation\.mode/);
       expect({ code: r.code, tail: r.stderr.slice(-3000) }).toMatchObject({ code: 0 });
     } finally {

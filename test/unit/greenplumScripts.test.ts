@@ -1,6 +1,6 @@
 // The Greenplum step scripts, run with bash against stubs of Greenplum's tools (see
 // test/support/greenplumSandbox.ts): what they send and how they judge what comes back.
-import { spawn, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -443,6 +443,29 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
       expect(sb.calls("gpactivatestandby")).toHaveLength(1);
     } finally {
       oldMaster.kill();
+    }
+  });
+
+  it("takes a killed old postmaster that is not reaped yet (a zombie) for gone, without force", () => {
+    const sb = make("gp7");
+    const { primaryDir, env } = standbyHost(sb);
+    // `sleep 0` ends at once, and its parent (exec'd into sleep 30) never reaps it.
+    const parent = spawn("bash", ["-c", "sleep 0 & echo $!; exec sleep 30"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    try {
+      const zombie = execFileSync("bash", [
+        "-c",
+        `for i in $(seq 50); do p=$(pgrep -P ${parent.pid} sleep | head -n 1); [[ -n "$p" ]] && grep -q '^State:.*Z' /proc/$p/status && { echo $p; exit; }; sleep 0.1; done; exit 1`,
+      ])
+        .toString()
+        .trim();
+      fs.writeFileSync(path.join(primaryDir, "postmaster.pid"), `${zombie}\n`);
+      const r = sb.run("activate", env);
+      expect(r.status).toBe(0);
+      expect(lastJson(r.stdout)).toMatchObject({ promoted: true, oldPrimary: "postmaster-gone" });
+    } finally {
+      parent.kill();
     }
   });
 

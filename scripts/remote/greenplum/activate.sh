@@ -96,7 +96,8 @@ endpoint="$GPM_CLIENT_ENDPOINT"
 OLD_PROBE='
 set -u
 action="$1" dir="$2" port="$3" envfile="$4" sql="${5:-}"
-alive() { [[ "$1" =~ ^[0-9]+$ ]] && [[ -d "/proc/$1" ]]; }
+# A killed postmaster stays a zombie until it is reaped (1-2 s here, longer under load): dead.
+alive() { [[ "$1" =~ ^[0-9]+$ ]] && [[ -d "/proc/$1" ]] && ! grep -q "^State:[[:space:]]*Z" "/proc/$1/status" 2>/dev/null; }
 state() {
   running=no lock=absent exists=no
   [[ -e "$dir" ]] && exists=yes
