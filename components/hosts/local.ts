@@ -38,12 +38,14 @@ const SCRIPT = "bash scripts/local-hosts.sh";
 const HOST_OCTET: Record<string, number> = { primary: 11, standby: 12, seg1: 21 };
 /**
  * Greenplum's master directory inside the admin user's home (gpinitsystem's <prefix>-1), under
- * the stack's name: the hosts of every local stack share this machine's process table, and
- * gpactivatestandby decides whether the standby runs by `ps -ef | grep 'postgres -D <dir>'`,
- * so another stack's coordinator in the same path made `-f` promote a stopped standby with
- * `pg_ctl promote` (which failed) instead of starting it.
+ * the stack's name and the host's role: the hosts of every local stack share this machine's
+ * process table, and the utilities find a postmaster by `ps -ef | grep 'postgres -D <dir>'`
+ * (its first match). With one path for both master hosts, `gpstop -m` on the old coordinator's
+ * host killed the standby's postmaster when that came first, and another stack's coordinator
+ * in the same path made gpactivatestandby take a stopped standby for a running one.
  */
-const greenplumMasterDir = (stack: string) => `data/${stack}/coordinator/gpseg-1`;
+const greenplumMasterDir = (stack: string, role: string) =>
+  `data/${stack}/${role}/coordinator/gpseg-1`;
 
 /**
  * The installer of the Greenplum build beside this checkout (../shared/greenplum), unless
@@ -174,7 +176,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
         hostKey: info.apply((i) => i.hostKey),
         dbPort,
         dataDir: info.apply((i) =>
-          gp ? `${i.adminHome}/${greenplumMasterDir(args.stack)}` : `${i.home}/data`,
+          gp ? `${i.adminHome}/${greenplumMasterDir(args.stack, role)}` : `${i.home}/data`,
         ),
         instance: created.id,
         ready: role === "primary" ? [created, ...this.segmentHosts] : [created],

@@ -141,8 +141,12 @@ describe("LocalHosts for Greenplum (mocks)", () => {
   });
 
   it("puts each master in the admin user's home, and has the primary wait for the segment host", async () => {
-    expect(await value(hosts.primary.dataDir)).toBe("/home/gpadmin/data/gpl/coordinator/gpseg-1");
-    expect(await value(hosts.standby.dataDir)).toBe("/home/gpadmin/data/gpl/coordinator/gpseg-1");
+    expect(await value(hosts.primary.dataDir)).toBe(
+      "/home/gpadmin/data/gpl/primary/coordinator/gpseg-1",
+    );
+    expect(await value(hosts.standby.dataDir)).toBe(
+      "/home/gpadmin/data/gpl/standby/coordinator/gpseg-1",
+    );
     expect(await value(hosts.primary.user)).toBe("gpadmin");
     expect(hosts.primary.ready).toContain(hosts.segmentHosts[0]);
     expect(hosts.standby.ready).not.toContain(hosts.segmentHosts[0]);
