@@ -135,7 +135,7 @@ describeGreenplum("faults on a real Greenplum cluster", () => {
     expect(pair.status().code).toBe(0);
   });
 
-  it("forced activation with the standby stopped starts it as a standby and promotes it without -f: no promote_trigger_file line, fenced, re-protected", async () => {
+  it("forced activation with the standby stopped starts it as a standby and promotes it without -f: no promote_trigger_file line, fenced (started by hand it takes no write), re-protected", async () => {
     pair.sql(
       "CREATE TABLE forced (id int) DISTRIBUTED BY (id); INSERT INTO forced SELECT generate_series(1, 500)",
     );
@@ -175,6 +175,28 @@ describeGreenplum("faults on a real Greenplum cluster", () => {
       code: 0,
       report: { primary: gp.hostName("standby"), standby: gp.hostName("primary"), protected: true },
     });
+    // The fenced directory, started by hand (on a spare port: its host runs the standby now),
+    // comes up in recovery and takes no write: 7.0.0 refuses every connection of a standby
+    // with "the database system is starting up" and the last replayed record.
+    const fenced = shellQuote(String(last["oldDataDirMovedTo"]));
+    gp.shell(
+      "primary",
+      `pg_ctl start -W -D ${fenced} -l /tmp/gpm-fenced-start.log -o " -p 5499 -c gp_role=dispatch" >/dev/null`,
+    );
+    try {
+      const answer = gp.shell(
+        "primary",
+        `for i in $(seq 60); do
+          if out=$(psql -X -At -p 5499 -d postgres -c "CREATE TABLE fenced_write (i int)" 2>&1); then echo ACCEPTED; exit 0; fi
+          case "$out" in *"recovery mode"* | *"last replayed record"*) echo REFUSED; exit 0 ;; esac
+          sleep 0.5
+        done
+        echo "no answer: $out"`,
+      );
+      expect(answer).toBe("REFUSED");
+    } finally {
+      gp.shell("primary", `pg_ctl stop -D ${fenced} -m immediate -w >/dev/null 2>&1 || true`);
+    }
   });
 
   it("an old coordinator the standby cannot reach: activation refused quickly, nothing changed", async () => {

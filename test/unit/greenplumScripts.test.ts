@@ -418,6 +418,24 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     });
     expect(out.oldDataDirMovedTo).toMatch(new RegExp(`^${primaryDir}\\.gpmirror-fenced-`));
     expect(fs.existsSync(primaryDir)).toBe(false);
+    // Marked as a standby's: started by hand, it comes up in recovery and takes no writes.
+    expect(fs.existsSync(path.join(String(out.oldDataDirMovedTo), "standby.signal"))).toBe(true);
+  });
+
+  it("marks a fenced Greenplum 6 directory with recovery.conf (standby_mode on)", () => {
+    const sb = make("gp6");
+    const { primaryDir, standbyDir, env } = standbyHost(sb);
+    fs.rmSync(path.join(standbyDir, "standby.signal"));
+    fs.renameSync(
+      path.join(standbyDir, "postgresql.auto.conf"),
+      path.join(standbyDir, "recovery.conf"),
+    );
+    fs.writeFileSync(path.join(primaryDir, "PG_VERSION"), "9.4\n");
+    const r = sb.run("activate", env);
+    expect(r.status).toBe(0);
+    const moved = String(lastJson(r.stdout).oldDataDirMovedTo);
+    expect(fs.readFileSync(path.join(moved, "recovery.conf"), "utf8")).toBe("standby_mode = on\n");
+    expect(fs.existsSync(path.join(moved, "standby.signal"))).toBe(false);
   });
 
   it("stops a running old master only when forced, then activates and fences it", () => {

@@ -15,7 +15,8 @@
 #     6), and the promote_trigger_file line -f leaves in postgresql.conf is removed afterwards.
 #  4. Checked on the new master: not in recovery, the catalog's primary, accepts a write.
 #  5. The old master's data directory is moved aside when its host answers (it would start
-#     "in production" on the old timeline); otherwise re-protection must do it first.
+#     "in production" on the old timeline) and marked as a standby's, so that a start by hand
+#     takes no writes; otherwise re-protection must do it first.
 # Segment fence (segment-fence.sh, whose functions this step carries): in a failover where the
 # old master is not proven stopped (alive and forced, or unreachable and forced), the segment
 # hosts reject the old coordinator's address and end its sessions as soon as that is decided,
@@ -147,6 +148,13 @@ case "$action" in
     if [[ "$exists" == yes ]]; then
       dest="$dir.gpmirror-fenced-$(date -u +%Y%m%dT%H%M%SZ)"
       mv -- "$dir" "$dest" && echo "moved=$dest"
+      # Marked as a standby, so that starting it by hand brings it up in recovery, taking no
+      # writes and dispatching nothing to the segments (6: recovery.conf, 7: standby.signal).
+      if [[ "$(cat "$dest/PG_VERSION" 2>/dev/null)" == 9* ]]; then
+        [[ -e "$dest/recovery.conf" ]] || echo "standby_mode = on" >"$dest/recovery.conf"
+      else
+        touch "$dest/standby.signal"
+      fi
     fi ;;
 esac
 state
