@@ -20,6 +20,8 @@ command -v ip >/dev/null || missing+=(iproute2)
 command -v jq >/dev/null || missing+=(jq)
 command -v ps >/dev/null || missing+=(procps)
 command -v go >/dev/null || missing+=(golang-go)
+command -v etcd >/dev/null || missing+=(etcd-server)
+command -v etcdctl >/dev/null || missing+=(etcd-client)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     say "missing packages: ${missing[*]}"
