@@ -279,6 +279,8 @@ func (a *Agent) follow(pg PgState) {
 	holder, _, status, err := a.read()
 	a.mu.Lock()
 	a.st.Role = "standby"
+	// A standby again (re-protected): its fence is history (fencedAt), not its state.
+	a.st.Fenced, a.st.FenceReason = false, ""
 	if err != nil {
 		a.st.Leader = "?"
 		a.mu.Unlock()

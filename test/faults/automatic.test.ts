@@ -1,5 +1,7 @@
 import { Writer } from "../../components/operator/drill/writer";
 import { OperatorAccess } from "../../components/operator/access";
+import { AutomaticReport } from "../../components/operator/automatic";
+import { StatusReport } from "../../components/operator/status";
 import { AutomaticPair } from "./automaticPair";
 import { faultRounds, Role, sleep, waitFor } from "./pair";
 
@@ -49,6 +51,124 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
     expect(pair.holder()).toBe(old);
     expect(pair.events(old, t0).filter((e) => e.event === "fenced")).toEqual([]);
     expect(pair.events(other(old), t0).filter((e) => e.event === "promoted")).toEqual([]);
+  });
+
+  it("npm run status shows the agents, the lease holder and its age, and every etcd member healthy", () => {
+    const leaderName = pair.node("primary").host;
+    const { code, report } = pair.status();
+    expect(code).toBe(0);
+    const auto = (report as StatusReport & { automatic: AutomaticReport }).automatic;
+    expect(auto.problems).toEqual([]);
+    expect(auto.leader).toBe(report.primary);
+    expect(report.hosts.find((h) => h.name === auto.leader)?.address).toBe(leaderName);
+    expect(auto.heldForSeconds).toBeGreaterThanOrEqual(0);
+    expect(auto.leaseTtlSeconds).toBe(3);
+    expect(auto.agents.map((a) => [a.role, a.holding, a.running])).toEqual([
+      ["leader", true, true],
+      ["standby", false, true],
+    ]);
+    expect(
+      auto.members.map((m) => [m.endpoint.replace(/^.*\.(\d+):2379$/, "$1"), m.healthy]),
+    ).toEqual([
+      ["11", true],
+      ["12", true],
+      ["13", true],
+    ]);
+  });
+
+  it("the master cut off from the standby only (both still reach the witness): no fence, no failover, writes resume on the same master", async () => {
+    const old = pair.holder();
+    if (!old) throw new Error("nobody leads");
+    const { writer, endpoints } = await writerFor(`partition-${Date.now()}`);
+    writer.start();
+    await sleep(1000);
+    const t0 = Date.now();
+    pair.partition(true);
+    await sleep(7000); // more than two lease TTLs
+    const tJoin = writer.now();
+    pair.partition(false);
+    const oldName = endpoints.find((e) => e.host.endsWith(old === "primary" ? ".11" : ".12"))?.name;
+    await waitFor(
+      () => writer.acks.some((a) => a.at > tJoin + 500 && a.host === oldName),
+      60_000,
+      "a write accepted on the same master after the heal",
+    );
+    await writer.stop();
+    const present = await writer.idsOn(endpoints.find((e) => e.name === oldName) ?? endpoints[0]);
+    const lost = writer.acks.filter((a) => !present.has(a.id)).length;
+    numbers["partition"] = { acked: writer.acks.length, lost };
+    expect(lost).toBe(0);
+    expect(writer.acks.every((a) => a.host === oldName)).toBe(true);
+    expect(pair.holder()).toBe(old);
+    expect(pair.events(old, t0).filter((e) => e.event === "fenced")).toEqual([]);
+    expect(pair.events(other(old), t0).filter((e) => e.event === "promoted")).toEqual([]);
+  });
+
+  it("the standby killed: the master keeps its lease, nothing fails over; the restarted standby streams again", async () => {
+    const old = pair.holder();
+    if (!old) throw new Error("nobody leads");
+    const t0 = pair.killPostmaster9(other(old));
+    await sleep(7000);
+    expect(pair.holder()).toBe(old);
+    expect(pair.agentState(other(old))["role"]).toBe("down");
+    expect(
+      pair.events(old, t0).filter((e) => e.event === "fenced" || e.event === "released"),
+    ).toEqual([]);
+    expect(pair.events(other(old), t0).filter((e) => e.event === "acquired")).toEqual([]);
+    pair.startServer("standby", `restart-${Date.now()}.log`);
+    await waitFor(
+      () =>
+        pair.sql(
+          "primary",
+          "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'",
+        ) === "1",
+      60_000,
+      "the restarted standby to stream",
+    );
+    await waitFor(
+      () => pair.agentState(other(old))["role"] === "standby",
+      10_000,
+      "its agent to follow",
+    );
+    expect(pair.holder()).toBe(old);
+  });
+
+  it("one etcd member killed (the leader's own): nothing changes, writes go on, the status names it", async () => {
+    const old = pair.holder();
+    if (!old) throw new Error("nobody leads");
+    const { writer, endpoints } = await writerFor(`etcd-member-${Date.now()}`);
+    writer.start();
+    await sleep(1000);
+    const t0 = Date.now();
+    pair.killEtcdMember(old, true);
+    let status: AutomaticReport | undefined;
+    try {
+      await sleep(7000);
+      const tLate = writer.now();
+      await waitFor(
+        () => writer.acks.some((a) => a.at > tLate),
+        10_000,
+        "a write while the member is down",
+      );
+      status = (pair.status().report as StatusReport & { automatic: AutomaticReport }).automatic;
+    } finally {
+      pair.killEtcdMember(old, false);
+    }
+    await writer.stop();
+    const oldName = endpoints.find((e) => e.host.endsWith(old === "primary" ? ".11" : ".12"))?.name;
+    const present = await writer.idsOn(endpoints.find((e) => e.name === oldName) ?? endpoints[0]);
+    const lost = writer.acks.filter((a) => !present.has(a.id)).length;
+    numbers["etcdMember"] = { acked: writer.acks.length, lost };
+    expect(lost).toBe(0);
+    expect(writer.acks.every((a) => a.host === oldName)).toBe(true);
+    expect(pair.holder()).toBe(old);
+    expect(pair.events(old, t0).filter((e) => e.event === "fenced")).toEqual([]);
+    expect(pair.events(other(old), t0).filter((e) => e.event === "promoted")).toEqual([]);
+    const member = old === "primary" ? "11" : "12";
+    expect(status?.members.filter((m) => !m.healthy).map((m) => m.endpoint)).toEqual([
+      expect.stringMatching(new RegExp(`\\.${member}:2379$`)),
+    ]);
+    expect(status?.leader).toBe(oldName);
   });
 
   it("kill -9 of the master's postmaster: the standby takes over alone, no acknowledged commit lost; pulumi up follows and re-protects", async () => {

@@ -74,6 +74,20 @@ export class AutomaticPair extends Pair {
   }
 
   /**
+   * Kills a host's etcd member (kill -9) and keeps it down (its supervisor stopped), or lets
+   * the supervisor start it again.
+   */
+  killEtcdMember(built: Role | "witness", down: boolean): void {
+    const sup = fs.readFileSync(`${this.home(built)}/auto/etcd/etcd.pid`, "utf8").trim();
+    if (down) {
+      execFileSync("kill", ["-STOP", sup]);
+      execFileSync("pkill", ["-KILL", "-P", sup]);
+    } else {
+      execFileSync("kill", ["-CONT", sup]);
+    }
+  }
+
+  /**
    * Writes on a host's server through its unix socket every 100 ms with
    * synchronous_commit=local (so a primary cut off from its standby would still acknowledge)
    * and records each success's time: what a client on that host could still get accepted.
