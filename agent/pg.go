@@ -39,8 +39,8 @@ func (c Config) probe(timeout time.Duration) PgState {
 	var s PgState
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if _, err := c.pgCtl(ctx, "status"); err != nil {
-		return s // exit 3: no server running (a dead postmaster's pid file included)
+	if !c.postmasterAlive() {
+		return s
 	}
 	s.Running = true
 	cmd := exec.CommandContext(ctx, filepath.Join(c.PgBin, "psql"), "-X", "-q", "-At", "-F", "|",
@@ -59,6 +59,29 @@ func (c Config) probe(timeout time.Duration) PgState {
 	s.Lsn, _ = strconv.ParseInt(strings.SplitN(f[1], ".", 2)[0], 10, 64)
 	s.SyncNames, s.Replicas, s.Receiver = f[2], f[3], f[4]
 	return s
+}
+
+// postmasterAlive: the pid in postmaster.pid runs and is not a zombie. pg_ctl status takes a
+// killed postmaster for a running one until its parent (init, once the shell that started it
+// is gone) reaps it, which some inits do only every second or two: that delayed the release
+// of the key after a kill -9 by as much.
+func (c Config) postmasterAlive() bool {
+	b, err := os.ReadFile(filepath.Join(c.DataDir, "postmaster.pid"))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// pid (comm) STATE ...: comm may hold spaces, so the state follows the last ')'.
+	rest := string(stat)[strings.LastIndexByte(string(stat), ')')+1:]
+	fields := strings.Fields(rest)
+	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X"
 }
 
 // fence stops the local server so that it accepts nothing more: the postmaster is stopped
