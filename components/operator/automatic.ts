@@ -186,11 +186,14 @@ export function evaluateAutomatic(
     leaseTtlLeftSeconds: key?.ttlSeconds ?? null,
     leaseTtlSeconds: key?.grantedTtlSeconds ?? null,
     agents,
-    members: [...members].map(([endpoint, m]) => ({
-      endpoint,
-      healthy: m.healthy,
-      detail: m.seen.join(", "),
-    })),
+    // etcdctl answers in the order the members replied.
+    members: [...members]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([endpoint, m]) => ({
+        endpoint,
+        healthy: m.healthy,
+        detail: m.seen.join(", "),
+      })),
     problems,
   };
 }

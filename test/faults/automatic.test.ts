@@ -284,11 +284,13 @@ async function isolateRound(run: string): Promise<Record<string, number>> {
   const present = await writer.idsOn(newEndpoint);
   const lost = writer.acks.filter((a) => !present.has(a.id)).length;
   const fenced = pair.events(old, tCut).find((e) => e.event === "fenced")?.at ?? NaN;
+  const promoted = pair.events(other(old), tCut).find((e) => e.event === "promoted")?.at ?? NaN;
   const r = {
     acked: writer.acks.length,
     lost,
     rtoMs: firstNewAt - tCut,
     fenceMs: fenced - tCut,
+    promotedMs: promoted - tCut,
     lastWriteOnOldMs: lastOnOld - tCut,
     writesOnOldAfterNew: accepted.filter((t) => t >= firstNewAt).length,
   };
