@@ -14,7 +14,7 @@ import (
 
 // PgState is what one probe of the local server found.
 type PgState struct {
-	Running    bool   // pg_ctl status: a postmaster runs on the data directory
+	Running    bool   // the postmaster in postmaster.pid runs (and is no zombie)
 	Answered   bool   // it answered SQL
 	InRecovery bool   // a standby
 	Lsn        int64  // primary: current WAL position; standby: last WAL received and flushed
