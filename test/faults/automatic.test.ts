@@ -53,6 +53,13 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
     expect(pair.events(other(old), t0).filter((e) => e.event === "promoted")).toEqual([]);
   });
 
+  it("a second pulumi up changes nothing: etcd and the agents are not touched", async () => {
+    const started = pair.agentState("primary")["pid"];
+    const again = await pair.up();
+    expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
+    expect(pair.agentState("primary")["pid"]).toBe(started);
+  });
+
   it("npm run status shows the agents, the lease holder and its age, and every etcd member healthy", () => {
     const leaderName = pair.node("primary").host;
     const { code, report } = pair.status();
