@@ -15,7 +15,13 @@ export interface DrillResult {
   phases: Record<string, number>;
 }
 
-export function drill(s: BenchStack, outDir: string): DrillResult {
+export interface DrillRun extends DrillResult {
+  /** The drill's own JSON report (its .md and .svg lie beside it). */
+  report: string;
+}
+
+/** `npm run drill -- --stack NAME ARGS --out DIR` on the bench's stack (ARGS: --failback). */
+export function drill(s: BenchStack, outDir: string, args = ["--failback"]): DrillRun {
   const t0 = Date.now();
   const r = spawnSync(
     "bash",
@@ -24,7 +30,7 @@ export function drill(s: BenchStack, outDir: string): DrillResult {
       "drill",
       "--stack",
       s.name,
-      "--failback",
+      ...args,
       "--out",
       outDir,
     ],
@@ -46,6 +52,7 @@ export function drill(s: BenchStack, outDir: string): DrillResult {
     phases: Record<string, number>;
   };
   return {
+    report: summary.report,
     wallMs,
     exitCode: r.status ?? -1,
     rtoSeconds: report.rtoSeconds,

@@ -11,7 +11,7 @@ import { drill } from "./drill";
 import { lag } from "./lag";
 import { noopUp } from "./noopUp";
 import { BenchResults, chartSvg, markdown, panels } from "./report";
-import { BenchStack, pgBin, ROOT } from "./stack";
+import { BenchStack, commit, pgBin, ROOT } from "./stack";
 import { standbyInit } from "./standbyInit";
 
 const ALL = ["noop", "lag", "activation", "drill", "init"] as const;
@@ -95,16 +95,6 @@ function machine(): BenchResults["machine"] {
         ? "the local stack's two hosts are network namespaces on one bridge of this machine, sharing its disk"
         : "the local stack's two hosts are loopback sshd/PostgreSQL pairs on this machine",
   };
-}
-
-function commit(): string {
-  const git = (...a: string[]) => execFileSync("git", a, { cwd: ROOT, encoding: "utf8" }).trim();
-  try {
-    const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
-    return `${git("rev-parse", "--short", "HEAD")}${dirty ? " (with uncommitted changes)" : ""}`;
-  } catch {
-    return "unknown";
-  }
 }
 
 function log(m: string): void {

@@ -1,6 +1,6 @@
 // The bench's own local stack of the real program: its own file backend (under
 // bench/results/tmp, ignored by git), subnet and bridge, driven through the Automation API.
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import {
@@ -201,4 +201,15 @@ export function pgBin(): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The commit the bench runs, marked when the tree has uncommitted changes. */
+export function commit(): string {
+  const git = (...a: string[]) => execFileSync("git", a, { cwd: ROOT, encoding: "utf8" }).trim();
+  try {
+    const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
+    return `${git("rev-parse", "--short", "HEAD")}${dirty ? " (with uncommitted changes)" : ""}`;
+  } catch {
+    return "unknown";
+  }
 }

@@ -152,6 +152,19 @@ interface UpSettings {
   protect: boolean;
 }
 
+/**
+ * A switchover refuses a standby that is not streaming, and a standby just re-protected may
+ * still be connecting (seen on a loaded machine): wait for it, bounded, as an operator would.
+ */
+async function streamingSoon(pair: Pair, t0: number): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    if (pair.probe().protected) return;
+    if (i === 0) progress(t0, "waiting for the re-protected standby to stream before the failback");
+    await sleep(2000);
+  }
+  progress(t0, "the standby does not stream after 120 s; the failback's switchover will say why");
+}
+
 async function up(stack: Stack, s: UpSettings) {
   await stack.setConfig("gpmirror:activeMaster", { value: s.activeMaster });
   await stack.setConfig("gpmirror:activation.mode", { value: s.mode }, true);
@@ -314,6 +327,7 @@ async function drill(
   }
 
   if (args.failback) {
+    await streamingSoon(pair, t0);
     progress(t0, `failback: activeMaster=${oldRole} (switchover)`);
     const fb = writer.now();
     await up(stack, { activeMaster: oldRole, mode: "switchover", force: false, protect: true });

@@ -1,7 +1,7 @@
 // Faults on a real Greenplum 7.0.0 cluster (the local Greenplum stack: coordinator, standby and
 // a segment host with two segments; stack gpsuitef, subnet 10.207.1.0/24), as the PostgreSQL
 // fault suite injects them into a pair: a stopped standby, a standby away past wal_keep_size,
-// a leftover standby directory, a forced (-f) activation with the standby stopped, and an old
+// a leftover standby directory, a forced activation with the standby stopped, and an old
 // coordinator the standby cannot reach. One cluster for the file; each test leaves it
 // protected for the next.
 import { shellQuote } from "../../components/shell";
@@ -129,6 +129,48 @@ describeGreenplum("faults on a real Greenplum cluster", () => {
     expect(gp.outputs["standbyOrigin"].value).toMatchObject({ movedAside: moved });
     await pair.caughtUp();
     expect(pair.status().code).toBe(0);
+  });
+
+  it("forced activation with the standby stopped starts it as a standby and promotes it without -f: no promote_trigger_file line, fenced, re-protected", async () => {
+    pair.sql(
+      "CREATE TABLE forced (id int) DISTRIBUTED BY (id); INSERT INTO forced SELECT generate_series(1, 500)",
+    );
+    await pair.caughtUp();
+    // Both stopped cleanly: the standby holds every commit, and only force activates it.
+    pair.stop("primary", "fast");
+    pair.stop("standby", "fast");
+    const oldDir = pair.dataDir("primary");
+    await gp.set("activeMaster", "standby");
+    await gp.set("activation.force", "true");
+    const run = await pair.up();
+    await gp.set("activation.force", "false");
+    numbers["forcedActivationAndReprotectSeconds"] = run.seconds;
+    GreenplumRoles.succeeded(run);
+    expect(pair.active).toBe("standby");
+    const last = (gp.outputs["activation"].value as { last: Record<string, unknown> }).last;
+    expect(last).toMatchObject({
+      promoted: true,
+      forced: true,
+      oldPrimary: "postmaster-gone",
+      standbyStarted: true,
+    });
+    expect(run.text).toMatch(/starting it as a standby \(pg_ctl start\)/);
+    expect(
+      gp.shell(
+        "standby",
+        `grep -cE '^[[:space:]]*promote_trigger_file' ${shellQuote(pair.dataDir("standby"))}/postgresql.conf || true`,
+      ),
+    ).toBe("0");
+    expect(String(last["oldDataDirMovedTo"])).toMatch(/\.gpmirror-fenced-/);
+    expect(pair.beside("primary", oldDir, ".gpmirror-fenced-")).toEqual([
+      last["oldDataDirMovedTo"],
+    ]);
+    expect(pair.sql("SELECT count(*) FROM forced")).toBe("500");
+    await pair.caughtUp();
+    expect(pair.status()).toMatchObject({
+      code: 0,
+      report: { primary: gp.hostName("standby"), standby: gp.hostName("primary"), protected: true },
+    });
   });
 
   it("an old coordinator the standby cannot reach: activation refused quickly, nothing changed", async () => {

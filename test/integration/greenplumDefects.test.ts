@@ -193,8 +193,14 @@ describeGreenplum("defects a real Greenplum cluster showed", () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "gpfix-drill-"));
     try {
       const r = operatorCli("drill", ["--stack", gp.name, "--failback", "--out", out], gp.env);
-      console.log(`drill exit ${r.code}\n${r.stderr.split("\n").slice(-15).join("\n")}`);
+      console.log(
+        `drill exit ${r.code}\n${r.stderr
+          .split("\n")
+          .slice(r.code ? -250 : -15)
+          .join("\n")}`,
+      );
       expect(r.stderr).toMatch(/stack config restored as the drill found it: .*activation\.mode/);
+      expect({ code: r.code, tail: r.stderr.slice(-3000) }).toMatchObject({ code: 0 });
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
@@ -205,5 +211,28 @@ describeGreenplum("defects a real Greenplum cluster showed", () => {
     const report = status().report;
     active = report.primary === gp.hostName("primary") ? "primary" : "standby";
     expect(after["gpmirror:activeMaster"]?.value).toBe(active);
+  });
+
+  it("says a standby past wal_keep_size cannot catch up", async () => {
+    await gp.set("greenplum.walKeepSize", "128MB");
+    expect((await timedUp()).ok).toBe(true);
+    const standby = other(active);
+    gp.shell(standby, `pg_ctl stop -D ${shellQuote(dataDir(standby))} -m fast -w`);
+    // 64 MB WAL segments: each switch after a change moves the coordinator a segment on.
+    for (let i = 0; i < 5; i++) {
+      gp.sql(
+        active,
+        "CREATE TABLE gpfix_wal (i int) DISTRIBUTED RANDOMLY; DROP TABLE gpfix_wal; SELECT pg_switch_wal();",
+      );
+    }
+    gp.sql(active, "CHECKPOINT");
+    const { code, report } = status();
+    expect(code).toBe(2);
+    expect(report.safeWalBytes).not.toBeNull();
+    expect(report.safeWalBytes ?? 0).toBeLessThan(0);
+    expect(report.canCatchUp).toBe(false);
+    expect(report.problems.join("\n")).toMatch(
+      /further behind than the primary's WAL retention .*npm run repair -- --stack gpfix/,
+    );
   });
 });

@@ -137,8 +137,14 @@ done`,
   gpstate: `${REC}\nrec gpstate "$@"\ncat "$STUB_STATE/gpstate.out"`,
   pg_controldata: `${REC}\nrec pg_controldata "$@"\ncat "$STUB_STATE/controldata"`,
   // pg_ctl stop -D DIR: ends the process named in DIR/postmaster.pid, as a fast stop would.
+  // pg_ctl start ... -D DIR: a live process named in DIR/postmaster.pid (it ends in 30 s).
   pg_ctl: `${REC}
 rec pg_ctl "$@"
+if [[ "$1" == start ]]; then
+  d=""; while (($#)); do [[ "$1" == -D ]] && d="$2"; shift; done
+  setsid sleep 30 </dev/null >/dev/null 2>&1 &
+  echo "$!" >"$d/postmaster.pid"
+fi
 if [[ "$1" == stop && -f "$3/postmaster.pid" ]]; then
   pid="$(head -n 1 "$3/postmaster.pid")"; kill "$pid"
   while [[ -d "/proc/$pid" ]] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; do sleep 0.1; done

@@ -1,6 +1,6 @@
 // The Greenplum step scripts, run with bash against stubs of Greenplum's tools (see
 // test/support/greenplumSandbox.ts): what they send and how they judge what comes back.
-import { spawn, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -446,6 +446,29 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     }
   });
 
+  it("takes a killed old postmaster that is not reaped yet (a zombie) for gone, without force", () => {
+    const sb = make("gp7");
+    const { primaryDir, env } = standbyHost(sb);
+    // `sleep 0` ends at once, and its parent (exec'd into sleep 30) never reaps it.
+    const parent = spawn("bash", ["-c", "sleep 0 & echo $!; exec sleep 30"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    try {
+      const zombie = execFileSync("bash", [
+        "-c",
+        `for i in $(seq 50); do p=$(pgrep -P ${parent.pid} sleep | head -n 1); [[ -n "$p" ]] && grep -q '^State:.*Z' /proc/$p/status && { echo $p; exit; }; sleep 0.1; done; exit 1`,
+      ])
+        .toString()
+        .trim();
+      fs.writeFileSync(path.join(primaryDir, "postmaster.pid"), `${zombie}\n`);
+      const r = sb.run("activate", env);
+      expect(r.status).toBe(0);
+      expect(lastJson(r.stdout)).toMatchObject({ promoted: true, oldPrimary: "postmaster-gone" });
+    } finally {
+      parent.kill();
+    }
+  });
+
   it("reports gpactivatestandby's failed ssh localhost at once, not as a stopped standby", () => {
     const sb = make("gp7");
     const { env } = standbyHost(sb);
@@ -481,13 +504,43 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     expect(r.stderr).not.toMatch(/standby is not running|needs -f/);
   });
 
-  it("needs force for a standby that is not running, then uses -f and removes promote_trigger_file", () => {
+  it("needs force for a standby that is not running, then starts it as a standby and promotes it without -f", () => {
     const sb = make("gp7");
     const { standbyDir, env } = standbyHost(sb);
     fs.rmSync(path.join(standbyDir, "postmaster.pid"));
     const refused = sb.run("activate", env);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/needs -f: set activation.force true/);
+    expect(sb.calls("pg_ctl")).toEqual([]);
+    fs.writeFileSync(path.join(sb.state, "controldata"), fixture("standby_controldata.txt"));
+    const forced = sb.run("activate", { ...env, GPM_FORCE: "true" });
+    expect(forced.status).toBe(0);
+    expect(sb.calls("pg_ctl").map((c) => c.args)).toEqual([
+      [
+        "start",
+        "-W",
+        "-D",
+        standbyDir,
+        "-l",
+        `${standbyDir}/log/startup.log`,
+        "-o",
+        " -c gp_role=dispatch",
+      ],
+    ]);
+    expect(sb.calls("gpactivatestandby").map((c) => c.args)).toEqual([["-d", standbyDir, "-a"]]);
+    expect(lastJson(forced.stdout)).toMatchObject({ standbyStarted: true, forced: true });
+  });
+
+  it("on Greenplum 6 uses -f for a stopped standby and removes the promote_trigger_file line it leaves", () => {
+    const sb = make("gp6");
+    const { standbyDir, env } = standbyHost(sb);
+    fs.rmSync(path.join(standbyDir, "postmaster.pid"));
+    // Greenplum 6's standby marker is recovery.conf, which holds primary_conninfo too.
+    fs.rmSync(path.join(standbyDir, "standby.signal"));
+    fs.renameSync(
+      path.join(standbyDir, "postgresql.auto.conf"),
+      path.join(standbyDir, "recovery.conf"),
+    );
     fs.appendFileSync(
       path.join(standbyDir, "postgresql.conf"),
       "promote_trigger_file='/x/tmp6ag078o4'\n",
@@ -498,6 +551,7 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
       ["-d", standbyDir, "-a", "-f"],
     ]);
     expect(fs.readFileSync(path.join(standbyDir, "postgresql.conf"), "utf8")).toBe("port=7001\n");
+    expect(lastJson(forced.stdout)).toMatchObject({ standbyStarted: false, forced: true });
   });
 });
 

@@ -10,8 +10,9 @@
 #     first.
 #  2. Only then a stale /tmp/.s.PGSQL.<port>.lock of the dead master is removed
 #     (gpactivatestandby refuses while it exists).
-#  3. gpactivatestandby -d DIR -a (-f only when the standby is not running and forced; the
-#     promote_trigger_file line -f leaves in postgresql.conf is removed afterwards).
+#  3. gpactivatestandby -d DIR -a. A stopped standby (forced only) is started as a standby
+#     first, so that it is promoted the normal way; -f only when that cannot be done (Greenplum
+#     6), and the promote_trigger_file line -f leaves in postgresql.conf is removed afterwards.
 #  4. Checked on the new master: not in recovery, the catalog's primary, accepts a write.
 #  5. The old master's data directory is moved aside when its host answers (it would start
 #     "in production" on the old timeline); otherwise re-protection must do it first.
@@ -35,7 +36,8 @@
 #      [GPM_ACTIVATION_MODE=failover|switchover] [GPM_SWITCHOVER_TIMEOUT_SECONDS=60: bound on
 #      the wait for the old master's last WAL on the standby]
 # Prints: {"promoted","wasAlreadyPrimary","forced","mode","oldPrimary","staleLockRemoved",
-#          "oldDataDirMovedTo","clientEndpoint","utilityExit","oldCheckpointLsn","switchpoint"}
+#          "oldDataDirMovedTo","clientEndpoint","utilityExit","oldCheckpointLsn","switchpoint",
+#          "standbyStarted"}
 # shellcheck disable=SC1091,SC2034,SC2016 # lib.sh is prepended by the caller; it reads GPM_TAG; remote text in single quotes
 set -euo pipefail
 GPM_TAG=activate
@@ -71,7 +73,8 @@ endpoint="$GPM_CLIENT_ENDPOINT"
 OLD_PROBE='
 set -u
 action="$1" dir="$2" port="$3" envfile="$4"
-alive() { [[ "$1" =~ ^[0-9]+$ ]] && [[ -d "/proc/$1" ]]; }
+# A killed postmaster stays a zombie until it is reaped (1-2 s here, longer under load): dead.
+alive() { [[ "$1" =~ ^[0-9]+$ ]] && [[ -d "/proc/$1" ]] && ! grep -q "^State:[[:space:]]*Z" "/proc/$1/status" 2>/dev/null; }
 state() {
   running=no lock=absent exists=no
   [[ -e "$dir" ]] && exists=yes
@@ -117,10 +120,10 @@ echo "running=$running lock=$lock exists=$exists"
 old() { gpm_ssh "$OLD" "$GPM_OLD_PRIMARY_SSH_PORT" 60 "$OLD_PROBE" "$1" "$OLD_DIR" "$OLD_PORT" "$ENV_FILE"; }
 
 result() {
-  printf '{"promoted":%s,"wasAlreadyPrimary":%s,"forced":%s,"mode":%s,"oldPrimary":%s,"staleLockRemoved":%s,"oldDataDirMovedTo":%s,"clientEndpoint":%s,"utilityExit":%s,"oldCheckpointLsn":%s,"switchpoint":%s}\n' \
+  printf '{"promoted":%s,"wasAlreadyPrimary":%s,"forced":%s,"mode":%s,"oldPrimary":%s,"staleLockRemoved":%s,"oldDataDirMovedTo":%s,"clientEndpoint":%s,"utilityExit":%s,"oldCheckpointLsn":%s,"switchpoint":%s,"standbyStarted":%s}\n' \
     "$1" "$2" "$GPM_FORCE" "$(gpm_json_str "$GPM_ACTIVATION_MODE")" "$(gpm_json_str "$proof")" "$stale_removed" \
     "$(gpm_json_str "$moved_to")" "$(gpm_json_str "$endpoint")" "$(gpm_json_num "$utility_rc")" \
-    "$(gpm_json_str "$old_checkpoint")" "$(gpm_json_str "$switchpoint")"
+    "$(gpm_json_str "$old_checkpoint")" "$(gpm_json_str "$switchpoint")" "$standby_started"
 }
 proof="" stale_removed=false moved_to="" utility_rc="" old_checkpoint="" old_tli="" switchpoint=""
 
@@ -128,6 +131,27 @@ proof="" stale_removed=false moved_to="" utility_rc="" old_checkpoint="" old_tli
 lsn_num() {
   [[ "$1" =~ ^([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})$ ]] || return 1
   echo $(((16#${BASH_REMATCH[1]} << 32) | 16#${BASH_REMATCH[2]}))
+}
+
+# start_standby: the stopped standby started as a standby (not promoted), as gpstart starts a
+# standby coordinator; 0 once its postmaster runs and its control file says it is in recovery,
+# which is what pg_ctl promote needs. Greenplum 6 starts a standby with other options: -f there.
+standby_started=false
+start_standby() {
+  local i state
+  [[ "$GP_FLAVOR" != gp6 ]] || return 1
+  gpm_log "the standby's postmaster does not run: starting it as a standby (pg_ctl start) so that gpactivatestandby promotes it without -f"
+  mkdir -p "$DATA_DIR/log"
+  pg_ctl start -W -D "$DATA_DIR" -l "$DATA_DIR/log/startup.log" -o " -c gp_role=dispatch" >&2 || return 1
+  for ((i = 0; i < 120; i++)); do
+    if gpm_postmaster_running "$DATA_DIR"; then
+      state="$(pg_controldata "$DATA_DIR" 2>/dev/null | sed -n 's/^Database cluster state: *//p')"
+      [[ "$state" != "in archive recovery" ]] || return 0
+    fi
+    sleep 0.5
+  done
+  gpm_log "the standby did not reach recovery within 60s (see $DATA_DIR/log/startup.log)"
+  return 1
 }
 
 check_new_master() {
@@ -267,7 +291,16 @@ args=(-d "$DATA_DIR" -a)
 if ! gpm_postmaster_running "$DATA_DIR"; then
   [[ "$GPM_FORCE" == true ]] ||
     gpm_die "the standby's postmaster does not run on $DATA_DIR, so gpactivatestandby needs -f: set activation.force true only if the standby holds every committed transaction"
-  args+=(-f)
+  # gpactivatestandby -f starts the coordinator with a promote trigger and connects to it
+  # (gpstart -c) while it may still be starting up: under load that failed ("the database
+  # system is starting up") and nothing was promoted. Started here as a standby first, it is
+  # promoted the normal way (pg_ctl promote, which waits for the end of recovery).
+  if start_standby; then
+    standby_started=true
+  else
+    gpm_log "WARNING: could not start the standby as a standby; falling back to gpactivatestandby -f"
+    args+=(-f)
+  fi
 fi
 gpm_run_utility "$HOME/gpAdminLogs/gpmirror-gpactivatestandby.out" \
   timeout --kill-after=30 "$GPM_ACTIVATION_TIMEOUT_SECONDS" gpactivatestandby "${args[@]}"

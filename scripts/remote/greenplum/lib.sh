@@ -180,12 +180,19 @@ gpm_master_up() {
   [[ "$(gpm_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null || true)" == f ]]
 }
 
+# 0 when process $1 runs: kill -0 also succeeds on a zombie, which a killed postmaster stays
+# until it is reaped (1-2 s on a busy host), and a dead master must not pass for a live one.
+gpm_pid_alive() {
+  [[ "$1" =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null &&
+    ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
 # 0 when a postmaster runs on directory $1 (its postmaster.pid names a live process).
 gpm_postmaster_running() {
   local dir="$1" pid
   [[ -f "$dir/postmaster.pid" ]] || return 1
   pid="$(head -n 1 "$dir/postmaster.pid" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+  gpm_pid_alive "$pid"
 }
 
 # The what-to-do for a known failure in a utility's output (the same table as
@@ -362,7 +369,7 @@ fi
 if [[ -e "$dir" ]]; then exists=yes; fi
 if [[ -f "$dir/postmaster.pid" ]]; then
   pid="$(head -n 1 "$dir/postmaster.pid" 2>/dev/null)"
-  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then running=yes; fi
+  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && ! grep -q "^State:[[:space:]]*Z" "/proc/$pid/status" 2>/dev/null; then running=yes; fi
 fi
 if [[ -f "$dir/$marker" ]]; then m=yes; fi
 log="$(ls -t "$dir"/log/*.csv "$dir"/pg_log/*.csv 2>/dev/null | head -n 1)"
