@@ -37,7 +37,10 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
         // not there
       }
     }
+    const logs = `/tmp/gpm-${pair.name}-logs`;
+    pair.saveLogs(logs);
     await pair.destroy();
+    console.log(`agents' and etcd members' logs: ${logs}`);
     console.log(`automatic failover numbers: ${JSON.stringify(numbers, null, 2)}`);
   });
 
@@ -188,15 +191,21 @@ async function unchangedThrough(
   writer.start();
   await sleep(1000);
   const t0 = Date.now();
-  await fault(writer);
-  const tAfter = writer.now();
   const oldName = endpoints.find((e) => e.host.endsWith(old === "primary" ? ".11" : ".12"))?.name;
-  await waitFor(
-    () => writer.acks.some((a) => a.at > tAfter + 500 && a.host === oldName),
-    60_000,
-    "a write accepted on the same master after the fault",
-  );
-  await writer.stop();
+  try {
+    await fault(writer);
+    const tAfter = writer.now();
+    await waitFor(
+      () => writer.acks.some((a) => a.at > tAfter + 500 && a.host === oldName),
+      30_000,
+      "a write accepted on the same master after the fault",
+    );
+  } catch (e) {
+    const events = { [old]: pair.events(old, t0), [other(old)]: pair.events(other(old), t0) };
+    throw new Error(`${(e as Error).message}; the agents' events: ${JSON.stringify(events)}`);
+  } finally {
+    await writer.stop();
+  }
   const present = await writer.idsOn(endpoints.find((e) => e.name === oldName) ?? endpoints[0]);
   const lost = writer.acks.filter((a) => !present.has(a.id)).length;
   expect({ label, lost }).toEqual({ label, lost: 0 });

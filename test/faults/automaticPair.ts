@@ -47,6 +47,17 @@ export class AutomaticPair extends Pair {
     return undefined;
   }
 
+  /** Copies every host's agent and etcd logs to `dir` (outside the state dir, which destroy empties). */
+  saveLogs(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const h of ["primary", "standby", "witness"] as const) {
+      for (const f of ["agent/agent.log", "etcd/etcd.log"]) {
+        const from = `${this.home(h)}/auto/${f}`;
+        if (fs.existsSync(from)) fs.copyFileSync(from, `${dir}/${h}-${path.basename(f)}`);
+      }
+    }
+  }
+
   /** kill -9 of a host's postmaster (this machine sees the hosts' processes). */
   killPostmaster9(built: Role): number {
     const pid = Number(
