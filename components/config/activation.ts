@@ -48,6 +48,12 @@ export interface AutomaticSettings {
 export const FENCE_BUDGET_MS = 500;
 /** Clock rate differences between the agent's host and etcd's over one TTL, and scheduling. */
 export const CLOCK_MARGIN_MS = 500;
+/**
+ * The longest etcd may renew no lease when its leader is lost: a new election starts after a
+ * randomized 1-2 election timeouts (scripts/remote/auto/etcd.sh: 500 ms), plus the vote. A
+ * retry window shorter than this fences the master for the loss of one etcd member.
+ */
+export const ETCD_ELECTION_MS = 1200;
 
 export function parseActivation(r: Reader): ActivationSettings {
   const automatic = r.boolean("activation.automatic", false) ? parseAutomatic(r) : undefined;
@@ -105,7 +111,6 @@ export function activationSwitch(current: HostRole): string {
 }
 
 function parseAutomatic(r: Reader): AutomaticSettings {
-  // etcd 3.4 with a 1 s election timeout grants no lease under 2 s.
   const leaseTtlSeconds = r.integer("activation.leaseTtlSeconds", 3, 2, 60);
   const renewIntervalMs = r.integer("activation.renewIntervalMs", 500, 50, 10_000);
   const retryWindowMs = r.integer("activation.retryWindowMs", 1500, 100, 60_000);
@@ -114,6 +119,13 @@ function parseAutomatic(r: Reader): AutomaticSettings {
       "activation.renewIntervalMs",
       `must be shorter than activation.retryWindowMs (${retryWindowMs} ms), got ${renewIntervalMs} ms: the leader must get more than one try per window`,
       `pulumi config set ${CONFIG_NAMESPACE}:activation.renewIntervalMs ${Math.floor(retryWindowMs / 3)}`,
+    );
+  }
+  if (retryWindowMs <= ETCD_ELECTION_MS) {
+    r.fail(
+      "activation.retryWindowMs",
+      `must be longer than etcd's election after the loss of its leader (${ETCD_ELECTION_MS} ms), got ${retryWindowMs} ms: the master would fence itself whenever one etcd member is lost`,
+      `pulumi config set ${CONFIG_NAMESPACE}:activation.retryWindowMs 1500`,
     );
   }
   const budget = retryWindowMs + FENCE_BUDGET_MS + CLOCK_MARGIN_MS;

@@ -84,6 +84,38 @@ export class AutomaticPair extends Pair {
     execFileSync("kill", [`-${signal}`, sup]);
   }
 
+  /** The host whose etcd member is etcd's leader now (asked with the witness's certificate). */
+  etcdLeader(): Role | "witness" {
+    const tls = `${this.stateDir}/etcd-tls`;
+    const octet = { primary: 11, standby: 12, witness: 13 } as const;
+    for (const h of ["primary", "standby", "witness"] as const) {
+      let out: string;
+      try {
+        out = execFileSync(
+          "etcdctl",
+          [
+            `--endpoints=https://${this.config["local.subnet"]}.${octet[h]}:2379`,
+            `--cacert=${tls}/ca.crt`,
+            `--cert=${tls}/witness.crt`,
+            `--key=${tls}/witness.key`,
+            "--command-timeout=2s",
+            "-w",
+            "fields",
+            "endpoint",
+            "status",
+          ],
+          { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } },
+        );
+      } catch {
+        continue;
+      }
+      // Member ids are 64-bit: compared as text (JSON numbers would round them).
+      const field = (name: string) => new RegExp(`^"${name}" : (\\d+)$`, "m").exec(out)?.[1];
+      if (field("MemberID") !== undefined && field("MemberID") === field("Leader")) return h;
+    }
+    throw new Error("no etcd member says it leads");
+  }
+
   /**
    * Kills a host's etcd member (kill -9) and keeps it down (its supervisor stopped), or lets
    * the supervisor start it again.

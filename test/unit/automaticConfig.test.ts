@@ -30,6 +30,14 @@ describe("automatic failover settings", () => {
     expect(msg).toMatch(/activation\.leaseTtlSeconds 4/);
   });
 
+  it("refuses a retry window that an etcd election after its leader's loss outlasts", () => {
+    const msg = errorOf({
+      activation: { automatic: "true", renewIntervalMs: "200", retryWindowMs: "1000" },
+    });
+    expect(msg).toMatch(/activation\.retryWindowMs.*longer than etcd's election.*1200 ms/);
+    expect(msg).toMatch(/one etcd member is lost/);
+  });
+
   it("refuses a renew interval that gives the leader one try per window", () => {
     const msg = errorOf({
       activation: { automatic: "true", renewIntervalMs: "1500", retryWindowMs: "1500" },
