@@ -50,10 +50,10 @@ export const FENCE_BUDGET_MS = 500;
 export const CLOCK_MARGIN_MS = 500;
 /**
  * The longest etcd may renew no lease when its leader is lost: a new election starts after a
- * randomized 1-2 election timeouts (scripts/remote/auto/etcd.sh: 500 ms), plus the vote. A
+ * randomized 1-2 election timeouts (scripts/remote/auto/etcd.sh: 1000 ms), plus the vote. A
  * retry window shorter than this fences the master for the loss of one etcd member.
  */
-export const ETCD_ELECTION_MS = 1200;
+export const ETCD_ELECTION_MS = 2200;
 
 export function parseActivation(r: Reader): ActivationSettings {
   const automatic = r.boolean("activation.automatic", false) ? parseAutomatic(r) : undefined;
@@ -111,9 +111,9 @@ export function activationSwitch(current: HostRole): string {
 }
 
 function parseAutomatic(r: Reader): AutomaticSettings {
-  const leaseTtlSeconds = r.integer("activation.leaseTtlSeconds", 3, 2, 60);
+  const leaseTtlSeconds = r.integer("activation.leaseTtlSeconds", 4, 2, 60);
   const renewIntervalMs = r.integer("activation.renewIntervalMs", 500, 50, 10_000);
-  const retryWindowMs = r.integer("activation.retryWindowMs", 1500, 100, 60_000);
+  const retryWindowMs = r.integer("activation.retryWindowMs", 2500, 100, 60_000);
   if (renewIntervalMs >= retryWindowMs) {
     r.fail(
       "activation.renewIntervalMs",
@@ -125,7 +125,7 @@ function parseAutomatic(r: Reader): AutomaticSettings {
     r.fail(
       "activation.retryWindowMs",
       `must be longer than etcd's election after the loss of its leader (${ETCD_ELECTION_MS} ms), got ${retryWindowMs} ms: the master would fence itself whenever one etcd member is lost`,
-      `pulumi config set ${CONFIG_NAMESPACE}:activation.retryWindowMs 1500`,
+      `pulumi config set ${CONFIG_NAMESPACE}:activation.retryWindowMs 2500`,
     );
   }
   const budget = retryWindowMs + FENCE_BUDGET_MS + CLOCK_MARGIN_MS;

@@ -72,7 +72,7 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
     expect(auto.leader).toBe(report.primary);
     expect(report.hosts.find((h) => h.name === auto.leader)?.address).toBe(leaderName);
     expect(auto.heldForSeconds).toBeGreaterThanOrEqual(0);
-    expect(auto.leaseTtlSeconds).toBe(3);
+    expect(auto.leaseTtlSeconds).toBe(4);
     expect(auto.agents.map((a) => [a.role, a.holding, a.running])).toEqual([
       ["leader", true, true],
       ["standby", false, true],

@@ -15,32 +15,32 @@ describe("automatic failover settings", () => {
   it("is off unless asked for, and has timings that fence before the lease can expire", () => {
     expect(parseSettings({}, ctx).activation.automatic).toBeUndefined();
     expect(parseSettings({ activation: { automatic: "true" } }, ctx).activation.automatic).toEqual({
-      leaseTtlSeconds: 3,
+      leaseTtlSeconds: 4,
       renewIntervalMs: 500,
-      retryWindowMs: 1500,
+      retryWindowMs: 2500,
     });
   });
 
   it("refuses a retry window that leaves no room for the fence before the lease expires", () => {
     const msg = errorOf({
-      activation: { automatic: "true", leaseTtlSeconds: "3", retryWindowMs: "2000" },
+      activation: { automatic: "true", leaseTtlSeconds: "3", retryWindowMs: "2500" },
     });
     expect(msg).toMatch(/activation\.retryWindowMs/);
-    expect(msg).toMatch(/3000 ms is not less than the lease TTL \(3000 ms\)/);
+    expect(msg).toMatch(/3500 ms is not less than the lease TTL \(3000 ms\)/);
     expect(msg).toMatch(/activation\.leaseTtlSeconds 4/);
   });
 
   it("refuses a retry window that an etcd election after its leader's loss outlasts", () => {
     const msg = errorOf({
-      activation: { automatic: "true", renewIntervalMs: "200", retryWindowMs: "1000" },
+      activation: { automatic: "true", renewIntervalMs: "200", retryWindowMs: "2000" },
     });
-    expect(msg).toMatch(/activation\.retryWindowMs.*longer than etcd's election.*1200 ms/);
+    expect(msg).toMatch(/activation\.retryWindowMs.*longer than etcd's election.*2200 ms/);
     expect(msg).toMatch(/one etcd member is lost/);
   });
 
   it("refuses a renew interval that gives the leader one try per window", () => {
     const msg = errorOf({
-      activation: { automatic: "true", renewIntervalMs: "1500", retryWindowMs: "1500" },
+      activation: { automatic: "true", renewIntervalMs: "2500", retryWindowMs: "2500" },
     });
     expect(msg).toMatch(
       /activation\.renewIntervalMs.*must be shorter than activation\.retryWindowMs/,

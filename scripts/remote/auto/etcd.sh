@@ -26,11 +26,11 @@ flags=(
   --client-cert-auth --trusted-ca-file "$DIR/tls/ca.crt" --cert-file "$DIR/tls/host.crt" --key-file "$DIR/tls/host.key"
   --peer-client-cert-auth --peer-trusted-ca-file "$DIR/tls/ca.crt" --peer-cert-file "$DIR/tls/host.crt" --peer-key-file "$DIR/tls/host.key"
   # When etcd's leader is lost, nothing is renewed until the others elect a new one: after a
-  # randomized 1-2 election timeouts. With 1000 ms that outlasted the agents' 1.5 s retry
-  # window and the master fenced itself for the loss of one member; 500 ms ends it within
-  # 1 s and a vote (activation.retryWindowMs is checked against it). Leases of 1 s and more
-  # are granted (3.4: min TTL 1.5 x election timeout).
-  --heartbeat-interval 100 --election-timeout 500 --logger zap --log-level warn
+  # randomized 1-2 election timeouts, so activation.retryWindowMs must be longer than 2 s and
+  # a vote (the config checks it). 500 ms made a 0.5 s blip start an election and cost the
+  # master its lease; 1000 ms does not. Leases of 2 s and more are granted (3.4: min TTL 1.5 x
+  # election timeout).
+  --heartbeat-interval 100 --election-timeout 1000 --logger zap --log-level warn
   # A member cut off from the others keeps raising its term (3.4 default); when it comes back
   # it forces the leader down, and the election takes longer than the agents' retry window:
   # the new master's agent fences it. Pre-vote keeps a member that cannot win from raising it.
