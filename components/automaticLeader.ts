@@ -12,19 +12,26 @@ export interface LeaderReading {
   note?: string;
 }
 
-/** etcdctl with the stack's CA and the witness's client certificate (files on this machine). */
+/** etcdctl's flags for the stack's etcd, as the witness (its certificate is on this machine). */
+export function etcdctlFlags(tlsDir: string, endpoints: string[]): string[] {
+  return [
+    `--endpoints=${endpoints.join(",")}`,
+    `--cacert=${tlsDir}/ca.crt`,
+    `--cert=${tlsDir}/witness.crt`,
+    `--key=${tlsDir}/witness.key`,
+    "--command-timeout=3s",
+    "--dial-timeout=2s",
+  ];
+}
+
+/** Who holds the leader key, read with etcdctlFlags. */
 export function readLeader(stack: string, tlsDir: string, endpoints: string[]): LeaderReading {
   if (!fs.existsSync(`${tlsDir}/ca.crt`)) return { note: "no etcd yet" };
   try {
     const out = execFileSync(
       "etcdctl",
       [
-        `--endpoints=${endpoints.join(",")}`,
-        `--cacert=${tlsDir}/ca.crt`,
-        `--cert=${tlsDir}/witness.crt`,
-        `--key=${tlsDir}/witness.key`,
-        "--command-timeout=3s",
-        "--dial-timeout=2s",
+        ...etcdctlFlags(tlsDir, endpoints),
         "get",
         `${keyPrefix(stack)}/leader`,
         "--print-value-only",

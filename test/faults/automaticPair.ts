@@ -4,6 +4,7 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { etcdctlFlags } from "../../components/automaticLeader";
 import { ROOT } from "../support/engine";
 import { Pair, Role } from "./pair";
 
@@ -94,11 +95,7 @@ export class AutomaticPair extends Pair {
         out = execFileSync(
           "etcdctl",
           [
-            `--endpoints=https://${this.config["local.subnet"]}.${octet[h]}:2379`,
-            `--cacert=${tls}/ca.crt`,
-            `--cert=${tls}/witness.crt`,
-            `--key=${tls}/witness.key`,
-            "--command-timeout=2s",
+            ...etcdctlFlags(tls, [`https://${this.config["local.subnet"]}.${octet[h]}:2379`]),
             "-w",
             "fields",
             "endpoint",
