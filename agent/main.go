@@ -15,6 +15,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 )
 
 func main() {
@@ -53,12 +55,20 @@ func newClient(c Config) (*clientv3.Client, error) {
 		return nil, err
 	}
 	return clientv3.New(clientv3.Config{
-		Endpoints:            c.Endpoints,
-		DialTimeout:          time.Second,
-		DialKeepAliveTime:    time.Second,
-		DialKeepAliveTimeout: time.Second,
-		TLS:                  &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
-		Logger:               zap.NewNop(),
+		Endpoints:         c.Endpoints,
+		DialTimeout:       time.Second,
+		DialKeepAliveTime: time.Second,
+		// A blip shorter than the retry window must not end the connections: TCP's own
+		// retransmissions (200 ms, then doubling) outlast a 1 s ping timeout, and gRPC's
+		// default reconnect backoff (1 s, growing) then held renewals off for 2.5 s after the
+		// link was back, which fenced a healthy master.
+		DialKeepAliveTimeout: 3 * time.Second,
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 300 * time.Millisecond},
+			MinConnectTimeout: time.Second,
+		})},
+		TLS:    &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
+		Logger: zap.NewNop(),
 	})
 }
 
