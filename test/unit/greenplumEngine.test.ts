@@ -218,15 +218,15 @@ describe("greenplum settings", () => {
   });
 });
 
-describe("GreenplumEngine and the activeMaster switch (mocks)", () => {
+/** A pair on existing hosts with activeMaster standby, as index.ts builds it: swapped. */
+function switchedMirror(name: string): MasterMirror {
   const config = parseSettings(raw({ version: "7" }, { activeMaster: "standby" }), ctx);
   const hosts = new ExistingHosts(
     must(config.existing),
     config.primaryDbPort,
     config.standbyDbPort,
   );
-  // As index.ts does: the host named by activeMaster is the primary now.
-  const mirror = new MasterMirror("switch", {
+  return new MasterMirror(name, {
     primary: hosts.standby,
     standby: hosts.primary,
     engine: new GreenplumEngine(must(config.greenplum)),
@@ -235,6 +235,10 @@ describe("GreenplumEngine and the activeMaster switch (mocks)", () => {
     ssh: hosts,
     activation: { settings: config.activation },
   });
+}
+
+describe("GreenplumEngine and the activeMaster switch (mocks)", () => {
+  const mirror = switchedMirror("switch");
 
   it("activates the host named by activeMaster, through the engine's checked step, first", async () => {
     await new Promise((resolve) => mirror.activation.apply(resolve));
@@ -258,22 +262,7 @@ describe("GreenplumEngine and the activeMaster switch (mocks)", () => {
 // `pulumi up` ended after 74 s. No step may start before the activation has finished.
 describe("GreenplumEngine and a refused activation (mocks)", () => {
   it("starts no trust, primary or standby step beside the activation", async () => {
-    const config = parseSettings(raw({ version: "7" }, { activeMaster: "standby" }), ctx);
-    const hosts = new ExistingHosts(
-      must(config.existing),
-      config.primaryDbPort,
-      config.standbyDbPort,
-    );
-    const mirror = new MasterMirror("refused", {
-      primary: hosts.standby,
-      standby: hosts.primary,
-      engine: new GreenplumEngine(must(config.greenplum)),
-      replication: config.replication,
-      replicationPassword: pulumi.secret("unused-by-greenplum-0123456789"),
-      ssh: hosts,
-      activation: { settings: config.activation },
-    });
-    expect(mirror).toBeDefined();
+    expect(switchedMirror("refused")).toBeDefined();
     // Every registration that can happen while the activation runs.
     await new Promise((r) => setTimeout(r, 1500));
     const steps = created.map((c) => c.name).filter((n) => n.startsWith("refused-"));
