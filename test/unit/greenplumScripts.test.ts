@@ -467,14 +467,20 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
   it("takes a killed old postmaster that is not reaped yet (a zombie) for gone, without force", () => {
     const sb = make("gp7");
     const { primaryDir, env } = standbyHost(sb);
-    // `sleep 0` ends at once, and its parent (exec'd into sleep 30) never reaps it.
-    const parent = spawn("bash", ["-c", "sleep 0 & echo $!; exec sleep 30"], {
-      stdio: ["ignore", "pipe", "ignore"],
-    });
+    // The child ends only once its parent has exec'd into `sleep`, which never reaps it (bash
+    // itself would reap a child that ended before the exec: no zombie, as seen under load).
+    const parent = spawn(
+      "bash",
+      [
+        "-c",
+        'p=$$; (while [[ "$(cat /proc/$p/comm)" != sleep ]]; do sleep 0.02; done) & exec sleep 30',
+      ],
+      { stdio: "ignore" },
+    );
     try {
       const zombie = execFileSync("bash", [
         "-c",
-        `for i in $(seq 50); do p=$(pgrep -P ${parent.pid} sleep | head -n 1); [[ -n "$p" ]] && grep -q '^State:.*Z' /proc/$p/status && { echo $p; exit; }; sleep 0.1; done; exit 1`,
+        `for i in $(seq 300); do for p in $(pgrep -P ${parent.pid}); do grep -q '^State:.*Z' /proc/$p/status && { echo $p; exit; }; done; sleep 0.1; done; exit 1`,
       ])
         .toString()
         .trim();
