@@ -15,14 +15,17 @@ export interface ActivationArgs {
   settings: ActivationSettings;
   /** Parameters of a platform fence for an unreachable old primary (local hosts: the link). */
   platformFence?: Record<string, pulumi.Input<string>>;
+  /** What must be done on the hosts first (the engine's prepare steps). */
+  after?: pulumi.Resource[];
 }
 
 /**
- * Makes `target` the active master, safely (see scripts/activate.sh): it refuses while the old
- * primary may still take writes unless forced, fences it first, and promotes. It runs on the
- * machine that runs Pulumi, so that an unreachable old host cannot hang or stop it, and only
- * when its inputs change: on a new pair it finds nothing to do, and when `activeMaster` flips
- * it activates the other host.
+ * Makes `target` the active master, safely, for every engine (see scripts/activate.sh): it
+ * refuses while the old primary may still take writes unless forced, fences it first, and
+ * promotes through the engine's steps. It runs on the machine that runs Pulumi, so that an
+ * unreachable old host cannot hang or stop it and the fences that do not need that host (a
+ * fence agent, the platform) can run, and only when its inputs change: on a new pair it finds
+ * nothing to do, and when `activeMaster` flips it activates the other host.
  */
 export class Activation extends pulumi.ComponentResource {
   readonly result: pulumi.Output<StepResult>;
@@ -31,6 +34,7 @@ export class Activation extends pulumi.ComponentResource {
     super("gpmirror:index:Activation", name, {}, opts);
     const s = args.settings;
     const environment: Record<string, pulumi.Input<string>> = {
+      GPM_ENGINE: args.scripts.engine,
       GPM_ACTIVATION_MODE: s.mode,
       GPM_FORCE: String(s.force),
       GPM_MAX_LAG_BYTES: String(s.maxLagBytes),
@@ -43,7 +47,10 @@ export class Activation extends pulumi.ComponentResource {
       GPM_NEW_PROBE: scriptText(args.scripts.probe(args.target)),
       GPM_NEW_ACTIVATE: scriptText(args.scripts.promote(args.target)),
       GPM_OLD_PROBE: scriptText(args.scripts.probe(args.other)),
-      GPM_OLD_FENCE: scriptText(args.scripts.fence(args.other)),
+      ...(args.scripts.fence ? { GPM_OLD_FENCE: scriptText(args.scripts.fence(args.other)) } : {}),
+      ...(args.scripts.promoteTimeoutSeconds
+        ? { GPM_PROMOTE_TIMEOUT_SECONDS: String(args.scripts.promoteTimeoutSeconds) }
+        : {}),
       ...(args.platformFence ?? {}),
       ...(s.fenceCommand
         ? {
@@ -57,7 +64,9 @@ export class Activation extends pulumi.ComponentResource {
     // Every remote call in the script is bounded by timeoutSeconds; the whole script is too,
     // since the command provider's own timeout does not stop a local command's children.
     const bound =
-      s.timeoutSeconds * ACTIVATION_CALLS + (s.fenceCommand ? s.fenceTimeoutSeconds : 0);
+      s.timeoutSeconds * ACTIVATION_CALLS +
+      (args.scripts.promoteTimeoutSeconds ?? 0) +
+      (s.fenceCommand ? s.fenceTimeoutSeconds : 0);
     const bounded = `timeout --kill-after=10 ${bound} bash scripts/activate.sh`;
     const run = new command.local.Command(
       name,
@@ -71,8 +80,8 @@ export class Activation extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        dependsOn: [...args.target.ready, ...args.other.ready],
-        customTimeouts: { create: "15m", update: "15m" },
+        dependsOn: [...args.target.ready, ...args.other.ready, ...(args.after ?? [])],
+        customTimeouts: { create: `${bound + 60}s`, update: `${bound + 60}s` },
       },
     );
     // The script prints no secret; stdout is secret only because the key is an input.

@@ -1,13 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ReplicationSettings } from "./config";
-import {
-  ActivationScripts,
-  Engine,
-  OperatorLogin,
-  Pair,
-  SshCommandLine,
-  StepScript,
-} from "./engines/engine";
+import { Engine, OperatorLogin, Pair, SshCommandLine, StepScript } from "./engines/engine";
 import { Host } from "./host";
 import { Activation as ActivationStep, ActivationArgs } from "./activation";
 import { OperatorAccess, operatorAccess } from "./operator/access";
@@ -122,41 +115,20 @@ export class MasterMirror extends pulumi.ComponentResource {
       run(`prepare-${host.role}`, host, engine.prepare(pair, host), []);
     const preparePrimary = prepare(pair.primary);
     const prepareStandby = prepare(pair.standby);
-    const scripts = engine.activationScripts?.(pair);
-    // Makes pair.primary the active master first: through the safe activation where the
-    // engine gives its scripts (PostgreSQL), else through the engine's own activate step,
-    // which runs on the host to promote and checks the old master itself (Greenplum).
-    const activation = (
-      a: NonNullable<MasterMirrorArgs["activation"]>,
-      s: ActivationScripts | undefined,
-      after: pulumi.Resource[],
-    ): ActivationStep | RemoteStep | undefined => {
-      if (s) {
-        return new ActivationStep(
-          `${name}-activation`,
-          { ...a, scripts: s, target: pair.primary, other: pair.standby },
-          { parent: this, dependsOn: after },
-        );
-      }
-      if (!engine.activate) return undefined;
-      // The engine's step promotes its pair's standby: here, the host that is to be active.
-      const swapped: Pair = { ...pair, primary: pair.standby, standby: pair.primary };
-      const fencedByPlatform = a.platformFence?.["GPM_PLATFORM_FENCE"] === "declared";
-      return run(
-        "activation",
-        pair.primary,
-        engine.activate(swapped, {
-          force: a.settings.force,
-          fencedByPlatform,
-          mode: a.settings.mode,
-          timeoutSeconds: a.settings.timeoutSeconds,
-          protect: args.protect ?? true,
-        }),
-        after,
-      );
-    };
+    const scripts = engine.activationScripts(pair);
+    // Makes pair.primary the active master first (scripts/activate.sh with the engine's steps).
     const activated = args.activation
-      ? activation(args.activation, scripts, [preparePrimary, prepareStandby])
+      ? new ActivationStep(
+          `${name}-activation`,
+          {
+            ...args.activation,
+            scripts,
+            target: pair.primary,
+            other: pair.standby,
+            after: [preparePrimary, prepareStandby],
+          },
+          { parent: this },
+        )
       : undefined;
     const protect = args.protect ?? true;
     // Engines whose tools ssh between the hosts set up that trust first (standby, then primary);
@@ -233,23 +205,14 @@ export class MasterMirror extends pulumi.ComponentResource {
         ...(l ? { last: l } : {}),
       }));
     }
-    // What the operator tools run on each host: the engine's own probe, else (PostgreSQL) the
-    // activation's probe.
-    const engineProbe = engine.probe?.bind(engine);
-    const probeOf = engineProbe
-      ? (h: Host) => engineProbe(pair, h)
-      : scripts
-        ? (h: Host) => scripts.probe(h)
-        : undefined;
-    if (probeOf) {
-      this.operatorAccess = operatorAccess(
-        [pair.primary, pair.standby],
-        pair.primary.privateKey,
-        pair.operator,
-        engine.name,
-        (h) => probeOf(h).env,
-      );
-    }
+    // What the operator tools run on each host: the activation's probe.
+    this.operatorAccess = operatorAccess(
+      [pair.primary, pair.standby],
+      pair.primary.privateKey,
+      pair.operator,
+      engine.name,
+      (h) => scripts.probe(h).env,
+    );
     this.registerOutputs({
       primary: this.primary,
       standby: this.standby,

@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
-# Activation: make GPM_NEW_* the active master, safely. Runs on the machine that runs Pulumi
-# (a local.Command), because it must keep going when the old primary's host does not answer,
-# and reaches both hosts over SSH with bounded timeouts.
+# Activation: make GPM_NEW_* the active master, safely, for every engine. Runs on the machine
+# that runs Pulumi (a local.Command), because it must keep going when the old primary's host
+# does not answer, and because what fences an unreachable host (a fence agent, the platform's
+# API) is reached from here; it reaches both hosts over SSH with bounded timeouts.
+# The engine gives the steps (GPM_ENGINE; docs/architecture.md, "Activation"):
+#   postgres    probe, fence and promote scripts; every decision below is taken here.
+#   greenplum   probe and promote. Decided here: a new pair, an unreachable old coordinator
+#               (refused unless forced; forced: activation.fenceCommand and the platform's
+#               fence run here first). The promote step on the standby host then takes the
+#               rest: gpactivatestandby checks the old coordinator over the admin user's SSH
+#               trust from there, and the segment fence, the switchover and the heal need the
+#               same trust to the old host and to the segment hosts, which only the cluster's
+#               hosts have.
 #
 #   failover    the old primary must be proven gone: its host answers and no postmaster runs.
 #               A host that does not answer is not proof (a partition looks the same), and a
@@ -18,6 +28,9 @@
 #   GPM_TIMEOUT_SECONDS bound on each remote call
 #   GPM_{NEW,OLD}_{NAME,ADDRESS,SSH_PORT,USER,HOST_KEY,SSH_KEY} (SSH_KEY: the private key, secret)
 #   GPM_NEW_PROBE GPM_NEW_ACTIVATE GPM_OLD_PROBE GPM_OLD_FENCE: the remote scripts' text
+#     (GPM_OLD_FENCE: postgres only)
+#   GPM_ENGINE          postgres (default) or greenplum
+#   GPM_PROMOTE_TIMEOUT_SECONDS  bound on the promote step (default GPM_TIMEOUT_SECONDS)
 #   GPM_PLATFORM_FENCE  optional: "local" fences an unreachable local host via local-hosts.sh
 #     (then GPM_STACK GPM_STATE_DIR GPM_LOCAL_MODE GPM_OLD_ROLE are used); "declared": the
 #     stack has already fenced it (AWS: stopped through the EC2 API, in a security group with
@@ -36,9 +49,14 @@ die() {
 for v in GPM_ACTIVATION_MODE GPM_FORCE GPM_MAX_LAG_BYTES GPM_TIMEOUT_SECONDS \
   GPM_NEW_NAME GPM_NEW_ADDRESS GPM_NEW_SSH_PORT GPM_NEW_USER GPM_NEW_HOST_KEY GPM_NEW_SSH_KEY \
   GPM_OLD_NAME GPM_OLD_ADDRESS GPM_OLD_SSH_PORT GPM_OLD_USER GPM_OLD_HOST_KEY GPM_OLD_SSH_KEY \
-  GPM_NEW_PROBE GPM_NEW_ACTIVATE GPM_OLD_PROBE GPM_OLD_FENCE; do
+  GPM_NEW_PROBE GPM_NEW_ACTIVATE GPM_OLD_PROBE; do
   [[ -n "${!v:-}" ]] || die "$v is required"
 done
+GPM_ENGINE="${GPM_ENGINE:-postgres}"
+[[ "$GPM_ENGINE" =~ ^(postgres|greenplum)$ ]] || die "GPM_ENGINE must be postgres or greenplum"
+[[ "$GPM_ENGINE" != postgres || -n "${GPM_OLD_FENCE:-}" ]] || die "GPM_OLD_FENCE is required"
+GPM_PROMOTE_TIMEOUT_SECONDS="${GPM_PROMOTE_TIMEOUT_SECONDS:-$GPM_TIMEOUT_SECONDS}"
+[[ "$GPM_PROMOTE_TIMEOUT_SECONDS" =~ ^[0-9]+$ ]] || die "GPM_PROMOTE_TIMEOUT_SECONDS must be a whole number"
 [[ "$GPM_ACTIVATION_MODE" =~ ^(failover|switchover)$ ]] || die "GPM_ACTIVATION_MODE must be failover or switchover"
 [[ "$GPM_FORCE" =~ ^(true|false)$ ]] || die "GPM_FORCE must be true or false"
 [[ "$GPM_MAX_LAG_BYTES" =~ ^[0-9]+$ ]] || die "GPM_MAX_LAG_BYTES must be a whole number"
@@ -73,16 +91,16 @@ known_hosts_line() { # ADDRESS PORT KEYS
   known_hosts_line "$GPM_OLD_ADDRESS" "$GPM_OLD_SSH_PORT" "$GPM_OLD_HOST_KEY"
 } >"$work/known_hosts"
 
-# on_host new|old EXPORTS SCRIPT: runs SCRIPT with `bash -s` on the host, bounded in time.
-# Exit 255 (ssh) or 124 (timeout) means the host did not answer.
+# on_host new|old EXPORTS SCRIPT [BOUND]: runs SCRIPT with `bash -s` on the host, bounded in
+# time (GPM_TIMEOUT_SECONDS). Exit 255 (ssh) or 124 (timeout) means the host did not answer.
 on_host() {
-  local which="$1" exports="$2" script="$3" addr port user
+  local which="$1" exports="$2" script="$3" bound="${4:-$GPM_TIMEOUT_SECONDS}" addr port user
   if [[ "$which" == new ]]; then
     addr="$GPM_NEW_ADDRESS" port="$GPM_NEW_SSH_PORT" user="$GPM_NEW_USER"
   else
     addr="$GPM_OLD_ADDRESS" port="$GPM_OLD_SSH_PORT" user="$GPM_OLD_USER"
   fi
-  timeout --kill-after=5 "$GPM_TIMEOUT_SECONDS" \
+  timeout --kill-after=5 "$bound" \
     ssh -i "$work/$which.key" -o UserKnownHostsFile="$work/known_hosts" -o StrictHostKeyChecking=yes \
     -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=2 \
     -o ControlMaster=auto -o ControlPath="$work/cm-$which" -o ControlPersist=120 \
@@ -171,12 +189,88 @@ run_fence_command() {
   say "activation.fenceCommand fenced $GPM_OLD_NAME in ${fence_command_ms} ms"
 }
 
+# classify_old: the old primary from its probe: alive, not-a-primary, gone, or unreachable.
+classify_old() {
+  if ((old_status != 0)) || [[ -z "$old_state" ]]; then
+    old="unreachable"
+  elif [[ "$(jq -r '.acceptsConnections and (.inRecovery == false)' <<<"$old_state")" == true ]]; then
+    old="alive"
+  elif [[ "$(jq -r .running <<<"$old_state")" == true ]]; then
+    old="not-a-primary"
+  else
+    old="gone"
+  fi
+}
+
+fence="none"
+fenced_by=()
+not_fenced=()
+# fence_unreachable: a failover with the old primary unreachable from here. Refused unless
+# forced; forced, every layer there is runs, each required to succeed, before any promotion:
+# the fence command, then the platform.
+fence_unreachable() {
+  [[ "$GPM_FORCE" == true ]] ||
+    die "cannot reach $GPM_OLD_NAME ($GPM_OLD_ADDRESS): that does not prove it is down (a network partition looks the same). Check it, then set activation.force to true to fence it through the platform and promote"
+  if [[ -n "${GPM_FENCE_COMMAND:-}" ]]; then
+    run_fence_command
+    fenced_by+=("activation.fenceCommand (exit 0 in ${fence_command_ms} ms)")
+    fence="command"
+  fi
+  if [[ "${GPM_PLATFORM_FENCE:-}" == declared ]]; then
+    # The platform fence is part of the stack itself and done before this runs (AWS: the old
+    # instance stopped through the EC2 API, in a security group with no rules).
+    say "$GPM_OLD_NAME is fenced by the platform (declared in the stack: ${GPM_PLATFORM_FENCE_DONE:-})"
+    fenced_by+=("platform: ${GPM_PLATFORM_FENCE_DONE:-declared in the stack}")
+    [[ -z "${GPM_PLATFORM_FENCE_GAP:-}" ]] || not_fenced+=("$GPM_PLATFORM_FENCE_GAP")
+    fence="platform"
+  elif [[ "${GPM_PLATFORM_FENCE:-}" == local ]]; then
+    say "fencing $GPM_OLD_NAME through the platform (its network link is cut)"
+    GPM_HOST="$GPM_OLD_ROLE" GPM_MODE="$GPM_LOCAL_MODE" bash scripts/local-hosts.sh fence >&2 ||
+      die "the platform fence of $GPM_OLD_NAME failed; nothing was promoted"
+    fenced_by+=("platform: its network link cut")
+    fence="platform"
+  fi
+}
+
+# activate_greenplum: the Greenplum engine's part (see the top). The promote step prints its
+# own findings (oldPrimary, segmentFence, ...), to which the shared fields are added.
+activate_greenplum() {
+  local exports="" promoted target_master
+  target_master="$(jq -r '.acceptsConnections and (.inRecovery == false)' <<<"$new_state")"
+  read_old_probe
+  classify_old
+  say "old coordinator $GPM_OLD_NAME ($GPM_OLD_ADDRESS), seen from here: $old"
+  if [[ "$target_master" != true && "$GPM_ACTIVATION_MODE" == failover && "$old" == unreachable ]]; then
+    fence_unreachable
+    # The promote step takes a layer that held as proof that the old coordinator is down; the
+    # segments are fenced anyway when only a fence command vouches for it.
+    [[ "$fence" == platform ]] && exports+="export GPM_FENCED_BY_PLATFORM=true"$'\n'
+    [[ "$fence" == command ]] && exports+="export GPM_OLD_FENCED_BY=command"$'\n'
+    if [[ "$fence" == none ]]; then
+      not_fenced+=("the coordinator host $GPM_OLD_NAME ($GPM_OLD_ADDRESS) itself: it could not be reached, and there is neither a platform fence nor activation.fenceCommand. Its postmaster may still run; where the segment fence holds (activation.last.segmentFence), its writes fail at the segments")
+    fi
+  fi
+  exports+="export GPM_FORCE='$GPM_FORCE' GPM_ACTIVATION_MODE='$GPM_ACTIVATION_MODE' GPM_SWITCHOVER_TIMEOUT_SECONDS='$GPM_TIMEOUT_SECONDS'"$'\n'
+  promoted="$(on_host new "$exports" "$GPM_NEW_ACTIVATE" "$GPM_PROMOTE_TIMEOUT_SECONDS" | last_json)" ||
+    die "the activate step on $GPM_NEW_NAME failed (fence so far: $fence); see its messages above, fix, and run pulumi up again"
+  jq -cn --arg t "$GPM_NEW_NAME" --arg mode "$GPM_ACTIVATION_MODE" --arg seen "$old" --arg fence "$fence" \
+    --argjson p "$promoted" --argjson ms "$((($(date +%s%N) - started) / 1000000))" \
+    --argjson by "$(json_list "${fenced_by[@]}")" --argjson gaps "$(json_list "${not_fenced[@]}")" \
+    --argjson lag "$(jq -c --arg a "$GPM_NEW_NAME" '[.replication[]? | select(.applicationName == $a) | .lagBytes][0] // null' <<<"${old_state:-null}")" \
+    '$p + {activated: ($p.promoted == true), target: $t, mode: $mode, oldSeenFromPulumi: $seen,
+      fence: $fence, fencedBy: $by, notFenced: $gaps, lagBytes: $lag, tookMs: $ms}'
+}
+
 # --- the standby that is to become the primary ---------------------------------------------
 new_state="$(on_host new "" "$GPM_NEW_PROBE" | last_json)" ||
   die "cannot read the state of $GPM_NEW_NAME ($GPM_NEW_ADDRESS); activation needs the standby to answer"
 if [[ "$(jq -r .dataDir <<<"$new_state")" != true ]]; then
   say "$GPM_NEW_NAME has no data directory yet: a new pair, nothing to activate"
   jq -cn --arg t "$GPM_NEW_NAME" '{activated: false, target: $t, skipped: "new pair"}'
+  exit 0
+fi
+if [[ "$GPM_ENGINE" == greenplum ]]; then
+  activate_greenplum
   exit 0
 fi
 if [[ "$(jq -r .inRecovery <<<"$new_state")" == false ]]; then
@@ -191,15 +285,7 @@ fi
 
 # --- the old primary: alive, gone, or unknown ----------------------------------------------
 read_old_probe
-if ((old_status != 0)) || [[ -z "$old_state" ]]; then
-  old="unreachable"
-elif [[ "$(jq -r '.acceptsConnections and (.inRecovery == false)' <<<"$old_state")" == true ]]; then
-  old="alive"
-elif [[ "$(jq -r .running <<<"$old_state")" == true ]]; then
-  old="not-a-primary"
-else
-  old="gone"
-fi
+classify_old
 say "old primary $GPM_OLD_NAME ($GPM_OLD_ADDRESS): $old"
 
 # How far behind the standby is: against the old primary when it answers, else what the
@@ -219,9 +305,6 @@ else
   say "standby lag: $lag bytes (last replayed transaction ${age}s ago)"
 fi
 
-fence="none"
-fenced_by=()
-not_fenced=()
 wait_lsn=""
 case "$GPM_ACTIVATION_MODE" in
 switchover)
@@ -249,28 +332,7 @@ failover)
     fence="stopped-immediate"
     ;;
   unreachable)
-    [[ "$GPM_FORCE" == true ]] ||
-      die "cannot reach $GPM_OLD_NAME ($GPM_OLD_ADDRESS): that does not prove it is down (a network partition looks the same). Check it, then set activation.force to true to fence it through the platform and promote"
-    # Every layer there is, each required to succeed: the fence command, then the platform.
-    if [[ -n "${GPM_FENCE_COMMAND:-}" ]]; then
-      run_fence_command
-      fenced_by+=("activation.fenceCommand (exit 0 in ${fence_command_ms} ms)")
-      fence="command"
-    fi
-    if [[ "${GPM_PLATFORM_FENCE:-}" == declared ]]; then
-      # The platform fence is part of the stack itself and done before this runs (AWS: the old
-      # instance stopped through the EC2 API, in a security group with no rules).
-      say "$GPM_OLD_NAME is fenced by the platform (declared in the stack: ${GPM_PLATFORM_FENCE_DONE:-})"
-      fenced_by+=("platform: ${GPM_PLATFORM_FENCE_DONE:-declared in the stack}")
-      [[ -z "${GPM_PLATFORM_FENCE_GAP:-}" ]] || not_fenced+=("$GPM_PLATFORM_FENCE_GAP")
-      fence="platform"
-    elif [[ "${GPM_PLATFORM_FENCE:-}" == local ]]; then
-      say "fencing $GPM_OLD_NAME through the platform (its network link is cut)"
-      GPM_HOST="$GPM_OLD_ROLE" GPM_MODE="$GPM_LOCAL_MODE" bash scripts/local-hosts.sh fence >&2 ||
-        die "the platform fence of $GPM_OLD_NAME failed; nothing was promoted"
-      fenced_by+=("platform: its network link cut")
-      fence="platform"
-    fi
+    fence_unreachable
     if [[ -z "${GPM_FENCE_COMMAND:-}" ]]; then
       # What no layer here could do; the same words go to the log and the result.
       if [[ "$fence" == none ]]; then
@@ -293,7 +355,7 @@ esac
 # --- promote --------------------------------------------------------------------------------
 exports=""
 [[ -z "$wait_lsn" ]] || exports="export GPM_WAIT_FOR_LSN='$wait_lsn'"$'\n'
-promoted="$(on_host new "$exports" "$GPM_NEW_ACTIVATE" | last_json)" ||
+promoted="$(on_host new "$exports" "$GPM_NEW_ACTIVATE" "$GPM_PROMOTE_TIMEOUT_SECONDS" | last_json)" ||
   die "promoting $GPM_NEW_NAME failed after the old primary was fenced ($fence): no primary accepts writes now; see the messages above, fix, and run pulumi up again"
 took_ms=$((($(date +%s%N) - started) / 1000000))
 say "$GPM_NEW_NAME is the primary now (timeline $(jq -r .timeline <<<"$promoted")), in ${took_ms} ms"

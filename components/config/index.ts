@@ -167,15 +167,6 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     );
   }
   const activation = parseActivation(r);
-  if (activation.fenceCommand !== "" && engine === "greenplum") {
-    // Greenplum's activation is its own remote step, which does not run the hook yet: a
-    // setting that silently does nothing would be a fence that does not hold.
-    r.fail(
-      "activation.fenceCommand",
-      "is run by the PostgreSQL engine's activation only; the Greenplum engine does not run it yet",
-      "remove activation.fenceCommand, and fence an unreachable coordinator host yourself before a forced failover",
-    );
-  }
   const operator = parseOperator(r, local);
   const drill = parseDrill(r);
   const stepTimeoutSeconds = r.integer("stepTimeoutSeconds", 900, 10, 86400);

@@ -39,7 +39,7 @@ export interface StepScript {
   host?: Host;
 }
 
-/** What the activate step may rely on besides its own checks. */
+/** What Greenplum's activate step, run by hand (activationCommand), may rely on. */
 export interface ActivationOptions {
   /** Go ahead without proof that the old primary is down (and stop it when it answers). */
   force: boolean;
@@ -52,11 +52,6 @@ export interface ActivationOptions {
   mode: ActivationMode;
   /** Bound on the switchover's wait for the old primary's last WAL on the standby. */
   timeoutSeconds?: number;
-  /**
-   * Whether a standby is kept: turning it back on runs the activation again, which stops a
-   * second live master on the other host before re-protection.
-   */
-  protect?: boolean;
 }
 
 /** The prepare results of a host and of its peer, for the trust step. */
@@ -85,16 +80,8 @@ export interface Engine {
    * prepare ran on both hosts, on the standby first, then on the primary.
    */
   trust?(pair: Pair, host: Host, peer: Host, inputs: TrustInputs): StepScript;
-  /** Optional: promote the standby with the engine's safety checks (on the standby host). */
-  activate?(pair: Pair, options: ActivationOptions): StepScript;
-  /** Optional: the scripts a safe activation runs (probe, fence, promote). */
-  activationScripts?(pair: Pair): ActivationScripts;
-  /**
-   * Optional: a read-only look at `host`'s server that prints the Probe JSON of
-   * components/operator/probe.ts, for the status and the drill (operatorAccess). Without it,
-   * activationScripts' probe is used.
-   */
-  probe?(pair: Pair, host: Host): StepScript;
+  /** The steps of the safe activation (scripts/activate.sh, run where Pulumi runs). */
+  activationScripts(pair: Pair): ActivationScripts;
   /** The exact command an operator pastes to promote the standby. */
   activationCommand(
     pair: Pair,
@@ -110,11 +97,24 @@ export interface SshCommandLine {
 }
 
 /**
- * The remote scripts the activation (scripts/activate.sh, run where Pulumi runs) uses on the
- * two hosts: read a host's real state, fence the old primary, promote the standby.
+ * The engine's steps of the one activation flow (scripts/activate.sh, run where Pulumi runs,
+ * which decides what the engine leaves to it: see docs/architecture.md, "Activation").
  */
 export interface ActivationScripts {
+  /** The engine, as scripts/activate.sh knows it (GPM_ENGINE). */
+  engine: "postgres" | "greenplum";
+  /**
+   * Read a host's real state, read-only (the Probe JSON of components/operator/probe.ts); the
+   * status and the drill run it too (operatorAccess).
+   */
   probe(host: Host): StepScript;
-  fence(host: Host): StepScript;
+  /**
+   * Stop and mark the old primary, run from here over SSH. Without it (Greenplum) the promote
+   * step fences the old master itself, from the host it promotes.
+   */
+  fence?(host: Host): StepScript;
+  /** Promote `host`, the standby. */
   promote(host: Host): StepScript;
+  /** Bound on the promote step, when it may take longer than activation.timeoutSeconds. */
+  promoteTimeoutSeconds?: number;
 }

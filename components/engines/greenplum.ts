@@ -4,6 +4,7 @@ import { Host, expectedSystemEnv } from "../host";
 import { exportLines, shellQuote } from "../shell";
 import {
   ActivationOptions,
+  ActivationScripts,
   Engine,
   Pair,
   SshCommandLine,
@@ -14,6 +15,9 @@ import {
 import { remoteFiles, remoteScript } from "./scriptText";
 
 type Env = Record<string, pulumi.Input<string>>;
+
+/** The promote step's time beyond gpactivatestandby's own bound (see activationScripts). */
+const PROMOTE_STEP_MARGIN_SECONDS = 600;
 
 function step(name: string, env: Env, host?: Host): StepScript {
   return { script: remoteScript("greenplum", name), env, ...(host ? { host } : {}) };
@@ -144,28 +148,53 @@ export class GreenplumEngine implements Engine {
   }
 
   /**
-   * gpactivatestandby on the standby host: in failover mode behind the proof that the old
-   * master is down; in switchover mode after stopping the live old master cleanly and seeing
-   * its last WAL on the standby.
+   * The Greenplum steps of the one activation flow: its probe, and gpactivatestandby on the
+   * host to promote, which checks and fences the old master itself over the admin user's SSH
+   * trust (see scripts/activate.sh for what is decided where Pulumi runs).
+   */
+  activationScripts(pair: Pair): ActivationScripts {
+    const other = (host: Host) => (host === pair.primary ? pair.standby : pair.primary);
+    const s = this.settings;
+    return {
+      engine: "greenplum",
+      probe: (host) => this.probe(pair, host),
+      promote: (host) => step("activate", this.activateEnv(host, other(host)), host),
+      // gpactivatestandby's own bound, and what may come before and after it: a clean stop of
+      // the old master (switchover), starting a stopped standby, the segment fence and its lift.
+      promoteTimeoutSeconds:
+        s.activationTimeoutSeconds + PROMOTE_STEP_MARGIN_SECONDS + 2 * s.segmentFenceTimeoutSeconds,
+    };
+  }
+
+  /** The activate step's parameters for promoting `target`, whose old master is `old`. */
+  private activateEnv(target: Host, old: Host): Env {
+    return {
+      ...this.base(target),
+      GPM_OLD_PRIMARY_ADDRESS: old.address,
+      GPM_OLD_PRIMARY_PORT: String(old.dbPort),
+      GPM_OLD_PRIMARY_DATA_DIR: old.dataDir,
+      GPM_OLD_PRIMARY_SSH_PORT: old.sshPort.apply(String),
+      GPM_ACTIVATION_TIMEOUT_SECONDS: String(this.settings.activationTimeoutSeconds),
+      GPM_CLIENT_ENDPOINT: pulumi.interpolate`${target.address}:${target.dbPort}`,
+      ...this.segmentFenceEnv(old),
+    };
+  }
+
+  /**
+   * gpactivatestandby on the standby host with its own checks, as an operator runs it by hand
+   * (activationCommand): in failover mode behind the proof that the old master is down; in
+   * switchover mode after stopping the live old master cleanly and seeing its last WAL on the
+   * standby.
    */
   activate(pair: Pair, options: ActivationOptions): StepScript {
     return step(
       "activate",
       {
-        ...this.base(pair.standby),
-        GPM_OLD_PRIMARY_ADDRESS: pair.primary.address,
-        GPM_OLD_PRIMARY_PORT: String(pair.primary.dbPort),
-        GPM_OLD_PRIMARY_DATA_DIR: pair.primary.dataDir,
-        GPM_OLD_PRIMARY_SSH_PORT: pair.primary.sshPort.apply(String),
+        ...this.activateEnv(pair.standby, pair.primary),
         GPM_FORCE: String(options.force),
-        // Only so that turning protect back on runs this step again (the heal).
-        GPM_PROTECT: String(options.protect ?? true),
         GPM_FENCED_BY_PLATFORM: String(options.fencedByPlatform),
         GPM_ACTIVATION_MODE: options.mode,
         GPM_SWITCHOVER_TIMEOUT_SECONDS: String(options.timeoutSeconds ?? 60),
-        GPM_ACTIVATION_TIMEOUT_SECONDS: String(this.settings.activationTimeoutSeconds),
-        GPM_CLIENT_ENDPOINT: pulumi.interpolate`${pair.standby.address}:${pair.standby.dbPort}`,
-        ...this.segmentFenceEnv(pair),
       },
       pair.standby,
     );
@@ -175,10 +204,10 @@ export class GreenplumEngine implements Engine {
    * What segment-fence.sh needs besides the old coordinator's host: the configured segments
    * (its last resort, after the old catalog and the recorded list) and the fence command.
    */
-  private segmentFenceEnv(pair: Pair): Env {
+  private segmentFenceEnv(old: Host): Env {
     const s = this.settings;
     return {
-      GPM_OLD_PRIMARY_NAME: pair.primary.name,
+      GPM_OLD_PRIMARY_NAME: old.name,
       GPM_SEGMENT_HOSTS: s.segmentHosts.join(" "),
       GPM_SEGMENTS_PER_HOST: String(s.segmentsPerHost),
       GPM_SEGMENT_PORT_BASE: String(s.segmentPortBase),

@@ -80,6 +80,7 @@ export class PostgresEngine implements Engine {
 
   activationScripts(pair: Pair): ActivationScripts {
     return {
+      engine: "postgres",
       probe: (host) => step("probe", { ...common(host), GPM_SLOT_NAME: pair.replication.slotName }),
       fence: (host) => step("fence", common(host)),
       promote: (host) => step("activate", common(host)),

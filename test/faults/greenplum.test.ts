@@ -3,8 +3,11 @@
 // fault suite injects them into a pair: a stopped standby, a standby away past wal_keep_size,
 // a leftover standby directory, a forced activation with the standby stopped, an old
 // coordinator the standby cannot reach, and one cut off from the standby only (fenced at the
-// segment host, then stopped on heal). One cluster for the file; each test leaves it
+// segment host, the config naming it refused by timeline, then stopped on heal), the
+// switchover's preconditions, and an old coordinator nobody reaches (activation.fenceCommand,
+// failing then working; the heal moves its directory aside). One cluster for the file; each test leaves it
 // protected for the next.
+import { readFileSync } from "fs";
 import { shellQuote } from "../../components/shell";
 import { describeGreenplum, GreenplumHost, GreenplumStack } from "../support/greenplumStack";
 import { GreenplumRoles } from "../support/greenplumRoles";
@@ -302,11 +305,22 @@ done`;
         "INSERT INTO fenced_writes VALUES (-1); SELECT count(*) FROM fenced_writes WHERE id = -1",
       ),
     ).toBe("1");
-    // Heal: the network back, protect on. The stale coordinator is stopped, moved aside, the
-    // fence lifted, and the old host re-protected as the standby.
+    // Back on the network, the stale coordinator still runs as a primary on the older timeline:
+    // the config naming it (activeMaster back to it) is refused, and nothing is stopped.
     pair.network("join", old);
     await gp.set("activation.force", "false");
     await gp.set("protect", "true");
+    await gp.set("activeMaster", old);
+    const wrong = await pair.up();
+    expect(wrong.ok).toBe(false);
+    expect(wrong.text).toMatch(
+      /on a later timeline \(\d+\) than this host \(\d+\), which activeMaster names: the config points at the stale one/,
+    );
+    expect(gp.sql(target, "SELECT pg_is_in_recovery()")).toBe("f");
+    expect(gp.shell("seg1", "sudo -n /usr/sbin/nft list tables")).toMatch(/gpmirror_fence/);
+    // Heal: the config right again, protect on. The stale coordinator is stopped, moved
+    // aside, the fence lifted, and the old host re-protected as the standby.
+    await gp.set("activeMaster", target);
     const healed = GreenplumRoles.succeeded(await pair.up());
     numbers["segmentFenceHealSeconds"] = healed.seconds;
     expect(lastActivation()).toMatchObject({
@@ -321,5 +335,122 @@ done`;
     await pair.caughtUp(120_000);
     expect(pair.status()).toMatchObject({ code: 0, report: { primary: gp.hostName(target) } });
     expect(pair.sql("SELECT count(*) FROM fenced_writes WHERE id = -1")).toBe("1");
+  });
+  it("switchover preconditions on the real cluster: refused while the standby does not stream, and while the old coordinator does not run; then a failover", async () => {
+    const old = pair.active;
+    const target = pair.passive;
+    const oldDir = pair.dataDir(old);
+    const hba = `${shellQuote(oldDir)}/pg_hba.conf`;
+    // The standby's walreceiver rejected by the old coordinator: it runs, but does not stream.
+    gp.shell(
+      old,
+      `sed -i '1i host replication all ${gp.address(target)}/32 reject # gpmirror-test' ${hba}
+       psql -X -q -At -p 5432 -d postgres -c 'SELECT pg_reload_conf()' >/dev/null
+       psql -X -q -At -p 5432 -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_replication WHERE application_name = 'gp_walreceiver'" >/dev/null
+       for i in $(seq 60); do
+         n="$(psql -X -q -At -p 5432 -d postgres -c "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'gp_walreceiver' AND state = 'streaming'")"
+         [ "$n" = 0 ] && exit 0; sleep 0.5
+       done; exit 1`,
+    );
+    try {
+      await gp.set("activation.mode", "switchover");
+      await gp.set("activeMaster", target);
+      const noStream = await pair.up();
+      expect(noStream.ok).toBe(false);
+      expect(noStream.text).toMatch(
+        /switchover refused: the standby is not streaming from the old master/,
+      );
+      expect(gp.sql(old, "SELECT pg_is_in_recovery()")).toBe("f");
+    } finally {
+      gp.shell(
+        old,
+        `sed -i '/# gpmirror-test$/d' ${hba}; psql -X -q -At -p 5432 -d postgres -c 'SELECT pg_reload_conf()' >/dev/null`,
+      );
+    }
+    await pair.caughtUp(120_000);
+    // The old coordinator stopped: a switchover cannot take its last WAL, so it is refused.
+    pair.stop(old, "fast");
+    const notRunning = await pair.up();
+    expect(notRunning.ok).toBe(false);
+    expect(notRunning.text).toMatch(/switchover refused: the old master does not run on/);
+    expect(
+      gp.shell(
+        target,
+        `test -f ${shellQuote(pair.dataDir(target))}/standby.signal && echo standby`,
+      ),
+    ).toBe("standby");
+    // What the refusal says to do: fail over. Activated and re-protected in the same run.
+    await gp.set("activation.mode", "failover");
+    GreenplumRoles.succeeded(await pair.up());
+    expect(lastActivation()).toMatchObject({ promoted: true, oldPrimary: "postmaster-gone" });
+    await pair.caughtUp(120_000);
+    expect(pair.status()).toMatchObject({ code: 0, report: { primary: gp.hostName(target) } });
+  });
+
+  it("an old coordinator nobody can reach: a failing activation.fenceCommand promotes nothing; a working one runs before gpactivatestandby; the heal moves its directory aside", async () => {
+    pair.sql(
+      "CREATE TABLE fenced_by_command (id int) DISTRIBUTED BY (id); INSERT INTO fenced_by_command SELECT generate_series(1, 100)",
+    );
+    await pair.caughtUp();
+    const old = pair.active;
+    const target = pair.passive;
+    const oldDir = pair.dataDir(old);
+    const targetDir = pair.dataDir(target);
+    // Its link cut: neither this machine, nor the standby, nor the segments reach it.
+    pair.network("fence", old);
+    const calls = `/tmp/gpm-fence-calls-${process.pid}`;
+    let run;
+    try {
+      await gp.set("activeMaster", target);
+      await gp.set("activation.force", "true");
+      await gp.set("protect", "false");
+      await gp.set("activation.fenceCommand", "echo 'fence agent: no answer' >&2; exit 7");
+      const failed = await pair.up();
+      expect(failed.ok).toBe(false);
+      expect(failed.text).toMatch(
+        /activation\.fenceCommand failed \(exit 7\).*nothing was promoted/,
+      );
+      expect(failed.text).toMatch(/\[fence-command\] fence agent: no answer/);
+      expect(
+        gp.shell(target, `test -f ${shellQuote(targetDir)}/standby.signal && echo standby`),
+      ).toBe("standby");
+      // A fence agent that does its job: the old host's postmaster killed (as an IPMI power-off
+      // would end it), with the old host's identity from its environment and no secret.
+      await gp.set(
+        "activation.fenceCommand",
+        `printf '%s|%s|%s|%s\\n' "$GPM_FENCE_ADDRESS" "$GPM_FENCE_DATA_DIR" "$GPM_FENCE_REASON" "$(env | grep -c '^GPM_[A-Z_]*\\(KEY\\|PASSWORD\\)=')" >${calls}; pkill -9 -f -- "[p]ostgres -D $GPM_FENCE_DATA_DIR"; for i in $(seq 50); do pgrep -f -- "[p]ostgres -D $GPM_FENCE_DATA_DIR" >/dev/null || { echo 'fence agent: postmaster gone'; exit 0; }; sleep 0.1; done; exit 1`,
+      );
+      run = GreenplumRoles.succeeded(await pair.up());
+    } finally {
+      await gp.stack.removeConfig("gpmirror:activation.fenceCommand", true);
+      await gp.set("activation.force", "false");
+    }
+    expect(readFileSync(calls, "utf8").trim()).toBe(`${gp.address(old)}|${oldDir}|unreachable|0`);
+    expect(run.text).toMatch(/\[fence-command\] fence agent: postmaster gone/);
+    // The fence ran, and had to succeed, before gpactivatestandby.
+    expect(run.text.indexOf("fence agent: postmaster gone")).toBeLessThan(
+      run.text.indexOf("gpactivatestandby"),
+    );
+    expect(lastActivation()).toMatchObject({
+      activated: true,
+      promoted: true,
+      oldSeenFromPulumi: "unreachable",
+    });
+    expect((lastActivation()["fencedBy"] as string[]).join(" ")).toMatch(
+      /activation\.fenceCommand/,
+    );
+    expect(gp.sql(target, "SELECT count(*) FROM fenced_by_command")).toBe("100");
+    // Healed and protect on: its directory (stopped, never reached to be moved aside) would
+    // start as a primary on the old timeline: it is moved aside, and the host re-protected.
+    pair.network("heal", old);
+    await gp.set("protect", "true");
+    const healed = GreenplumRoles.succeeded(await pair.up());
+    expect(healed.text).toMatch(/its data directory .* would start as a primary/);
+    const moved = String(lastActivation()["oldDataDirMovedTo"]);
+    expect(moved).toMatch(/\.gpmirror-fenced-/);
+    expect(pair.beside(old, oldDir, ".gpmirror-fenced-")).toContain(moved);
+    await pair.caughtUp(120_000);
+    expect(pair.status()).toMatchObject({ code: 0, report: { primary: gp.hostName(target) } });
+    expect(pair.sql("SELECT count(*) FROM fenced_by_command")).toBe("100");
   });
 });

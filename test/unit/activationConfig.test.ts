@@ -86,11 +86,8 @@ describe("activation.fenceCommand", () => {
     });
   });
 
-  it("is refused with the Greenplum engine, whose activation does not run it yet", () => {
-    expect(() =>
-      parseSettings({ engine: "greenplum", activation: { fenceCommand: "true" } }, ctx),
-    ).toThrow(
-      /gpmirror:activation\.fenceCommand: is run by the PostgreSQL engine's activation only/,
-    );
+  it("is taken with the Greenplum engine too (the one activation flow runs it)", () => {
+    const a = parseSettings({ engine: "greenplum", activation: { fenceCommand: "true" } }, ctx);
+    expect(a.activation.fenceCommand).toBe("true");
   });
 });

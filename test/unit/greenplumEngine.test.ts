@@ -40,7 +40,7 @@ pulumi.runtime.setMocks(
     newResource(args) {
       // A refused activation is still running (it is refused after 10 s on a real cluster):
       // what starts meanwhile would run beside it.
-      if (args.name === "refused-activation" && args.type === "command:remote:Command") {
+      if (args.name === "refused-activation" && args.type === "command:local:Command") {
         return new Promise<never>(() => undefined);
       }
       created.push({ type: args.type, name: args.name, inputs: args.inputs });
@@ -218,6 +218,13 @@ describe("greenplum settings", () => {
   });
 });
 
+/** The environment of the activation (a local command: scripts/activate.sh) named `name`. */
+function activationEnv(name: string): Record<string, string> {
+  const step = created.find((c) => c.type === "command:local:Command" && c.name === name);
+  if (!step) throw new Error(`no activation ${name}`);
+  return plain(step.inputs["environment"]) as Record<string, string>;
+}
+
 /** A pair on existing hosts with activeMaster standby, as index.ts builds it: swapped. */
 function switchedMirror(name: string): MasterMirror {
   const config = parseSettings(raw({ version: "7" }, { activeMaster: "standby" }), ctx);
@@ -240,20 +247,27 @@ function switchedMirror(name: string): MasterMirror {
 describe("GreenplumEngine and the activeMaster switch (mocks)", () => {
   const mirror = switchedMirror("switch");
 
-  it("activates the host named by activeMaster, through the engine's checked step, first", async () => {
+  it("activates the host named by activeMaster first, through the one activation flow with Greenplum's steps", async () => {
     await new Promise((resolve) => mirror.activation.apply(resolve));
-    const step = created.find(
-      (c) => c.type === "command:remote:Command" && c.name === "switch-activation",
-    );
-    if (!step) throw new Error("no activation step");
-    const conn = plain(step.inputs["connection"]) as Record<string, unknown>;
-    expect(conn["host"]).toBe("10.0.1.20");
-    const stdin = String(plain(step.inputs["stdin"]));
-    expect(stdin).toContain("export GPM_OLD_PRIMARY_ADDRESS='10.0.1.10'");
-    expect(stdin).toContain("export GPM_FORCE='false'");
-    expect(stdin).toContain("export GPM_ACTIVATION_MODE='failover'");
-    expect(stdin).toContain("export GPM_SWITCHOVER_TIMEOUT_SECONDS='60'");
-    expect(stdin).toContain("gpactivatestandby");
+    const env = activationEnv("switch-activation");
+    expect(env).toMatchObject({
+      GPM_ENGINE: "greenplum",
+      GPM_NEW_ADDRESS: "10.0.1.20",
+      GPM_OLD_ADDRESS: "10.0.1.10",
+      GPM_FORCE: "false",
+      GPM_ACTIVATION_MODE: "failover",
+      GPM_TIMEOUT_SECONDS: "60",
+      // gpactivatestandby's bound (900 s) and the steps around it.
+      GPM_PROMOTE_TIMEOUT_SECONDS: "1620",
+    });
+    // The old coordinator is fenced from the standby (the admin user's trust), not from here.
+    expect(env["GPM_OLD_FENCE"]).toBeUndefined();
+    // The promote step runs on the standby with the old master's coordinates; force and mode
+    // come from scripts/activate.sh, so that the step text does not set them.
+    expect(env["GPM_NEW_ACTIVATE"]).toContain("export GPM_OLD_PRIMARY_ADDRESS='10.0.1.10'");
+    expect(env["GPM_NEW_ACTIVATE"]).toContain("gpactivatestandby");
+    expect(env["GPM_NEW_ACTIVATE"]).not.toMatch(/export GPM_(FORCE|ACTIVATION_MODE)=/);
+    expect(env["GPM_NEW_PROBE"]).toContain("gp_segment_configuration");
   });
 });
 
@@ -295,17 +309,13 @@ describe("GreenplumEngine and activation.mode switchover (mocks)", () => {
     activation: { settings: config.activation },
   });
 
-  it("sends the configured mode and activation.timeoutSeconds to the activate step", async () => {
+  it("sends the configured mode and activation.timeoutSeconds to the activation", async () => {
     await new Promise((resolve) => mirror.activation.apply(resolve));
-    const step = created.find(
-      (c) => c.type === "command:remote:Command" && c.name === "failback-activation",
-    );
-    if (!step) throw new Error("no activation step");
-    const stdin = String(plain(step.inputs["stdin"]));
-    expect(stdin).toContain("export GPM_ACTIVATION_MODE='switchover'");
-    expect(stdin).toContain(
-      `export GPM_SWITCHOVER_TIMEOUT_SECONDS='${config.activation.timeoutSeconds}'`,
-    );
+    expect(activationEnv("failback-activation")).toMatchObject({
+      GPM_ENGINE: "greenplum",
+      GPM_ACTIVATION_MODE: "switchover",
+      GPM_TIMEOUT_SECONDS: String(config.activation.timeoutSeconds),
+    });
   });
 });
 

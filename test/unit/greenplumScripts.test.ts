@@ -596,6 +596,31 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     );
   });
 
+  it("unreachable, forced, and fenced by activation.fenceCommand: that is its proof, and the segments are fenced too", () => {
+    const sb = make("gp7");
+    const { env } = standbyHost(sb);
+    fs.mkdirSync(path.join(sb.env.HOME, ".gpmirror"), { recursive: true });
+    fs.writeFileSync(path.join(sb.env.HOME, ".gpmirror", "segments"), "sdw1|sdw1|6000|p|0\n");
+    fs.writeFileSync(path.join(sb.state, "unreachable_127.0.0.9"), "");
+    const r = sb.run("activate", {
+      ...env,
+      GPM_OLD_PRIMARY_ADDRESS: "127.0.0.9",
+      GPM_FORCE: "true",
+      GPM_OLD_FENCED_BY: "command",
+    });
+    expect(r.status).toBe(0);
+    expect(lastJson(r.stdout)).toMatchObject({
+      promoted: true,
+      oldPrimary: "fenced-by-command",
+      segmentFence: { state: "kept", hosts: ["sdw1: nft (added)"], failed: [] },
+    });
+    expect(r.stderr).toMatch(/activation\.fenceCommand has fenced it/);
+    expect(r.stderr).not.toMatch(/NOT FENCED: the old coordinator's host/);
+    expect(sb.run("activate", { ...env, GPM_OLD_FENCED_BY: "ipmi" }).stderr).toMatch(
+      /GPM_OLD_FENCED_BY must be command or empty/,
+    );
+  });
+
   it("heal: a second live coordinator is stopped only when it is known stale, then moved aside and unfenced", () => {
     const sb = make("gp7");
     const { standbyDir, env } = standbyHost(sb);

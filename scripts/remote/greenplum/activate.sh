@@ -46,6 +46,7 @@
 # Env: GPM_GPHOME GPM_GP_ADMIN GPM_DATA_DIR GPM_DB_PORT (the standby's) [GPM_GP_VERSION_HINT]
 #      GPM_OLD_PRIMARY_ADDRESS GPM_OLD_PRIMARY_PORT GPM_OLD_PRIMARY_DATA_DIR
 #      [GPM_OLD_PRIMARY_SSH_PORT=22] [GPM_FORCE=false] [GPM_FENCED_BY_PLATFORM=false]
+#      [GPM_OLD_FENCED_BY=command: activation.fenceCommand fenced the unreachable old host]
 #      [GPM_ACTIVATION_TIMEOUT_SECONDS=900] [GPM_CLIENT_ENDPOINT=<this host>:<port>: reported]
 #      [GPM_ACTIVATION_MODE=failover|switchover] [GPM_SWITCHOVER_TIMEOUT_SECONDS=60: bound on
 #      the wait for the old master's last WAL on the standby]
@@ -74,6 +75,8 @@ GPM_OLD_PRIMARY_SSH_PORT="${GPM_OLD_PRIMARY_SSH_PORT:-22}"
 gpm_need_port GPM_OLD_PRIMARY_SSH_PORT "SSH port of the old master's host"
 gpm_need_bool GPM_FORCE "activate without proof that the old master is down"
 gpm_need_bool GPM_FENCED_BY_PLATFORM "the platform has fenced the old master's host"
+GPM_OLD_FENCED_BY="${GPM_OLD_FENCED_BY:-}"
+[[ "$GPM_OLD_FENCED_BY" =~ ^(command)?$ ]] || gpm_die "GPM_OLD_FENCED_BY must be command or empty (what fenced the unreachable old master), got '$GPM_OLD_FENCED_BY'"
 GPM_ACTIVATION_TIMEOUT_SECONDS="${GPM_ACTIVATION_TIMEOUT_SECONDS:-900}"
 gpm_need_int GPM_ACTIVATION_TIMEOUT_SECONDS "bound on gpactivatestandby"
 GPM_ACTIVATION_MODE="${GPM_ACTIVATION_MODE:-failover}"
@@ -313,7 +316,7 @@ heal_other() {
     if [[ "$theirs" == unknown ]]; then
       gpm_die "the other host $OLD also runs a coordinator as a primary (no $STANDBY_MARKER in $OLD_DIR), and its timeline cannot be read: not telling which is stale. Stop the wrong one by hand (pg_ctl stop -D DIR -m fast on its host; never gpstop, which stops the shared segments)"
     elif ((theirs > mine)); then
-      gpm_die "the other host $OLD also runs a coordinator as a primary, on a later timeline ($theirs) than this host ($mine), which activeMaster names: the config points at the stale one. Set activeMaster to the role of $OLD, or stop the wrong one by hand (pg_ctl stop on its host; never gpstop)"
+      die_other_is_later "$theirs" "$mine"
     elif ((theirs == mine)); then
       gpm_segment_fence status
       [[ "${SEGFENCE_DONE[*]}" == *"(present)"* ]] ||
@@ -329,13 +332,28 @@ heal_other() {
     [[ "$probe" == *"running=no"* ]] || gpm_die "the stale coordinator on $OLD still runs after pg_ctl stop; the segment fence against it stays"
     stale_stopped=true exists=yes
   fi
+  local fence_present=true
   if [[ "$stale_stopped" == false ]]; then
     # No coordinator runs there: a fence left by a forced failover is lifted, once its
-    # directory cannot start as a primary again (the standby step handles any other leftover).
+    # directory cannot start as a primary again. A directory that would (an old coordinator
+    # stopped by a fence command or the platform, never reached to be moved aside) is moved
+    # aside when it is on this host's timeline or an earlier one; a later one is refused.
     load_segments ask-self
     gpm_segment_fence status
-    [[ "${SEGFENCE_DONE[*]}" == *"(present)"* ]] || return 0
-    gpm_log "no coordinator runs on $OLD, and the segments are still fenced against it"
+    if [[ "${SEGFENCE_DONE[*]}" == *"(present)"* ]]; then
+      gpm_log "no coordinator runs on $OLD, and the segments are still fenced against it"
+    else
+      fence_present=false
+      [[ "$exists" == yes ]] || return 0
+      role="$(old role "$TLI_SQL" 2>/dev/null || true)"
+      [[ "$role" =~ marker=no\ tli=([0-9]+) ]] || return 0
+      theirs="${BASH_REMATCH[1]}"
+      mine="$(gpm_psql -c "$TLI_SQL")"
+      [[ "$mine" =~ ^[0-9A-Fa-f]{24}$ ]] || gpm_die "cannot read this master's timeline (got '$mine')"
+      mine=$((16#${mine:0:8}))
+      ((theirs <= mine)) || die_other_is_later "$theirs" "$mine"
+      gpm_log "no coordinator runs on $OLD, but its data directory $OLD_DIR would start as a primary (no $STANDBY_MARKER; timeline $theirs, this host $mine)"
+    fi
   fi
   if [[ "$exists" == yes ]]; then
     role="$(old role "$TLI_SQL" 2>/dev/null || true)"
@@ -346,13 +364,37 @@ heal_other() {
       gpm_log "moved the stale coordinator's data directory aside on $OLD: $moved_to"
     fi
   fi
-  [[ -n "${SEG_SOURCE:-}" ]] || load_segments ask-self
-  lift_segments
+  if [[ "$fence_present" == true ]]; then
+    [[ -n "${SEG_SOURCE:-}" ]] || load_segments ask-self
+    lift_segments
+  fi
   if [[ "$lock" == stale ]]; then old clear-lock >/dev/null 2>&1 || true; fi
+}
+
+# die_other_is_later THEIRS MINE: the timelines of the other host's and this host's coordinator.
+die_other_is_later() {
+  gpm_die "the other host $OLD also runs a coordinator as a primary, on a later timeline ($1) than this host ($2), which activeMaster names: the config points at the stale one. Set activeMaster to the role of $OLD, or stop the wrong one by hand (pg_ctl stop on its host; never gpstop)"
+}
+
+# refuse_if_other_is_later: this host runs a coordinator as a primary; when the other host runs
+# one too on a later timeline, the config names the stale one. Checked before anything else
+# (a stale coordinator fenced at the segments also fails check_new_master, for a reason that
+# would hide this one).
+refuse_if_other_is_later() {
+  local probe role mine theirs
+  probe="$(old check 2>/dev/null)" && [[ "$probe" == *running=yes* ]] || return 0
+  role="$(old role "$TLI_SQL" 2>/dev/null)" && [[ "$role" =~ marker=no\ tli=([0-9]+) ]] || return 0
+  theirs="${BASH_REMATCH[1]}"
+  mine="$(gpm_psql -c "$TLI_SQL" 2>/dev/null || true)"
+  [[ "$mine" =~ ^[0-9A-Fa-f]{24}$ ]] || return 0
+  mine=$((16#${mine:0:8}))
+  ((theirs > mine)) || return 0
+  die_other_is_later "$theirs" "$mine"
 }
 
 # Already activated (a second run): nothing to promote; a second live coordinator is stopped.
 if gpm_master_up && [[ ! -f "$DATA_DIR/$STANDBY_MARKER" ]]; then
+  refuse_if_other_is_later
   check_new_master || gpm_die "this host's master runs but is not the catalog's primary, or refuses writes"
   gpm_log "$DATA_DIR is already the master; nothing to promote"
   proof="already-activated"
@@ -447,6 +489,12 @@ if ((probe_rc == 0)) && [[ "$probe" =~ running=(yes|no)\ lock=(absent|live|stale
     old clear-lock >/dev/null || gpm_die "could not remove the stale lock on $OLD"
     stale_removed=true
   fi
+elif [[ "$GPM_OLD_FENCED_BY" == command ]]; then
+  # activation.fenceCommand, run where Pulumi runs (scripts/activate.sh), succeeded; what it
+  # did is the user's, so the segments are fenced too.
+  proof="fenced-by-command"
+  gpm_log "the old host $OLD does not answer over SSH; activation.fenceCommand has fenced it"
+  fence_segments "it does not answer over SSH, and only activation.fenceCommand vouches that it is down"
 elif [[ "$GPM_FENCED_BY_PLATFORM" == true ]]; then
   proof="fenced-by-platform"
   gpm_log "the old host $OLD does not answer over SSH; the platform has fenced it (its instance stopped through the EC2 API with a forced stop, waited on until stopped, and moved into a security group with no rules), so it cannot take writes"
