@@ -29,7 +29,31 @@ export interface ActivationSettings {
   fenceCommand: string;
   /** Bound on the fence command. */
   fenceTimeoutSeconds: number;
+  /** Automatic failover (etcd and an agent beside each master); undefined: off. */
+  automatic?: AutomaticSettings;
 }
+
+/**
+ * Timings of automatic failover. The rule that makes two masters impossible: the leader's
+ * agent fences its server once it could not renew for retryWindowMs, and that fence is done
+ * before the lease can expire: retryWindowMs + FENCE_BUDGET_MS + CLOCK_MARGIN_MS < TTL.
+ */
+export interface AutomaticSettings {
+  leaseTtlSeconds: number;
+  renewIntervalMs: number;
+  retryWindowMs: number;
+}
+
+/** What the agent allows a fence (stop and kill of every server process) to take. */
+export const FENCE_BUDGET_MS = 500;
+/** Clock rate differences between the agent's host and etcd's over one TTL, and scheduling. */
+export const CLOCK_MARGIN_MS = 500;
+/**
+ * The longest etcd may renew no lease when its leader is lost: a new election starts after a
+ * randomized 1-2 election timeouts (scripts/remote/auto/etcd.sh: 1000 ms), plus the vote. A
+ * retry window shorter than this fences the master for the loss of one etcd member.
+ */
+export const ETCD_ELECTION_MS = 2200;
 
 export function parseActivation(r: Reader): ActivationSettings {
   const fence = parseHookCommand(
@@ -38,7 +62,9 @@ export function parseActivation(r: Reader): ActivationSettings {
     "activation.fenceTimeoutSeconds",
     '/usr/local/bin/fence-host --host "$GPM_FENCE_ADDRESS"',
   );
+  const automatic = r.boolean("activation.automatic", false) ? parseAutomatic(r) : undefined;
   return {
+    automatic,
     activeMaster: r.oneOf<HostRole>("activeMaster", ["primary", "standby"], "primary"),
     protect: r.boolean("protect", true),
     mode: r.oneOf<ActivationMode>("activation.mode", ["failover", "switchover"], "failover"),
@@ -95,4 +121,33 @@ export function parseHookCommand(
 export function activationSwitch(current: HostRole): string {
   const other = current === "primary" ? "standby" : "primary";
   return `pulumi config set ${CONFIG_NAMESPACE}:activeMaster ${other} && pulumi up --yes`;
+}
+
+function parseAutomatic(r: Reader): AutomaticSettings {
+  const leaseTtlSeconds = r.integer("activation.leaseTtlSeconds", 4, 2, 60);
+  const renewIntervalMs = r.integer("activation.renewIntervalMs", 500, 50, 10_000);
+  const retryWindowMs = r.integer("activation.retryWindowMs", 2500, 100, 60_000);
+  if (renewIntervalMs >= retryWindowMs) {
+    r.fail(
+      "activation.renewIntervalMs",
+      `must be shorter than activation.retryWindowMs (${retryWindowMs} ms), got ${renewIntervalMs} ms: the leader must get more than one try per window`,
+      `pulumi config set ${CONFIG_NAMESPACE}:activation.renewIntervalMs ${Math.floor(retryWindowMs / 3)}`,
+    );
+  }
+  if (retryWindowMs <= ETCD_ELECTION_MS) {
+    r.fail(
+      "activation.retryWindowMs",
+      `must be longer than etcd's election after the loss of its leader (${ETCD_ELECTION_MS} ms), got ${retryWindowMs} ms: the master would fence itself whenever one etcd member is lost`,
+      `pulumi config set ${CONFIG_NAMESPACE}:activation.retryWindowMs 2500`,
+    );
+  }
+  const budget = retryWindowMs + FENCE_BUDGET_MS + CLOCK_MARGIN_MS;
+  if (budget >= leaseTtlSeconds * 1000) {
+    r.fail(
+      "activation.retryWindowMs",
+      `retry window ${retryWindowMs} ms + fence ${FENCE_BUDGET_MS} ms + clock margin ${CLOCK_MARGIN_MS} ms = ${budget} ms is not less than the lease TTL (${leaseTtlSeconds * 1000} ms): the old master could still accept writes after the standby took over`,
+      `pulumi config set ${CONFIG_NAMESPACE}:activation.leaseTtlSeconds ${Math.floor(budget / 1000) + 1}, or a shorter retryWindowMs`,
+    );
+  }
+  return { leaseTtlSeconds, renewIntervalMs, retryWindowMs };
 }
