@@ -22,6 +22,7 @@ import (
 func main() {
 	configPath := flag.String("config", "", "agent.json written by the agent step")
 	check := flag.Bool("check", false, "validate the config and exit")
+	probe := flag.Bool("lease-probe", false, "renew a lease of its own and report renewal gaps (bench/etcd-election.sh)")
 	flag.Parse()
 	cfg, err := loadConfig(*configPath)
 	if err != nil {
@@ -36,6 +37,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gpmirror-agent:", err)
 		os.Exit(1)
+	}
+	if *probe {
+		leaseProbe(cfg, cli)
+		return
 	}
 	a := newAgent(cfg, cli)
 	a.run()

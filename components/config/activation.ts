@@ -49,11 +49,14 @@ export const FENCE_BUDGET_MS = 500;
 /** Clock rate differences between the agent's host and etcd's over one TTL, and scheduling. */
 export const CLOCK_MARGIN_MS = 500;
 /**
- * The longest etcd may renew no lease when its leader is lost: a new election starts after a
- * randomized 1-2 election timeouts (scripts/remote/auto/etcd.sh: 1000 ms), plus the vote. A
- * retry window shorter than this fences the master for the loss of one etcd member.
+ * How long etcd renews no lease when its leader is lost, before a renew interval's wait: a new
+ * election starts after a randomized 1-2 election timeouts (scripts/remote/auto/etcd.sh:
+ * 1000 ms), then pre-vote and vote, slower under load. The agent's next try comes up to one
+ * renew interval later, so the window must exceed this plus renewIntervalMs, or the master
+ * fences itself whenever etcd's leader member is lost. Measured (bench/etcd-election.sh, two
+ * CPU burners on 2 cores, 7 kills of the leader member): renewal gaps of 1.5-2.5 s.
  */
-export const ETCD_ELECTION_MS = 2200;
+export const ETCD_ELECTION_MS = 2500;
 
 export function parseActivation(r: Reader): ActivationSettings {
   const fence = parseHookCommand(
@@ -124,9 +127,9 @@ export function activationSwitch(current: HostRole): string {
 }
 
 function parseAutomatic(r: Reader): AutomaticSettings {
-  const leaseTtlSeconds = r.integer("activation.leaseTtlSeconds", 4, 2, 60);
+  const leaseTtlSeconds = r.integer("activation.leaseTtlSeconds", 6, 2, 60);
   const renewIntervalMs = r.integer("activation.renewIntervalMs", 500, 50, 10_000);
-  const retryWindowMs = r.integer("activation.retryWindowMs", 2500, 100, 60_000);
+  const retryWindowMs = r.integer("activation.retryWindowMs", 4000, 100, 60_000);
   if (renewIntervalMs >= retryWindowMs) {
     r.fail(
       "activation.renewIntervalMs",
@@ -134,11 +137,12 @@ function parseAutomatic(r: Reader): AutomaticSettings {
       `pulumi config set ${CONFIG_NAMESPACE}:activation.renewIntervalMs ${Math.floor(retryWindowMs / 3)}`,
     );
   }
-  if (retryWindowMs <= ETCD_ELECTION_MS) {
+  const election = ETCD_ELECTION_MS + renewIntervalMs;
+  if (retryWindowMs <= election) {
     r.fail(
       "activation.retryWindowMs",
-      `must be longer than etcd's election after the loss of its leader (${ETCD_ELECTION_MS} ms), got ${retryWindowMs} ms: the master would fence itself whenever one etcd member is lost`,
-      `pulumi config set ${CONFIG_NAMESPACE}:activation.retryWindowMs 2500`,
+      `must be longer than etcd's election after the loss of its leader plus one renew interval (${ETCD_ELECTION_MS} + ${renewIntervalMs} = ${election} ms), got ${retryWindowMs} ms: the master would fence itself whenever etcd's leader member is lost`,
+      `pulumi config set ${CONFIG_NAMESPACE}:activation.retryWindowMs ${election + 1000} (and a lease TTL above it)`,
     );
   }
   const budget = retryWindowMs + FENCE_BUDGET_MS + CLOCK_MARGIN_MS;
