@@ -406,6 +406,7 @@ done`;
       await gp.set("protect", "false");
       await gp.set("activation.fenceCommand", "echo 'fence agent: no answer' >&2; exit 7");
       const failed = await pair.up();
+      numbers["fenceCommandFailedRefusedSeconds"] = failed.seconds;
       expect(failed.ok).toBe(false);
       expect(failed.text).toMatch(
         /activation\.fenceCommand failed \(exit 7\).*nothing was promoted/,
@@ -427,6 +428,11 @@ done`;
     }
     expect(readFileSync(calls, "utf8").trim()).toBe(`${gp.address(old)}|${oldDir}|unreachable|0`);
     expect(run.text).toMatch(/\[fence-command\] fence agent: postmaster gone/);
+    numbers["fenceCommandFailoverSeconds"] = run.seconds;
+    // From the decision (the command started) to the old coordinator gone: the command's time.
+    numbers["fenceCommandMs"] = Number(
+      /activation\.fenceCommand fenced \S+ in (\d+) ms/.exec(run.text)?.[1],
+    );
     // The fence ran, and had to succeed, before gpactivatestandby.
     expect(run.text.indexOf("fence agent: postmaster gone")).toBeLessThan(
       run.text.indexOf("gpactivatestandby"),
@@ -445,6 +451,7 @@ done`;
     pair.network("heal", old);
     await gp.set("protect", "true");
     const healed = GreenplumRoles.succeeded(await pair.up());
+    numbers["fenceCommandHealSeconds"] = healed.seconds;
     expect(healed.text).toMatch(/its data directory .* would start as a primary/);
     const moved = String(lastActivation()["oldDataDirMovedTo"]);
     expect(moved).toMatch(/\.gpmirror-fenced-/);
