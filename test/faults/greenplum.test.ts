@@ -336,10 +336,19 @@ done`;
     expect(pair.status()).toMatchObject({ code: 0, report: { primary: gp.hostName(target) } });
     expect(pair.sql("SELECT count(*) FROM fenced_writes WHERE id = -1")).toBe("1");
   });
-  it("switchover preconditions on the real cluster: refused while the standby does not stream, and while the old coordinator does not run; then a failover", async () => {
+  it("refusals on the real cluster: a failover while the old coordinator runs; a switchover while the standby does not stream, and while the old coordinator does not run; then a failover", async () => {
     const old = pair.active;
     const target = pair.passive;
     const oldDir = pair.dataDir(old);
+    // A failover while the old coordinator runs and answers: two masters; refused unforced.
+    await gp.set("activeMaster", target);
+    const alive = await pair.up();
+    expect(alive.ok).toBe(false);
+    expect(alive.text).toMatch(
+      /the old master still runs on .*activating now would leave two masters accepting writes/,
+    );
+    expect(gp.sql(old, "SELECT pg_is_in_recovery()")).toBe("f");
+    expect(pair.status()).toMatchObject({ code: 0, report: { primary: gp.hostName(old) } });
     const hba = `${shellQuote(oldDir)}/pg_hba.conf`;
     // The standby's walreceiver rejected by the old coordinator: it runs, but does not stream.
     gp.shell(
