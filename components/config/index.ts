@@ -168,6 +168,14 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
   }
   const activation = parseActivation(r);
   if (activation.automatic) checkAutomatic(r, platform, engine, local, activation.protect);
+  if (engine === "greenplum" && r.value("activation.maxLagBytes") !== undefined) {
+    // A setting that silently does nothing would be a bound that does not hold.
+    r.fail(
+      "activation.maxLagBytes",
+      "is not applied by the Greenplum engine: its standby coordinator cannot be queried (hot_standby is off), and once the old coordinator is down nothing tells how far behind the standby was (activation.last.lagBytes reports it when the old one answered)",
+      "remove activation.maxLagBytes; check npm run status (lag in bytes) before a forced failover",
+    );
+  }
   const operator = parseOperator(r, local);
   const drill = parseDrill(r);
   const stepTimeoutSeconds = r.integer("stepTimeoutSeconds", 900, 10, 86400);

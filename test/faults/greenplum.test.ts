@@ -336,10 +336,19 @@ done`;
     expect(pair.status()).toMatchObject({ code: 0, report: { primary: gp.hostName(target) } });
     expect(pair.sql("SELECT count(*) FROM fenced_writes WHERE id = -1")).toBe("1");
   });
-  it("switchover preconditions on the real cluster: refused while the standby does not stream, and while the old coordinator does not run; then a failover", async () => {
+  it("refusals on the real cluster: a failover while the old coordinator runs; a switchover while the standby does not stream, and while the old coordinator does not run; then a failover", async () => {
     const old = pair.active;
     const target = pair.passive;
     const oldDir = pair.dataDir(old);
+    // A failover while the old coordinator runs and answers: two masters; refused unforced.
+    await gp.set("activeMaster", target);
+    const alive = await pair.up();
+    expect(alive.ok).toBe(false);
+    expect(alive.text).toMatch(
+      /the old master still runs on .*activating now would leave two masters accepting writes/,
+    );
+    expect(gp.sql(old, "SELECT pg_is_in_recovery()")).toBe("f");
+    expect(pair.status()).toMatchObject({ code: 0, report: { primary: gp.hostName(old) } });
     const hba = `${shellQuote(oldDir)}/pg_hba.conf`;
     // The standby's walreceiver rejected by the old coordinator: it runs, but does not stream.
     gp.shell(
@@ -406,6 +415,7 @@ done`;
       await gp.set("protect", "false");
       await gp.set("activation.fenceCommand", "echo 'fence agent: no answer' >&2; exit 7");
       const failed = await pair.up();
+      numbers["fenceCommandFailedRefusedSeconds"] = failed.seconds;
       expect(failed.ok).toBe(false);
       expect(failed.text).toMatch(
         /activation\.fenceCommand failed \(exit 7\).*nothing was promoted/,
@@ -427,6 +437,11 @@ done`;
     }
     expect(readFileSync(calls, "utf8").trim()).toBe(`${gp.address(old)}|${oldDir}|unreachable|0`);
     expect(run.text).toMatch(/\[fence-command\] fence agent: postmaster gone/);
+    numbers["fenceCommandFailoverSeconds"] = run.seconds;
+    // From the decision (the command started) to the old coordinator gone: the command's time.
+    numbers["fenceCommandMs"] = Number(
+      /activation\.fenceCommand fenced \S+ in (\d+) ms/.exec(run.text)?.[1],
+    );
     // The fence ran, and had to succeed, before gpactivatestandby.
     expect(run.text.indexOf("fence agent: postmaster gone")).toBeLessThan(
       run.text.indexOf("gpactivatestandby"),
@@ -445,6 +460,7 @@ done`;
     pair.network("heal", old);
     await gp.set("protect", "true");
     const healed = GreenplumRoles.succeeded(await pair.up());
+    numbers["fenceCommandHealSeconds"] = healed.seconds;
     expect(healed.text).toMatch(/its data directory .* would start as a primary/);
     const moved = String(lastActivation()["oldDataDirMovedTo"]);
     expect(moved).toMatch(/\.gpmirror-fenced-/);

@@ -86,6 +86,15 @@ describe("activation.fenceCommand", () => {
     });
   });
 
+  it("activation.maxLagBytes is refused with the Greenplum engine, which cannot apply it", () => {
+    expect(() =>
+      parseSettings({ engine: "greenplum", activation: { maxLagBytes: "1024" } }, ctx),
+    ).toThrow(
+      /gpmirror:activation\.maxLagBytes: is not applied by the Greenplum engine.*Fix: remove/,
+    );
+    expect(parseSettings({ engine: "greenplum" }, ctx).activation.maxLagBytes).toBe(16777216);
+  });
+
   it("is taken with the Greenplum engine too (the one activation flow runs it)", () => {
     const a = parseSettings({ engine: "greenplum", activation: { fenceCommand: "true" } }, ctx);
     expect(a.activation.fenceCommand).toBe("true");

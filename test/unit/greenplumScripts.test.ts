@@ -569,7 +569,8 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     }
   });
 
-  it("unreachable and forced: fences the segments from the recorded list, and keeps the fence", () => {
+  /** A forced activation whose old coordinator (127.0.0.9) does not answer; one segment recorded. */
+  const unreachableForced = (extra: Record<string, string>) => {
     const sb = make("gp7");
     const { env } = standbyHost(sb);
     fs.mkdirSync(path.join(sb.env.HOME, ".gpmirror"), { recursive: true });
@@ -579,7 +580,13 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
       ...env,
       GPM_OLD_PRIMARY_ADDRESS: "127.0.0.9",
       GPM_FORCE: "true",
+      ...extra,
     });
+    return { sb, env, r };
+  };
+
+  it("unreachable and forced: fences the segments from the recorded list, and keeps the fence", () => {
+    const { sb, r } = unreachableForced({});
     expect(r.status).toBe(0);
     const out = lastJson(r.stdout);
     expect(out).toMatchObject({
@@ -597,17 +604,7 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
   });
 
   it("unreachable, forced, and fenced by activation.fenceCommand: that is its proof, and the segments are fenced too", () => {
-    const sb = make("gp7");
-    const { env } = standbyHost(sb);
-    fs.mkdirSync(path.join(sb.env.HOME, ".gpmirror"), { recursive: true });
-    fs.writeFileSync(path.join(sb.env.HOME, ".gpmirror", "segments"), "sdw1|sdw1|6000|p|0\n");
-    fs.writeFileSync(path.join(sb.state, "unreachable_127.0.0.9"), "");
-    const r = sb.run("activate", {
-      ...env,
-      GPM_OLD_PRIMARY_ADDRESS: "127.0.0.9",
-      GPM_FORCE: "true",
-      GPM_OLD_FENCED_BY: "command",
-    });
+    const { sb, env, r } = unreachableForced({ GPM_OLD_FENCED_BY: "command" });
     expect(r.status).toBe(0);
     expect(lastJson(r.stdout)).toMatchObject({
       promoted: true,
