@@ -1,4 +1,8 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { Writer } from "../../components/operator/drill/writer";
+import { operatorCli } from "../support/operator";
 import { OperatorAccess } from "../../components/operator/access";
 import { AutomaticReport } from "../../components/operator/automatic";
 import { StatusReport } from "../../components/operator/status";
@@ -133,6 +137,47 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
 
   it("the master's host cut off from everything: it stops accepting writes before the standby takes over, no acknowledged commit lost", async () => {
     numbers["isolate"] = await inRounds("isolate", isolateRound);
+  });
+
+  it("npm run drill -- --automatic: kill -9, the agents take over with no pulumi up, RPO 0, the phases from the agents' events, then pulumi up re-protects", async () => {
+    const refused = operatorCli(
+      "drill",
+      ["--stack", pair.name, "--automatic", "--failure", "partition"],
+      pair.env,
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/keeps its lease, so nothing fails over by design/);
+    await waitFor(() => pair.holder() !== undefined, 30_000, "an agent to hold the leader key");
+    const before = pair.holder();
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "gpm-auto-drill-"));
+    const r = operatorCli(
+      "drill",
+      ["--stack", pair.name, "--automatic", "--failure", "kill", "--out", out],
+      pair.env,
+    );
+    const summary = JSON.parse(r.stdout.trim().split("\n").pop() || "{}") as { report?: string };
+    if (!summary.report) throw new Error(`the drill wrote no report:\n${r.stderr.slice(-4000)}`);
+    const report = JSON.parse(fs.readFileSync(summary.report, "utf8")) as {
+      rtoSeconds: number | null;
+      rpo: { ackedCommits: number; missingCommits: number };
+      protectedAfter: boolean;
+      phases: Record<string, number>;
+      newPrimary: string;
+      oldPrimary: string;
+    };
+    numbers["drillAutomatic"] = { rtoSeconds: report.rtoSeconds, phases: report.phases };
+    expect(r.stderr).toMatch(/no pulumi up: waiting up to \d+ s for the agents to take over/);
+    expect(report.rtoSeconds).not.toBeNull();
+    expect(report.rpo.ackedCommits).toBeGreaterThan(0);
+    expect(report.rpo.missingCommits).toBe(0);
+    expect(report.newPrimary).not.toBe(report.oldPrimary);
+    // The takeover as the new master's agent logged it, after the failure.
+    const promoted = Object.entries(report.phases).find(([k]) => k.startsWith("promoted ("));
+    expect(promoted?.[0]).toBe(`promoted (${report.newPrimary})`);
+    expect(promoted?.[1]).toBeGreaterThan(0);
+    expect(report.protectedAfter).toBe(true);
+    expect(r.code).toBe(0);
+    expect(pair.holder()).toBe(other(before as Role));
   });
 });
 
