@@ -277,6 +277,13 @@ fi
 
 # A running server's current WAL file name: its first 8 hex digits are the timeline.
 TLI_SQL="SELECT $WALFILE_FN($CUR_LSN_FN)"
+# own_timeline: the timeline this host's running master writes on; fails when unreadable.
+own_timeline() {
+  local walfile
+  walfile="$(gpm_psql -c "$TLI_SQL" 2>/dev/null || true)"
+  [[ "$walfile" =~ ^[0-9A-Fa-f]{24}$ ]] || return 1
+  echo $((16#${walfile:0:8}))
+}
 
 # heal_other: this host is already the master; the other host may run one too (it was cut
 # off, not stopped) or hold a leftover segment fence.
@@ -309,9 +316,7 @@ heal_other() {
       return 0
     fi
     theirs="${BASH_REMATCH[2]}"
-    mine="$(gpm_psql -c "$TLI_SQL")"
-    [[ "$mine" =~ ^[0-9A-Fa-f]{24}$ ]] || gpm_die "cannot read this master's timeline (got '$mine')"
-    mine=$((16#${mine:0:8}))
+    mine="$(own_timeline)" || gpm_die "cannot read this master's timeline"
     load_segments ask-self
     if [[ "$theirs" == unknown ]]; then
       gpm_die "the other host $OLD also runs a coordinator as a primary (no $STANDBY_MARKER in $OLD_DIR), and its timeline cannot be read: not telling which is stale. Stop the wrong one by hand (pg_ctl stop -D DIR -m fast on its host; never gpstop, which stops the shared segments)"
@@ -348,9 +353,7 @@ heal_other() {
       role="$(old role "$TLI_SQL" 2>/dev/null || true)"
       [[ "$role" =~ marker=no\ tli=([0-9]+) ]] || return 0
       theirs="${BASH_REMATCH[1]}"
-      mine="$(gpm_psql -c "$TLI_SQL")"
-      [[ "$mine" =~ ^[0-9A-Fa-f]{24}$ ]] || gpm_die "cannot read this master's timeline (got '$mine')"
-      mine=$((16#${mine:0:8}))
+      mine="$(own_timeline)" || gpm_die "cannot read this master's timeline"
       ((theirs <= mine)) || die_other_is_later "$theirs" "$mine"
       gpm_log "no coordinator runs on $OLD, but its data directory $OLD_DIR would start as a primary (no $STANDBY_MARKER; timeline $theirs, this host $mine)"
     fi
@@ -385,9 +388,7 @@ refuse_if_other_is_later() {
   probe="$(old check 2>/dev/null)" && [[ "$probe" == *running=yes* ]] || return 0
   role="$(old role "$TLI_SQL" 2>/dev/null)" && [[ "$role" =~ marker=no\ tli=([0-9]+) ]] || return 0
   theirs="${BASH_REMATCH[1]}"
-  mine="$(gpm_psql -c "$TLI_SQL" 2>/dev/null || true)"
-  [[ "$mine" =~ ^[0-9A-Fa-f]{24}$ ]] || return 0
-  mine=$((16#${mine:0:8}))
+  mine="$(own_timeline)" || return 0
   ((theirs > mine)) || return 0
   die_other_is_later "$theirs" "$mine"
 }
