@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
   activationSwitch,
+  AutomaticFailover,
   AwsHosts,
   Engine,
   ExistingHosts,
@@ -13,6 +14,7 @@ import {
   MirrorConfig,
   password,
   PostgresEngine,
+  readLeader,
 } from "./components";
 
 function hostsFor(config: MirrorConfig, activation: pulumi.Output<unknown>) {
@@ -41,10 +43,32 @@ function hostsFor(config: MirrorConfig, activation: pulumi.Output<unknown>) {
     primaryDbPort: config.primaryDbPort,
     standbyDbPort: config.standbyDbPort,
     greenplum: config.greenplum,
+    witness: config.activation.automatic !== undefined,
   });
 }
 
+/** Local stacks: the etcd endpoints and TLS directory of automatic failover. */
+function autoPlaces(c: MirrorConfig) {
+  const subnet = c.local?.subnet ?? "";
+  return {
+    tlsDir: `${c.local?.stateDir ?? ""}/etcd-tls`,
+    endpoints: [11, 12, 13].map((o) => `https://${subnet}.${o}:2379`),
+  };
+}
+
 const config = loadConfig();
+// After an automatic failover the agents decided: the holder of the leader key is the active
+// master, whatever activeMaster says (it stays the preferred master for a planned switchover).
+const leader = config.activation.automatic
+  ? readLeader(config.stack, autoPlaces(config).tlsDir, autoPlaces(config).endpoints)
+  : undefined;
+const preferredMaster = config.activation.activeMaster;
+if (leader?.holder && leader.holder !== preferredMaster) {
+  pulumi.log.warn(
+    `automatic failover made ${leader.holder} the active master (it holds the leader key); this update follows it and re-protects the other host. activeMaster (${preferredMaster}) stays the preferred master.`,
+  );
+  config.activation.activeMaster = leader.holder;
+}
 // The DNS record on AWS moves only once the activation is done: the mirror, built after the
 // hosts, hands its activation result back through this.
 let activationDone: (result: pulumi.Output<unknown>) => void = () => undefined;
@@ -91,6 +115,34 @@ const mirror = new MasterMirror("mirror", {
 });
 
 activationDone(mirror.activation);
+
+const automatic =
+  config.activation.automatic && hosts instanceof LocalHosts && hosts.witness
+    ? new AutomaticFailover("auto", {
+        stack: config.stack,
+        settings: config.activation.automatic,
+        masters: [hosts.primary, hosts.standby],
+        witness: hosts.witness,
+        tlsDir: autoPlaces(config).tlsDir,
+        maxLagBytes: config.activation.maxLagBytes,
+        synchronous: replicationSettings.synchronous,
+        after: [mirror.built],
+        stepTimeoutSeconds: config.stepTimeoutSeconds,
+      })
+    : undefined;
+/** Automatic failover: etcd, the agents' timings, who held the leader key when this update began. */
+export const automaticFailover = automatic
+  ? automatic.summary.apply((s) => ({
+      ...s,
+      leaderAtStart: leader?.holder ?? null,
+      leaderNote: leader?.note ?? null,
+      preferredMaster,
+      activeMaster: config.activation.activeMaster,
+      followedAgents: leader?.holder !== undefined && leader.holder !== preferredMaster,
+      clientEndpointNote:
+        "clients follow the leader with a libpq multi-host string: host=<primary>,<standby> target_session_attrs=read-write",
+    }))
+  : undefined;
 
 export const primary = mirror.primary;
 export const standby = mirror.standby;

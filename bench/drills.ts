@@ -1,27 +1,48 @@
-// npm run bench:drills -- [--failures kill,kill,partition,isolate] [--async]
+// npm run bench:drills -- [--failures kill,kill,partition,isolate] [--async] [--rounds N]
+//   [--automatic]
 // The drill figures the README quotes, with their evidence: one local PostgreSQL stack of its
 // own (bench-drills, subnet 10.201.8, synchronous replication unless --async), one
-// `npm run drill` per failure listed, each drill's report kept under
-// bench/results/<date>-postgres-drill-<n>-<failure>.{json,md,svg}, and a summary
-// (<date>-postgres-drills.md) that names the command. As root (netns hosts: partition and
-// isolate cut links between them). The stack is destroyed at the end.
+// `npm run drill` per failure listed (the list run N times with --rounds), each drill's
+// report kept under bench/results/<date>-<kind>-drill-<n>-<failure>.{json,md,svg}, and a
+// summary (<date>-<kind>-drills.md) that names the command, with each failure's RTO
+// distribution. --automatic: automatic failover (stack bench-auto, subnet 10.201.9,
+// activation.automatic; kill and isolate only), each drill with `--automatic`: no pulumi up
+// until the agents took over. As root (netns hosts: partition and isolate cut links between
+// them). The stack is destroyed at the end.
 import * as fs from "fs";
 import * as path from "path";
 import { drill } from "./drill";
+import { summarize } from "./stats";
 import { BenchStack, commit, ROOT } from "./stack";
 
 const FAILURES = ["kill", "partition", "isolate"];
+/** A master cut off from its standby only keeps its lease: nothing to drill automatically. */
+const AUTOMATIC_FAILURES = ["kill", "isolate"];
 
-function parseArgs(argv: string[]): { failures: string[]; synchronous: boolean } {
-  const o = { failures: ["kill", "kill", "partition", "isolate"], synchronous: true };
+interface Options {
+  failures: string[];
+  synchronous: boolean;
+  rounds: number;
+  automatic: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { failures: [], synchronous: true, rounds: 1, automatic: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--failures") o.failures = (argv[++i] ?? "").split(",");
     else if (argv[i] === "--async") o.synchronous = false;
+    else if (argv[i] === "--automatic") o.automatic = true;
+    else if (argv[i] === "--rounds") o.rounds = Number(argv[++i]);
     else throw new Error(`unknown argument ${argv[i]}; see the top of bench/drills.ts`);
   }
-  const bad = o.failures.filter((f) => !FAILURES.includes(f));
-  if (bad.length || !o.failures.length)
-    throw new Error(`--failures takes a list of ${FAILURES.join(", ")}; got ${bad.join(",")}`);
+  if (!o.failures.length)
+    o.failures = o.automatic ? ["kill", "isolate"] : ["kill", "kill", "partition", "isolate"];
+  const allowed = o.automatic ? AUTOMATIC_FAILURES : FAILURES;
+  const bad = o.failures.filter((f) => !allowed.includes(f));
+  if (bad.length)
+    throw new Error(`--failures takes a list of ${allowed.join(", ")}; got ${bad.join(",")}`);
+  if (!Number.isInteger(o.rounds) || o.rounds < 1 || o.rounds > 100)
+    throw new Error("--rounds takes a whole number from 1 to 100");
   return o;
 }
 
@@ -53,20 +74,31 @@ async function main(): Promise<void> {
   const outDir = path.join(ROOT, "bench", "results");
   const tmp = path.join(outDir, "tmp", "drills");
   fs.mkdirSync(tmp, { recursive: true });
-  const s = await BenchStack.open("bench-drills", {
-    "local.subnet": "10.201.8",
-    "local.bridge": "gpm-bdrill",
-    "local.sshPortBase": "22330",
+  const kind = o.automatic ? "automatic" : "postgres";
+  const stackName = o.automatic ? "bench-auto" : "bench-drills";
+  const s = await BenchStack.open(stackName, {
+    "local.subnet": o.automatic ? "10.201.9" : "10.201.8",
+    "local.bridge": o.automatic ? "gpm-bauto" : "gpm-bdrill",
+    "local.sshPortBase": o.automatic ? "22340" : "22330",
     "replication.synchronous": String(o.synchronous),
+    ...(o.automatic ? { "activation.automatic": "true" } : {}),
   });
   const rows: string[] = [];
+  const byFailure = new Map<string, { rto: number[]; lost: number; acked: number; met: number }>();
+  const runs = Array.from({ length: o.rounds }, () => o.failures).flat();
   try {
-    log("pulumi up of bench-drills");
+    log(`pulumi up of ${stackName}`);
     await s.up();
-    for (const [i, failure] of o.failures.entries()) {
-      log(`drill ${i + 1} of ${o.failures.length}: --failure ${failure}`);
-      const r = drill(s, tmp, ["--failure", failure]);
-      const name = keep(r.report, `${date}-postgres-drill-${i + 1}-${failure}`, outDir);
+    for (const [i, failure] of runs.entries()) {
+      log(`drill ${i + 1} of ${runs.length}: --failure ${failure}`);
+      const r = drill(s, tmp, ["--failure", failure, ...(o.automatic ? ["--automatic"] : [])]);
+      const name = keep(r.report, `${date}-${kind}-drill-${i + 1}-${failure}`, outDir);
+      const f = byFailure.get(failure) ?? { rto: [], lost: 0, acked: 0, met: 0 };
+      if (r.rtoSeconds !== null) f.rto.push(r.rtoSeconds);
+      f.lost += r.missingCommits;
+      f.acked += r.ackedCommits;
+      if (r.exitCode === 0) f.met += 1;
+      byFailure.set(failure, f);
       const lost = `${r.missingCommits} of ${r.ackedCommits}`;
       const phases = Object.entries(r.phases)
         .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
@@ -77,21 +109,30 @@ async function main(): Promise<void> {
       log(`drill ${i + 1}: exit ${r.exitCode}, RTO ${r.rtoSeconds ?? "none"} s, lost ${lost}`);
     }
   } finally {
-    log("destroying bench-drills");
+    log(`destroying ${stackName}`);
     await s.destroy();
   }
+  const distribution = [...byFailure.entries()].map(([failure, f]) => {
+    const d = summarize(f.rto);
+    const s2 = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)} s` : "-");
+    return `| ${failure} | ${f.rto.length} | ${s2(d.min)} | ${s2(d.median)} | ${s2(d.max)} | ${f.lost} of ${f.acked} | ${f.met} |`;
+  });
   const summary = [
-    `# PostgreSQL drills on the local stack (${date})`,
+    `# ${o.automatic ? "Automatic failover" : "PostgreSQL"} drills on the local stack (${date})`,
     "",
     `Command: \`${command}\` (as root, from the repository; commit ${commit()}).`,
-    `Stack: bench-drills, two network-namespace hosts on one machine, ${o.synchronous ? "synchronous" : "asynchronous"} replication.`,
+    `Stack: ${stackName}, two network-namespace hosts on one machine${o.automatic ? " and a witness (etcd's third member)" : ""}, ${o.synchronous ? "synchronous" : "asynchronous"} replication.`,
+    "",
+    "| failure | drills with a takeover | RTO min | RTO median | RTO max | acknowledged commits lost | drills meeting the objectives (exit 0) |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...distribution,
     "",
     "| # | failure | drill exit | RTO | acknowledged commits lost | phases | report |",
     "| --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
   ].join("\n");
-  fs.writeFileSync(path.join(outDir, `${date}-postgres-drills.md`), summary);
+  fs.writeFileSync(path.join(outDir, `${date}-${kind}-drills.md`), summary);
   process.stdout.write(summary);
 }
 

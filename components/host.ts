@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
  */
 export interface Host {
   /** Role in the pair when it was built: primary or standby. */
-  role: "primary" | "standby";
+  /** witness: the third etcd member of automatic failover, no database. */
+  role: "primary" | "standby" | "witness";
   /** A name for people and for PostgreSQL's application_name. */
   name: pulumi.Output<string>;
   /** Address other hosts and clients use: the standby replicates from the primary's. */

@@ -54,6 +54,10 @@ export { ExistingHosts } from "./hosts/existing";
 export { AwsHosts } from "./hosts/aws";
 export type { AwsHostsArgs } from "./hosts/aws";
 
+export { AutomaticFailover } from "./automatic";
+export type { AutomaticFailoverArgs } from "./automatic";
+export { readLeader } from "./automaticLeader";
+
 export { PostgresEngine } from "./engines/postgres";
 export { GreenplumEngine } from "./engines/greenplum";
 export type {

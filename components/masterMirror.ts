@@ -90,6 +90,8 @@ export class MasterMirror extends pulumi.ComponentResource {
   readonly systemIdentifier: pulumi.Output<string | undefined>;
   /** Secret: what the operator CLIs (status, drill) need to reach the hosts. */
   readonly operatorAccess?: pulumi.Output<OperatorAccess>;
+  /** The last step of the pair (verify, else access): what runs beside the pair waits for it. */
+  readonly built: pulumi.Resource;
 
   constructor(name: string, args: MasterMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpmirror:index:MasterMirror", name, {}, opts);
@@ -171,6 +173,7 @@ export class MasterMirror extends pulumi.ComponentResource {
         : undefined,
     );
     const access = run("access", pair.primary, engine.access(pair), [primary]);
+    this.built = access;
     let verified: pulumi.Output<ReplicationStatus> = pulumi.output(UNPROTECTED);
     this.standbyOrigin = pulumi.output(NO_STANDBY);
     if (protect) {
@@ -181,6 +184,7 @@ export class MasterMirror extends pulumi.ComponentResource {
       ]);
       const verify = run("verify", pair.primary, engine.verify(pair), [standby]);
       verified = verify.result.apply(replicationStatus);
+      this.built = verify;
       this.standbyOrigin = standby.result.apply(standbyOrigin);
     }
 

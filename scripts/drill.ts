@@ -1,5 +1,5 @@
 // npm run drill -- --stack NAME [--failure kill|partition|isolate] [--failback] [--out DIR]
-//   [--warmup-seconds N]
+//   [--warmup-seconds N] [--automatic]
 // A whole DR drill against a stack: preflight (protected, lag), a write workload that records
 // every commit the client saw acknowledged, a failure, activation and re-protection through
 // `pulumi up`, an optional failback (a switchover), then RTO and RPO measured and written as
@@ -11,6 +11,10 @@
 //   isolate    the old primary's host cut off from everything (local stack, netns): forced
 //              activation fences it through the platform; after the heal, re-protection stops
 //              the old primary, which still ran, and rewinds it.
+// --automatic (a stack with activation.automatic): no `pulumi up` activates; the agents must
+// take over by themselves (kill or isolate). The drill waits for the first write the other
+// host accepts, reads the agents' own events (detected, fenced, acquired, promoted) for the
+// phases, then lets `pulumi up`, with the config unchanged, follow the agents and re-protect.
 // Exit 0: objectives met; 4: missed; 2: preflight failed; 1: the drill could not run.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -25,6 +29,11 @@ import {
 } from "../components/operator/drill/report";
 import { withConfigRestored } from "../components/operator/drill/config";
 import { Endpoint, sleep, Writer } from "../components/operator/drill/writer";
+import {
+  agentEvents,
+  firstWriteElsewhere,
+  TAKEOVER_EVENTS,
+} from "../components/operator/drill/automatic";
 import { SshSession } from "../components/operator/ssh";
 import { evaluate, HostView, StatusReport } from "../components/operator/status";
 
@@ -42,6 +51,7 @@ interface Args {
   failback: boolean;
   out: string;
   warmupSeconds: number;
+  automatic: boolean;
 }
 
 const EXIT = { met: 0, error: 1, preflight: 2, missed: 4 } as const;
@@ -53,11 +63,13 @@ function parseArgs(argv: string[]): Args {
     failback: false,
     out: path.join(ROOT, "drill-reports"),
     warmupSeconds: 3,
+    automatic: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === "--stack") a.stack = argv[++i];
     else if (v === "--failback") a.failback = true;
+    else if (v === "--automatic") a.automatic = true;
     else if (v === "--failure") {
       const f = argv[++i] as Failure;
       if (!FAILURES.includes(f))
@@ -67,12 +79,20 @@ function parseArgs(argv: string[]): Args {
     else if (v === "--warmup-seconds") a.warmupSeconds = Number(argv[++i]);
     else
       throw new Error(
-        `unknown argument ${v}; usage: npm run drill -- --stack NAME [--failure kill|partition|isolate] [--failback] [--out DIR]`,
+        `unknown argument ${v}; usage: npm run drill -- --stack NAME [--failure kill|partition|isolate] [--failback] [--out DIR] [--automatic]`,
       );
   }
   if (!a.stack) throw new Error("--stack NAME is required");
   if (!Number.isFinite(a.warmupSeconds) || (a.warmupSeconds ?? 0) < 0)
     throw new Error("--warmup-seconds takes a number");
+  if (a.automatic && a.failure === "partition")
+    throw new Error(
+      "--automatic --failure partition: a master cut off from its standby only keeps its lease, so nothing fails over by design (the fault suite proves it); use --failure kill or isolate",
+    );
+  if (a.automatic && a.failback)
+    throw new Error(
+      "--automatic --failback: a planned switchover back is not part of the automatic drill yet; run the drill without --failback, then a switchover through activeMaster",
+    );
   return a as Args;
 }
 
@@ -83,7 +103,7 @@ function progress(t0: number, msg: string): void {
 class Pair {
   constructor(
     readonly access: OperatorAccess,
-    private readonly ssh: SshSession,
+    readonly ssh: SshSession,
   ) {}
 
   probe(): StatusReport {
@@ -192,6 +212,11 @@ async function main(): Promise<number> {
       `--failure ${args.failure} cuts the network between network namespaces: it needs a local stack with local.mode netns (run as root); use --failure kill on other stacks`,
     );
   }
+  if (args.automatic && !outputs["automaticFailover"]?.value) {
+    throw new Error(
+      `--automatic: stack ${args.stack} has no automatic failover; set gpmirror:activation.automatic to true and pulumi up first`,
+    );
+  }
   const network = local ? new Network(local, access) : undefined;
   const objectives = (outputs["drillObjectives"]?.value ?? {
     rtoSeconds: 60,
@@ -199,10 +224,11 @@ async function main(): Promise<number> {
   }) as DrillReport["objectives"];
   const ssh = new SshSession(access.privateKey, access.hosts);
   const pair = new Pair(access, ssh);
+  const run = args.automatic ? automaticDrill : drill;
   try {
     return await withConfigRestored(
       stack,
-      () => drill(args, stack, pair, database, network, objectives, t0),
+      () => run({ args, stack, pair, database, network, objectives, t0 }),
       (keys) =>
         progress(
           t0,
@@ -216,24 +242,41 @@ async function main(): Promise<number> {
   }
 }
 
-/** The drill proper, between the stack's settings saved and restored. */
-async function drill(
-  args: Args,
-  stack: Stack,
-  pair: Pair,
-  database: NonNullable<OperatorAccess["database"]>,
-  network: Network | undefined,
-  objectives: DrillReport["objectives"],
-  t0: number,
-): Promise<number> {
+/** What a drill is given: its arguments, the stack and its hosts, the objectives. */
+interface DrillContext {
+  args: Args;
+  stack: Stack;
+  pair: Pair;
+  database: NonNullable<OperatorAccess["database"]>;
+  network: Network | undefined;
+  objectives: DrillReport["objectives"];
+  t0: number;
+}
+
+/** What every drill keeps from its start to its report. */
+interface Run {
+  events: DrillEvent[];
+  phases: Record<string, number>;
+  before: StatusReport;
+  oldPrimary: string;
+  oldRole: string;
+  newRole: string;
+  endpoints: Endpoint[];
+  writer: Writer;
+  run: string;
+  /** Writer time of the failure. */
+  failedAt: number;
+}
+
+/** Preflight, the workload, the failure: what both kinds of drill begin with. */
+async function begin(c: DrillContext): Promise<Run | undefined> {
+  const { args, pair, database, network, t0 } = c;
   const events: DrillEvent[] = [];
-  const phases: Record<string, number> = {};
-  const access = pair.access;
   progress(t0, "preflight: reading both hosts");
   const before = pair.probe();
   if (!before.protected || !before.primary || !before.standby) {
     console.error(`preflight failed: the pair is not protected (${before.problems.join("; ")})`);
-    return EXIT.preflight;
+    return undefined;
   }
   const oldPrimary = before.primary;
   const oldRole = pair.host(oldPrimary).role;
@@ -242,8 +285,7 @@ async function drill(
     t0,
     `preflight ok: ${oldPrimary} primary, ${before.standby} ${before.state} (${before.syncState}), lag ${before.lagBytes} bytes`,
   );
-
-  const endpoints: Endpoint[] = access.hosts.map((h) => ({
+  const endpoints: Endpoint[] = pair.access.hosts.map((h) => ({
     name: h.name,
     host: h.address,
     port: h.dbPort,
@@ -262,7 +304,102 @@ async function drill(
   else network?.link(oldRole, false);
   events.push({ at: failedAt, what: `${FAILURE_TEXT[args.failure]}: ${oldPrimary}` });
   progress(t0, `failure injected: ${FAILURE_TEXT[args.failure]} (${oldPrimary} was the primary)`);
+  return {
+    events,
+    phases: {},
+    before,
+    oldPrimary,
+    oldRole,
+    newRole,
+    endpoints,
+    writer,
+    run,
+    failedAt,
+  };
+}
 
+/** Stops the workload a second after the new primary's first write; RTO and the missing ids. */
+async function measure(r: Run, pair: Pair, t0: number) {
+  await sleep(1000);
+  await r.writer.stop();
+  const firstOnNew = r.writer.acks.find((a) => a.at > r.failedAt && a.host !== r.oldPrimary);
+  if (firstOnNew)
+    r.events.push({ at: firstOnNew.at, what: `first write accepted by ${firstOnNew.host}` });
+  const rtoSeconds = firstOnNew ? (firstOnNew.at - r.failedAt) / 1000 : null;
+  const newPrimary = pair.probe().primary;
+  const present = newPrimary
+    ? await r.writer.idsOn(r.endpoints.find((e) => e.name === newPrimary) as Endpoint)
+    : new Set<number>();
+  const missingIds = r.writer.acks.map((a) => a.id).filter((id) => !present.has(id));
+  progress(
+    t0,
+    `RTO ${rtoSeconds ?? "-"} s; ${missingIds.length} of ${r.writer.acks.length} acknowledged commits missing`,
+  );
+  return { rtoSeconds, newPrimary, missingIds };
+}
+
+/** The report (JSON, Markdown, SVG timeline) and the exit code. */
+function conclude(
+  args: Args,
+  r: Run,
+  pair: Pair,
+  m: Awaited<ReturnType<typeof measure>>,
+  objectives: DrillReport["objectives"],
+  activation: unknown,
+  standbyOrigin: unknown,
+  t0: number,
+): number {
+  r.phases["total"] = Date.now() - t0;
+  const protectedAfter = pair.probe().protected;
+  const report: DrillReport = {
+    stack: args.stack,
+    run: r.run,
+    failure: `${FAILURE_TEXT[args.failure]}${args.automatic ? " (automatic failover)" : ""}`,
+    startedAt: new Date(t0).toISOString(),
+    rtoSeconds: m.rtoSeconds,
+    rpo: {
+      ackedCommits: r.writer.acks.length,
+      missingCommits: m.missingIds.length,
+      missingIds: m.missingIds.slice(0, 100),
+      lagBytesBefore: r.before.lagBytes,
+    },
+    objectives,
+    met:
+      m.rtoSeconds !== null &&
+      m.rtoSeconds <= objectives.rtoSeconds &&
+      m.missingIds.length <= objectives.rpoCommits &&
+      protectedAfter,
+    oldPrimary: r.oldPrimary,
+    newPrimary: m.newPrimary,
+    protectedAfter,
+    events: r.events.sort((a, b) => a.at - b.at),
+    phases: r.phases,
+    activation,
+    standbyOrigin,
+  };
+  fs.mkdirSync(args.out, { recursive: true });
+  const base = path.join(args.out, `${args.stack}-${report.startedAt.replace(/[:.]/g, "-")}`);
+  fs.writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
+  fs.writeFileSync(`${base}.svg`, timelineSvg(r.writer.acks, report.events));
+  fs.writeFileSync(`${base}.md`, markdown(report, path.basename(`${base}.svg`)));
+  console.log(
+    JSON.stringify({
+      report: `${base}.json`,
+      markdown: `${base}.md`,
+      rtoSeconds: m.rtoSeconds,
+      missingCommits: m.missingIds.length,
+      met: report.met,
+    }),
+  );
+  return report.met ? EXIT.met : EXIT.missed;
+}
+
+/** The drill proper, between the stack's settings saved and restored. */
+async function drill(c: DrillContext): Promise<number> {
+  const { args, stack, pair, network, objectives, t0 } = c;
+  const r = await begin(c);
+  if (!r) return EXIT.preflight;
+  const { events, phases, writer, oldRole, newRole } = r;
   // A killed primary is proven gone, and re-protection runs in the same pulumi up. The old
   // primary of a network failure may still run: the activation is forced (it is fenced
   // first), without re-protection, which waits until the network is back.
@@ -288,23 +425,7 @@ async function drill(
 
   // Let the workload run on the new primary a little, then stop it.
   for (let i = 0; i < 50 && !writer.acks.some((a) => a.at > activationEnd); i++) await sleep(100);
-  await sleep(1000);
-  await writer.stop();
-  const firstOnNew = writer.acks.find((a) => a.at > failedAt && a.host !== oldPrimary);
-  if (firstOnNew)
-    events.push({ at: firstOnNew.at, what: `first write accepted by ${firstOnNew.host}` });
-  const rtoSeconds = firstOnNew ? (firstOnNew.at - failedAt) / 1000 : null;
-
-  const status = pair.probe();
-  const newPrimary = status.primary;
-  const present = newPrimary
-    ? await writer.idsOn(endpoints.find((e) => e.name === newPrimary) as Endpoint)
-    : new Set<number>();
-  const missingIds = writer.acks.map((a) => a.id).filter((id) => !present.has(id));
-  progress(
-    t0,
-    `RTO ${rtoSeconds ?? "-"} s; ${missingIds.length} of ${writer.acks.length} acknowledged commits missing`,
-  );
+  const m = await measure(r, pair, t0);
 
   let origin: unknown = null;
   if (forced) {
@@ -312,14 +433,14 @@ async function drill(
     if (args.failure === "partition") network?.between(false);
     else network?.link(oldRole, true);
     events.push({ at: writer.now(), what: "network healed" });
-    const r = writer.now();
+    const t = writer.now();
     const reprotected = await up(stack, {
       activeMaster: newRole,
       mode: "failover",
       force: false,
       protect: true,
     });
-    phases["reprotection"] = writer.now() - r;
+    phases["reprotection"] = writer.now() - t;
     events.push({ at: writer.now(), what: "re-protected" });
     origin = reprotected["standbyOrigin"]?.value ?? null;
   } else {
@@ -334,49 +455,51 @@ async function drill(
     phases["failback"] = writer.now() - fb;
     events.push({ at: writer.now(), what: "failback done" });
   }
-  phases["total"] = Date.now() - t0;
-  const protectedAfter = pair.probe().protected;
-  const report: DrillReport = {
-    stack: args.stack,
-    run,
-    failure: FAILURE_TEXT[args.failure],
-    startedAt: new Date(t0).toISOString(),
-    rtoSeconds,
-    rpo: {
-      ackedCommits: writer.acks.length,
-      missingCommits: missingIds.length,
-      missingIds: missingIds.slice(0, 100),
-      lagBytesBefore: before.lagBytes,
-    },
-    objectives,
-    met:
-      rtoSeconds !== null &&
-      rtoSeconds <= objectives.rtoSeconds &&
-      missingIds.length <= objectives.rpoCommits &&
-      protectedAfter,
-    oldPrimary,
-    newPrimary,
-    protectedAfter,
-    events: events.sort((a, b) => a.at - b.at),
-    phases,
-    activation: (after["activation"]?.value as { last?: unknown } | undefined)?.last ?? null,
-    standbyOrigin: origin,
-  };
-  fs.mkdirSync(args.out, { recursive: true });
-  const base = path.join(args.out, `${args.stack}-${report.startedAt.replace(/[:.]/g, "-")}`);
-  fs.writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
-  fs.writeFileSync(`${base}.svg`, timelineSvg(writer.acks, report.events));
-  fs.writeFileSync(`${base}.md`, markdown(report, path.basename(`${base}.svg`)));
-  console.log(
-    JSON.stringify({
-      report: `${base}.json`,
-      markdown: `${base}.md`,
-      rtoSeconds,
-      missingCommits: missingIds.length,
-      met: report.met,
-    }),
-  );
-  return report.met ? EXIT.met : EXIT.missed;
+  const activation = (after["activation"]?.value as { last?: unknown } | undefined)?.last ?? null;
+  return conclude(args, r, pair, m, objectives, activation, origin, t0);
+}
+
+/**
+ * The automatic drill: no pulumi up between the failure and the takeover. The agents' events
+ * give the phases (their clocks are this machine's on the local stack; on other hosts they
+ * are as good as the hosts' time sync).
+ */
+async function automaticDrill(c: DrillContext): Promise<number> {
+  const { args, stack, pair, network, objectives, t0 } = c;
+  const r = await begin(c);
+  if (!r) return EXIT.preflight;
+  const { events, phases, writer } = r;
+  const failedEpoch = writer.started + r.failedAt;
+  // Bounded well past any sane objective: a takeover that never comes is reported, not hung.
+  const boundMs = Math.max(120, 4 * objectives.rtoSeconds) * 1000;
+  progress(t0, `no pulumi up: waiting up to ${boundMs / 1000} s for the agents to take over`);
+  const first = await firstWriteElsewhere(writer, r.oldPrimary, r.failedAt, boundMs);
+  if (!first) progress(t0, `no write accepted by another host within ${boundMs / 1000} s`);
+  const m = await measure(r, pair, t0);
+
+  if (args.failure === "isolate") {
+    network?.link(r.oldRole, true);
+    events.push({ at: writer.now(), what: "network healed" });
+  }
+  // The agents' own account, read once the old host answers again.
+  const agentLines = pair.access.hosts
+    .flatMap((h) => agentEvents(pair.ssh, h, failedEpoch))
+    .filter((e) => (TAKEOVER_EVENTS as readonly string[]).includes(e.event))
+    .sort((a, b) => a.at - b.at);
+  for (const e of agentLines) {
+    const at = e.at - writer.started;
+    events.push({ at, what: `agent on ${e.host}: ${e.event}` });
+    phases[`${e.event} (${e.host})`] ??= at - r.failedAt;
+  }
+  progress(t0, "re-protection: pulumi up with the config unchanged (it follows the agents)");
+  const t = writer.now();
+  const after = await stack.up({
+    onOutput: (text) => process.stderr.write(text.replace(/^/gm, "    ")),
+  });
+  phases["reprotection"] = writer.now() - t;
+  events.push({ at: writer.now(), what: "re-protected (pulumi up followed the agents)" });
+  const origin = after.outputs["standbyOrigin"]?.value ?? null;
+  return conclude(args, r, pair, m, objectives, { agents: agentLines }, origin, t0);
 }
 
 main().then(

@@ -24,6 +24,8 @@ command -v ps >/dev/null || missing+=(procps)
 [ -x /usr/sbin/nft ] || missing+=(nftables)
 [ -x /usr/bin/sudo ] || missing+=(sudo)
 command -v go >/dev/null || missing+=(golang-go)
+command -v etcd >/dev/null || missing+=(etcd-server)
+command -v etcdctl >/dev/null || missing+=(etcd-client)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     say "missing packages: ${missing[*]}"

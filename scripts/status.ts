@@ -7,6 +7,11 @@ import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { OperatorAccess, readHost } from "../components/operator/access";
 import { SshSession } from "../components/operator/ssh";
 import { evaluate, EXIT, exitCode, formatReport, HostView } from "../components/operator/status";
+import {
+  evaluateAutomatic,
+  formatAutomatic,
+  readAutomatic,
+} from "../components/operator/automatic";
 
 interface Args {
   stack: string;
@@ -47,7 +52,20 @@ async function main(): Promise<number> {
     const thresholds = { maxLagBytes: args.maxLagBytes };
     const report = evaluate(views[0], views[1], thresholds);
     report.problems = report.problems.map((m) => m.replaceAll("<stack>", args.stack));
-    console.log(args.json ? JSON.stringify(report) : formatReport(report));
+    // Automatic failover: the agents, the leader key and etcd, read on the master hosts.
+    const prefix = (outputs["automaticFailover"]?.value as { prefix?: string } | undefined)?.prefix;
+    const automatic = prefix
+      ? evaluateAutomatic(
+          access.hosts.map((h) => readAutomatic(ssh, h, prefix)),
+          report.primary,
+          Date.now(),
+        )
+      : undefined;
+    if (args.json) console.log(JSON.stringify({ ...report, automatic }));
+    else {
+      console.log(formatReport(report));
+      if (automatic) console.log(`\nautomatic failover\n${formatAutomatic(automatic)}`);
+    }
     return exitCode(report, thresholds);
   } finally {
     ssh.close();

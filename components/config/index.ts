@@ -30,7 +30,7 @@ export type { ConfigContext, RawSettings } from "./reader";
 export type { LocalMode, LocalSettings } from "./local";
 export { LOCAL_SEGMENT_ROLES, localHostName } from "./local";
 export type { ExistingHostSettings } from "./existing";
-export type { ActivationMode, ActivationSettings, HostRole } from "./activation";
+export type { ActivationMode, ActivationSettings, AutomaticSettings, HostRole } from "./activation";
 export type { DrillObjectives, OperatorSettings } from "./operator";
 export type { AwsHostSettings, AwsSettings, PortRange, ProxySettings } from "./aws";
 export type { GreenplumSettings, GreenplumVersionHint } from "./greenplum";
@@ -167,6 +167,7 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     );
   }
   const activation = parseActivation(r);
+  if (activation.automatic) checkAutomatic(r, platform, engine, local, activation.protect);
   if (engine === "greenplum" && r.value("activation.maxLagBytes") !== undefined) {
     // A setting that silently does nothing would be a bound that does not hold.
     r.fail(
@@ -195,6 +196,34 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     drill,
     stepTimeoutSeconds,
   };
+}
+
+/** What automatic failover needs that other settings decide (what is built so far). */
+function checkAutomatic(
+  r: Reader,
+  platform: Platform,
+  engine: EngineName,
+  local: LocalSettings | undefined,
+  protect: boolean,
+): void {
+  const off = `pulumi config set ${CONFIG_NAMESPACE}:activation.automatic false`;
+  if (platform !== "local" || local?.mode !== "netns") {
+    r.fail(
+      "activation.automatic",
+      `is built for platform local with local.mode netns so far (etcd's witness is a third namespace), got platform ${platform}${local ? ` with local.mode ${local.mode}` : ""}`,
+      `run it as root on platform local, or ${off}`,
+    );
+  }
+  if (engine !== "postgres") {
+    r.fail(
+      "activation.automatic",
+      "is built for engine postgres so far (Greenplum must also fence the old coordinator at the segments)",
+      off,
+    );
+  }
+  if (!protect) {
+    r.fail("activation.automatic", "needs a standby to fail over to (protect is off)", off);
+  }
 }
 
 /** Reads the `gpmirror:*` settings of the current stack and validates them. */

@@ -20,6 +20,8 @@ export interface LocalHostsArgs {
    * by every host, and a segment host joins the pair (its name is in greenplum.segmentHosts).
    */
   greenplum?: GreenplumSettings;
+  /** A third host for etcd's witness member (automatic failover). */
+  witness?: boolean;
 }
 
 /** What `scripts/local-hosts.sh create` prints. */
@@ -35,7 +37,7 @@ interface CreatedHost {
 }
 
 const SCRIPT = "bash scripts/local-hosts.sh";
-const HOST_OCTET: Record<string, number> = { primary: 11, standby: 12, seg1: 21 };
+const HOST_OCTET: Record<string, number> = { primary: 11, standby: 12, witness: 13, seg1: 21 };
 /**
  * Greenplum's master directory inside the admin user's home (gpinitsystem's <prefix>-1), under
  * the stack's name and the host's role: the hosts of every local stack share this machine's
@@ -66,6 +68,7 @@ export function greenplumInstaller(): string {
 export class LocalHosts extends pulumi.ComponentResource implements SshCommandLine {
   readonly primary: Host;
   readonly standby: Host;
+  readonly witness?: Host;
   /** The client key file on this machine, for commands an operator pastes. */
   readonly keyPath: pulumi.Output<string>;
   readonly knownHostsPath: string;
@@ -161,7 +164,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
       );
     // gpinitsystem (the primary step) needs the segment hosts.
     this.segmentHosts = gp ? LOCAL_SEGMENT_ROLES.map(create) : [];
-    const makeHost = (role: "primary" | "standby", dbPort: number): Host => {
+    const makeHost = (role: Host["role"], dbPort: number): Host => {
       const created = create(role);
       const info = created.stdout.apply(
         (out) => JSON.parse(out.trim().split("\n").pop() ?? "") as CreatedHost,
@@ -185,6 +188,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
     };
     this.primary = makeHost("primary", args.primaryDbPort);
     this.standby = makeHost("standby", args.standbyDbPort);
+    if (args.witness) this.witness = makeHost("witness", 0);
     this.registerOutputs({});
   }
 

@@ -63,7 +63,7 @@ export class Pair {
 
   /** Hosts a failed destroy left behind (testStack removes an earlier run's before it builds). */
   private removeLeftoverHosts(): void {
-    for (const host of ["primary", "standby"]) {
+    for (const host of ["primary", "standby", "witness"]) {
       if (!fs.existsSync(`${this.stateDir}/meta/${host}.json`)) continue;
       execFileSync("bash", [path.join(ROOT, "scripts", "local-hosts.sh"), "destroy"], {
         env: { ...process.env, GPM_STACK: this.name, GPM_STATE_DIR: this.stateDir, GPM_HOST: host },

@@ -29,7 +29,8 @@ export class Writer {
   readonly acks: Ack[] = [];
   readonly errors: { at: number; host: string; message: string }[] = [];
   private stopped = false;
-  private readonly started = Date.now();
+  /** When the writer was made (ms since the epoch): `now()` and every `at` count from it. */
+  readonly started = Date.now();
   private loop?: Promise<void>;
 
   constructor(

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Config is what the remote step writes to agent.json beside the agent. File paths only:
+// the TLS private key stays in its own file (mode 0600), never in the config or on a command line.
+type Config struct {
+	Name            string   `json:"name"`   // this host, by the role it was built with
+	Peer            string   `json:"peer"`   // the other master host
+	Prefix          string   `json:"prefix"` // etcd key prefix, e.g. /gpmirror/<stack>
+	Endpoints       []string `json:"endpoints"`
+	CACert          string   `json:"caCert"`
+	Cert            string   `json:"cert"`
+	Key             string   `json:"key"`
+	LeaseTTLSeconds int64    `json:"leaseTtlSeconds"`
+	RenewIntervalMs int64    `json:"renewIntervalMs"`
+	RetryWindowMs   int64    `json:"retryWindowMs"`
+	MaxLagBytes     int64    `json:"maxLagBytes"`
+	Synchronous     bool     `json:"synchronous"`
+	ApplicationName string   `json:"applicationName"` // this host's application_name as a standby
+	PgBin           string   `json:"pgBin"`
+	DataDir         string   `json:"dataDir"`
+	SocketDir       string   `json:"socketDir"`
+	Port            int      `json:"port"`
+	StateFile       string   `json:"stateFile"`
+}
+
+func (c Config) renewInterval() time.Duration {
+	return time.Duration(c.RenewIntervalMs) * time.Millisecond
+}
+func (c Config) retryWindow() time.Duration { return time.Duration(c.RetryWindowMs) * time.Millisecond }
+func (c Config) leaderKey() string          { return c.Prefix + "/leader" }
+func (c Config) statusKey() string          { return c.Prefix + "/status" }
+
+// fenceBudget is what a fence may take (stop, then kill of every server process); the rule
+// checked here and in the Pulumi config: retryWindow + fenceBudget + clockMargin < TTL.
+const fenceBudget = 500 * time.Millisecond
+const clockMargin = 500 * time.Millisecond
+
+func loadConfig(path string) (Config, error) {
+	var c Config
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	if c.Name == "" || c.Peer == "" || c.Prefix == "" || len(c.Endpoints) == 0 || c.DataDir == "" ||
+		c.PgBin == "" || c.SocketDir == "" || c.Port == 0 || c.StateFile == "" {
+		return c, fmt.Errorf("%s: name, peer, prefix, endpoints, pgBin, dataDir, socketDir, port and stateFile are required", path)
+	}
+	ttl := time.Duration(c.LeaseTTLSeconds) * time.Second
+	if c.RenewIntervalMs <= 0 || c.renewInterval() >= c.retryWindow() ||
+		c.retryWindow()+fenceBudget+clockMargin >= ttl {
+		return c, fmt.Errorf("%s: timings inconsistent: need renewInterval (%d ms) < retryWindow (%d ms) and retryWindow + %v fence + %v margin < lease TTL (%d s)",
+			path, c.RenewIntervalMs, c.RetryWindowMs, fenceBudget, clockMargin, c.LeaseTTLSeconds)
+	}
+	return c, nil
+}

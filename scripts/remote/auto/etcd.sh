@@ -1,0 +1,48 @@
+# etcd.sh: one member of the etcd that decides who leads (automatic failover), under its
+# supervisor; restarted only when its flags or certificates changed. Parameters:
+#   GPM_AUTO_DIR   this host's directory for etcd and the agent
+#   GPM_ETCD_NAME, GPM_ETCD_ADDRESS   this member
+#   GPM_ETCD_CLUSTER  name=https://address:2380,... (all members)
+#   GPM_ETCD_TOKEN    initial cluster token
+#   GPM_TLS_CA, GPM_TLS_CERT, GPM_TLS_KEY (secret)
+GPM_TAG=gpmirror-etcd
+gpm_need_match GPM_AUTO_DIR '^/[A-Za-z0-9_./-]+$' "absolute directory"
+gpm_need_match GPM_ETCD_NAME '^[a-z0-9-]{1,40}$' "member name"
+gpm_need_match GPM_ETCD_ADDRESS '^[A-Za-z0-9.-]+$' "member address"
+gpm_need_match GPM_ETCD_CLUSTER '^[a-z0-9=:/.,-]+$' "name=https://address:2380,..."
+gpm_need_match GPM_ETCD_TOKEN '^[A-Za-z0-9-]{1,64}$' "cluster token"
+ETCD="$(command -v etcd || true)"
+[[ -n "$ETCD" ]] || gpm_die "etcd is not installed on this host (Debian/Ubuntu: apt-get install etcd-server)"
+DIR="$GPM_AUTO_DIR/etcd"
+mkdir -p "$DIR"
+chmod 0700 "$DIR"
+tls_changed="$(auto_tls "$DIR")"
+a="$GPM_ETCD_ADDRESS"
+flags=(
+  --name "$GPM_ETCD_NAME" --data-dir "$DIR/data"
+  --listen-client-urls "https://$a:2379,https://127.0.0.1:2379" --advertise-client-urls "https://$a:2379"
+  --listen-peer-urls "https://$a:2380" --initial-advertise-peer-urls "https://$a:2380"
+  --initial-cluster "$GPM_ETCD_CLUSTER" --initial-cluster-state new --initial-cluster-token "$GPM_ETCD_TOKEN"
+  --client-cert-auth --trusted-ca-file "$DIR/tls/ca.crt" --cert-file "$DIR/tls/host.crt" --key-file "$DIR/tls/host.key"
+  --peer-client-cert-auth --peer-trusted-ca-file "$DIR/tls/ca.crt" --peer-cert-file "$DIR/tls/host.crt" --peer-key-file "$DIR/tls/host.key"
+  # When etcd's leader is lost, nothing is renewed until the others elect a new one: after a
+  # randomized 1-2 election timeouts, so activation.retryWindowMs must be longer than 2 s and
+  # a vote (the config checks it). 500 ms made a 0.5 s blip start an election and cost the
+  # master its lease; 1000 ms does not. Leases of 2 s and more are granted (3.4: min TTL 1.5 x
+  # election timeout).
+  --heartbeat-interval 100 --election-timeout 1000 --logger zap --log-level warn
+  # A member cut off from the others keeps raising its term (3.4 default); when it comes back
+  # it forces the leader down, and the election takes longer than the agents' retry window:
+  # the new master's agent fences it. Pre-vote keeps a member that cannot win from raising it.
+  --pre-vote
+)
+flags_changed="$(printf '%s\n' "${flags[@]}" | auto_write "$DIR/flags" 0644)"
+action=kept
+if [[ -n "$tls_changed$flags_changed" ]] || ! auto_running "$DIR/etcd.pid"; then
+  auto_stop "$DIR/etcd.pid"
+  gpm_log "starting etcd member $GPM_ETCD_NAME on $a"
+  auto_start "$DIR" etcd "$ETCD" "${flags[@]}"
+  action=started
+fi
+jq -cn --arg action "$action" --arg version "$("$ETCD" --version | head -n 1 | awk '{print $3}')" \
+  '{action: $action, version: $version}'

@@ -1,0 +1,67 @@
+# shellcheck shell=bash
+# Helpers of the automatic failover steps (etcd.sh, agent.sh): TLS files and the supervisor.
+# Sent after scripts/remote/common.sh; SUPERVISE_TEXT holds supervise.sh's text.
+
+# auto_write FILE MODE: stdin to FILE (atomically); prints "changed" when its content changed.
+auto_write() {
+  local file="$1" mode="$2" tmp
+  tmp="$(mktemp "$file.XXXXXX")"
+  cat >"$tmp"
+  chmod "$mode" "$tmp"
+  if [[ -f "$file" ]] && cmp -s "$tmp" "$file"; then
+    rm -f "$tmp"
+  else
+    mv -f "$tmp" "$file"
+    echo changed
+  fi
+}
+
+# auto_tls DIR: the CA, this host's certificate and key (GPM_TLS_*) under DIR/tls.
+auto_tls() {
+  local dir="$1/tls" changed=""
+  gpm_need GPM_TLS_CA "the etcd CA certificate"
+  gpm_need GPM_TLS_CERT "this host's etcd certificate"
+  gpm_need GPM_TLS_KEY "this host's etcd key (secret)"
+  mkdir -p "$dir"
+  chmod 0700 "$dir"
+  changed+="$(printf '%s\n' "$GPM_TLS_CA" | auto_write "$dir/ca.crt" 0644)"
+  changed+="$(printf '%s\n' "$GPM_TLS_CERT" | auto_write "$dir/host.crt" 0644)"
+  changed+="$(printf '%s\n' "$GPM_TLS_KEY" | auto_write "$dir/host.key" 0600)"
+  [[ -z "$changed" ]] || echo changed
+}
+
+# auto_running PIDFILE: 0 when the supervisor in PIDFILE runs.
+auto_running() {
+  local pid
+  pid="$(cat "$1" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF supervise.sh
+}
+
+# auto_stop PIDFILE: stops the supervisor and what it runs (TERM, then KILL after 10 s).
+auto_stop() {
+  local pidfile="$1" pid i
+  auto_running "$pidfile" || return 0
+  pid="$(cat "$pidfile")"
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    [[ -d "/proc/$pid" ]] || return 0
+    sleep 0.1
+  done
+  pkill -KILL -P "$pid" 2>/dev/null || true
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# auto_start DIR NAME CMD...: CMD under the supervisor, detached from this session (logs in
+# DIR/NAME.log, pid file DIR/NAME.pid).
+auto_start() {
+  local dir="$1" name="$2"
+  shift 2
+  printf '%s\n' "$SUPERVISE_TEXT" | auto_write "$dir/supervise.sh" 0755 >/dev/null
+  setsid nohup bash "$dir/supervise.sh" "$dir/$name.pid" "$dir/$name.log" "$@" </dev/null >/dev/null 2>&1 &
+  local i
+  for ((i = 0; i < 50; i++)); do
+    auto_running "$dir/$name.pid" && return 0
+    sleep 0.1
+  done
+  gpm_die "$name did not start under its supervisor; see $dir/$name.log"
+}

@@ -1,0 +1,84 @@
+import { ConfigError, parseSettings } from "../../components/config";
+
+const ctx = { stack: "local", uid: 0, homeDir: "/root" };
+const errorOf = (raw: Record<string, unknown>, c = ctx): string => {
+  try {
+    parseSettings(raw, c);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error("no error");
+};
+
+describe("automatic failover settings", () => {
+  it("is off unless asked for, and has timings that fence before the lease can expire", () => {
+    expect(parseSettings({}, ctx).activation.automatic).toBeUndefined();
+    expect(parseSettings({ activation: { automatic: "true" } }, ctx).activation.automatic).toEqual({
+      leaseTtlSeconds: 6,
+      renewIntervalMs: 500,
+      retryWindowMs: 4000,
+    });
+  });
+
+  it("refuses a retry window that leaves no room for the fence before the lease expires", () => {
+    const msg = errorOf({
+      activation: { automatic: "true", leaseTtlSeconds: "4", retryWindowMs: "3500" },
+    });
+    expect(msg).toMatch(/activation\.retryWindowMs/);
+    expect(msg).toMatch(/4500 ms is not less than the lease TTL \(4000 ms\)/);
+    expect(msg).toMatch(/activation\.leaseTtlSeconds 5/);
+  });
+
+  it.each([
+    ["500", "3000", 3000],
+    ["200", "2700", 2700],
+  ])(
+    "refuses a retry window that an etcd election after its leader's loss outlasts (renew every %s ms, window %s ms)",
+    (renewIntervalMs, retryWindowMs, needed) => {
+      const msg = errorOf({
+        activation: { automatic: "true", leaseTtlSeconds: "10", renewIntervalMs, retryWindowMs },
+      });
+      expect(msg).toMatch(
+        new RegExp(`activation\\.retryWindowMs.*longer than etcd's election.*= ${needed} ms`),
+      );
+      expect(msg).toMatch(/etcd's leader member is lost/);
+      expect(msg).toMatch(new RegExp(`activation\\.retryWindowMs ${needed + 1000}\\b`));
+    },
+  );
+
+  it("accepts a window just above the election and a TTL just above the fence budget", () => {
+    const auto = parseSettings(
+      {
+        activation: {
+          automatic: "true",
+          leaseTtlSeconds: "5",
+          renewIntervalMs: "200",
+          retryWindowMs: "2701",
+        },
+      },
+      ctx,
+    ).activation.automatic;
+    expect(auto).toEqual({ leaseTtlSeconds: 5, renewIntervalMs: 200, retryWindowMs: 2701 });
+  });
+
+  it("refuses a renew interval that gives the leader one try per window", () => {
+    const msg = errorOf({
+      activation: { automatic: "true", renewIntervalMs: "2500", retryWindowMs: "2500" },
+    });
+    expect(msg).toMatch(
+      /activation\.renewIntervalMs.*must be shorter than activation\.retryWindowMs/,
+    );
+  });
+
+  it.each([
+    [{ engine: "greenplum" }, /engine postgres so far/],
+    [{ protect: "false" }, /needs a standby/],
+    [{ local: { mode: "loopback" } }, /local\.mode netns/],
+  ])("refuses %j with automatic failover, before anything is built", (extra, why) => {
+    const msg = errorOf({ ...extra, activation: { automatic: "true" } });
+    expect(msg).toMatch(/activation\.automatic/);
+    expect(msg).toMatch(why);
+    expect(msg).toMatch(/activation\.automatic false/);
+  });
+});
