@@ -128,6 +128,7 @@ const automatic =
         synchronous: replicationSettings.synchronous,
         after: [mirror.built],
         stepTimeoutSeconds: config.stepTimeoutSeconds,
+        engineAgent: engine.agent?.bind(engine),
       })
     : undefined;
 /** Automatic failover: etcd, the agents' timings, who held the leader key when this update began. */

@@ -310,20 +310,72 @@ func (a *Agent) follow(pg PgState) {
 		return
 	}
 	start := time.Now()
-	if err := a.cfg.promote(30 * time.Second); err != nil {
+	// gpactivatestandby takes longer than the retry window: the lease is renewed meanwhile, or
+	// the watchdog would fence the coordinator being promoted.
+	done := make(chan struct{})
+	go a.keepAlive(done)
+	result, err := a.cfg.promote(a.cfg.promoteTimeout())
+	close(done)
+	if err != nil {
 		event("promote-failed", map[string]any{"error": err.Error()})
 		return // still holding: the next step sees a standby and releases the key
 	}
 	a.mu.Lock()
 	a.st.PromotedAt, a.st.LastStatus, a.st.Refused = time.Now().UnixMilli(), nil, ""
 	a.mu.Unlock()
-	event("promoted", map[string]any{"tookMs": time.Since(start).Milliseconds()})
+	fields := map[string]any{"tookMs": time.Since(start).Milliseconds()}
+	if result != nil {
+		fields["result"] = result
+	}
+	event("promoted", fields)
+}
+
+// keepAlive renews the lease each interval until done, while step() waits for a promotion.
+func (a *Agent) keepAlive(done <-chan struct{}) {
+	tick := time.NewTicker(a.cfg.renewInterval())
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		a.mu.Lock()
+		lease, holding := clientv3.LeaseID(a.st.LeaseID), a.st.Holding
+		a.mu.Unlock()
+		if !holding {
+			return
+		}
+		sent := mono()
+		ctx, cancel := a.ctx()
+		resp, err := a.cli.KeepAliveOnce(ctx, lease)
+		cancel()
+		a.mu.Lock()
+		if err == nil && resp.TTL > 0 && a.st.Holding && a.st.LeaseID == int64(lease) {
+			a.st.LastRenewMono, a.st.LeaseTTL = int64(sent), resp.TTL
+		}
+		a.saveLocked()
+		a.mu.Unlock()
+	}
 }
 
 // mayPromote: "" when this standby may take over, else why not.
 func (a *Agent) mayPromote(pg PgState, last *LeaderStatus) string {
 	if last == nil {
 		return "never saw " + a.cfg.Peer + " lead: nothing to take over"
+	}
+	if a.cfg.greenplum() {
+		// Greenplum's coordinator waits for its standby only while the stream is up (with
+		// synchronous_standby_names empty), and commits go on without it once the stream
+		// drops: the leader's last status must show this standby streaming synchronously.
+		// The config keeps wal_sender_timeout longer than the retry window, so that a leader
+		// cut off from this standby fences itself before it can commit without it.
+		for _, r := range strings.Split(last.Replicas, ",") {
+			if r == a.cfg.ApplicationName+":sync" {
+				return ""
+			}
+		}
+		return "the leader's last status did not show this standby streaming synchronously (" + last.Replicas + "): acknowledged commits may be missing here"
 	}
 	if a.cfg.Synchronous {
 		// Every acknowledged commit waited for a synchronous standby's flush; this is the only

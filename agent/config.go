@@ -28,6 +28,24 @@ type Config struct {
 	SocketDir       string   `json:"socketDir"`
 	Port            int      `json:"port"`
 	StateFile       string   `json:"stateFile"`
+	// Engine: "postgres" (default) or "greenplum". A Greenplum standby coordinator answers no
+	// SQL (hot_standby off): it is told by its postmaster and StandbyMarker; it is promoted by
+	// PromoteScript (the engine's activate step, written beside the agent by agent.sh), which
+	// fences the old coordinator at the segments and runs gpactivatestandby.
+	Engine                string `json:"engine,omitempty"`
+	StandbyMarker         string `json:"standbyMarker,omitempty"`
+	PromoteScript         string `json:"promoteScript,omitempty"`
+	PromoteTimeoutSeconds int64  `json:"promoteTimeoutSeconds,omitempty"`
+}
+
+func (c Config) greenplum() bool { return c.Engine == "greenplum" }
+
+// promoteTimeout bounds a promotion: pg_ctl promote, or the whole activate step on Greenplum.
+func (c Config) promoteTimeout() time.Duration {
+	if c.PromoteTimeoutSeconds > 0 {
+		return time.Duration(c.PromoteTimeoutSeconds) * time.Second
+	}
+	return 30 * time.Second
 }
 
 func (c Config) renewInterval() time.Duration {
@@ -54,6 +72,15 @@ func loadConfig(path string) (Config, error) {
 	if c.Name == "" || c.Peer == "" || c.Prefix == "" || len(c.Endpoints) == 0 || c.DataDir == "" ||
 		c.PgBin == "" || c.SocketDir == "" || c.Port == 0 || c.StateFile == "" {
 		return c, fmt.Errorf("%s: name, peer, prefix, endpoints, pgBin, dataDir, socketDir, port and stateFile are required", path)
+	}
+	switch c.Engine {
+	case "", "postgres":
+	case "greenplum":
+		if c.StandbyMarker == "" || c.PromoteScript == "" {
+			return c, fmt.Errorf("%s: engine greenplum needs standbyMarker and promoteScript", path)
+		}
+	default:
+		return c, fmt.Errorf("%s: engine must be postgres or greenplum, got %q", path, c.Engine)
 	}
 	ttl := time.Duration(c.LeaseTTLSeconds) * time.Second
 	if c.RenewIntervalMs <= 0 || c.renewInterval() >= c.retryWindow() ||

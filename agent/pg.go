@@ -48,6 +48,9 @@ func (c Config) probe(timeout time.Duration) PgState {
 	cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=2")
 	out, err := cmd.Output()
 	if err != nil {
+		if c.greenplum() {
+			c.probeGreenplumStandby(&s)
+		}
 		return s
 	}
 	f := strings.Split(strings.TrimSpace(string(out)), "|")
@@ -130,12 +133,17 @@ func (c Config) serverPids() []int {
 	return pids
 }
 
-func (c Config) promote(timeout time.Duration) error {
+// promote: pg_ctl promote, or on Greenplum the engine's activate step (promoteGreenplum).
+// Returns what the step printed as its result, when it did.
+func (c Config) promote(timeout time.Duration) (map[string]any, error) {
+	if c.greenplum() {
+		return c.promoteGreenplum(timeout)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	out, err := c.pgCtl(ctx, "promote", "-w", "-t", strconv.Itoa(int(timeout.Seconds())))
 	if err != nil {
-		return fmt.Errorf("pg_ctl promote: %v: %s", err, strings.TrimSpace(string(out)))
+		return nil, fmt.Errorf("pg_ctl promote: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	return nil
+	return nil, nil
 }

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { AutomaticSettings } from "./config";
 import { Host, sshConnection } from "./host";
+import { AgentEngine } from "./engines/engine";
 import { RemoteStep } from "./remoteStep";
 import { remoteFiles } from "./engines/scriptText";
 import { localCommandDir, PACKAGE_ROOT, scriptPath } from "./packageRoot";
@@ -25,6 +26,8 @@ export interface AutomaticFailoverArgs {
   /** The agents start once the pair is built and streaming. */
   after: pulumi.Resource[];
   stepTimeoutSeconds: number;
+  /** The engine's part of the agent on `target` (Greenplum); none: PostgreSQL's defaults. */
+  engineAgent?: (target: Host, old: Host) => AgentEngine;
 }
 
 export interface AgentsSummary {
@@ -130,12 +133,13 @@ export class AutomaticFailover extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: h.ready },
       );
+      const engine = args.engineAgent?.(h, peer);
       const config = pulumi.all([endpoints, h.dataDir, h.name]).apply(([eps, dataDir, hostName]) =>
         JSON.stringify({
           name: h.role,
           peer: peer.role,
           // As a standby this host streams under its own host name (standby.sh).
-          applicationName: hostName,
+          applicationName: engine?.applicationName ?? hostName,
           prefix: keyPrefix(args.stack),
           endpoints: eps,
           caCert: "TLSDIR/ca.crt",
@@ -148,9 +152,10 @@ export class AutomaticFailover extends pulumi.ComponentResource {
           synchronous: args.synchronous,
           pgBin: "PGBIN",
           dataDir,
-          socketDir: `${path.dirname(dataDir)}/run`,
+          socketDir: engine?.socketDir ?? `${path.dirname(dataDir)}/run`,
           port: h.dbPort,
           stateFile: "AUTODIR/state.json",
+          ...engine?.config,
         }),
       );
       new RemoteStep(
@@ -163,6 +168,7 @@ export class AutomaticFailover extends pulumi.ComponentResource {
             GPM_AGENT_BIN: remoteBin,
             GPM_AGENT_SHA256: binary.apply((b) => b.sha256),
             GPM_AGENT_CONFIG: config,
+            ...engine?.env,
             ...tlsEnv(h),
           },
           timeoutSeconds: args.stepTimeoutSeconds,

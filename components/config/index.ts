@@ -4,7 +4,13 @@
 import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings, parseAws } from "./aws";
-import { ActivationSettings, parseActivation } from "./activation";
+import {
+  ActivationSettings,
+  AutomaticSettings,
+  CLOCK_MARGIN_MS,
+  FENCE_BUDGET_MS,
+  parseActivation,
+} from "./activation";
 import { DrillObjectives, OperatorSettings, parseDrill, parseOperator } from "./operator";
 import { ExistingHostSettings, parseExistingHost } from "./existing";
 import { GreenplumSettings, parseGreenplum } from "./greenplum";
@@ -167,7 +173,10 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     );
   }
   const activation = parseActivation(r);
-  if (activation.automatic) checkAutomatic(r, platform, engine, local, activation.protect);
+  if (activation.automatic) {
+    checkAutomatic(r, platform, local, activation.protect);
+    if (greenplum) checkAutomaticGreenplum(r, activation.automatic, greenplum);
+  }
   if (engine === "greenplum" && r.value("activation.maxLagBytes") !== undefined) {
     // A setting that silently does nothing would be a bound that does not hold.
     r.fail(
@@ -202,7 +211,6 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
 function checkAutomatic(
   r: Reader,
   platform: Platform,
-  engine: EngineName,
   local: LocalSettings | undefined,
   protect: boolean,
 ): void {
@@ -214,15 +222,35 @@ function checkAutomatic(
       `run it as root on platform local, or ${off}`,
     );
   }
-  if (engine !== "postgres") {
-    r.fail(
-      "activation.automatic",
-      "is built for engine postgres so far (Greenplum must also fence the old coordinator at the segments)",
-      off,
-    );
-  }
   if (!protect) {
     r.fail("activation.automatic", "needs a standby to fail over to (protect is off)", off);
+  }
+}
+
+/**
+ * Greenplum's coordinator waits for its standby at commit only while the stream is up; once
+ * wal_sender_timeout ends a hung stream, commits go on without it. A coordinator cut off from
+ * the standby and from etcd must fence itself (after the retry window) before that.
+ */
+function checkAutomaticGreenplum(
+  r: Reader,
+  automatic: AutomaticSettings,
+  greenplum: GreenplumSettings,
+): void {
+  const needMs = automatic.retryWindowMs + FENCE_BUDGET_MS + CLOCK_MARGIN_MS;
+  if (greenplum.walSenderTimeoutSeconds * 1000 <= needMs) {
+    r.fail(
+      "greenplum.walSenderTimeoutSeconds",
+      `must be longer than activation.retryWindowMs plus the fence (${needMs} ms) with automatic failover, got ${greenplum.walSenderTimeoutSeconds} s: a coordinator cut off from its standby would acknowledge commits without it before its agent fences it`,
+      `pulumi config set ${CONFIG_NAMESPACE}:greenplum.walSenderTimeoutSeconds ${Math.ceil(needMs / 1000) + 5}`,
+    );
+  }
+  if (greenplum.version === "6") {
+    r.fail(
+      "activation.automatic",
+      "is built for Greenplum 7 and Apache Cloudberry: the agent reads the coordinator's WAL position with their functions and tells a standby by standby.signal",
+      `pulumi config set ${CONFIG_NAMESPACE}:activation.automatic false`,
+    );
   }
 }
 

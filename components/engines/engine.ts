@@ -82,6 +82,11 @@ export interface Engine {
   trust?(pair: Pair, host: Host, peer: Host, inputs: TrustInputs): StepScript;
   /** The steps of the safe activation (scripts/activate.sh, run where Pulumi runs). */
   activationScripts(pair: Pair): ActivationScripts;
+  /**
+   * Optional: what the failover agent beside `target` needs of this engine (automatic
+   * failover); without it the agent probes and promotes a PostgreSQL server itself.
+   */
+  agent?(target: Host, old: Host): AgentEngine;
   /** The exact command an operator pastes to promote the standby. */
   activationCommand(
     pair: Pair,
@@ -117,4 +122,16 @@ export interface ActivationScripts {
   promote(host: Host): StepScript;
   /** Bound on the promote step, when it may take longer than activation.timeoutSeconds. */
   promoteTimeoutSeconds?: number;
+}
+
+/** The engine's part of a failover agent's config (agent/config.go) and its step's parameters. */
+export interface AgentEngine {
+  /** agent.json's engine fields: engine, standbyMarker, promoteScript, promoteTimeoutSeconds. */
+  config: Record<string, string | number>;
+  /** Where the server's unix socket is. */
+  socketDir: string;
+  /** The application_name this host streams under as a standby. */
+  applicationName: string;
+  /** Parameters of the agent step (GPM_PG_BIN, GPM_AGENT_PROMOTE). */
+  env: Record<string, pulumi.Input<string>>;
 }

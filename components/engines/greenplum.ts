@@ -2,8 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { GreenplumSettings } from "../config";
 import { Host, expectedSystemEnv } from "../host";
 import { exportLines, shellQuote } from "../shell";
+import { stepInput } from "../remoteStep";
 import {
   ActivationOptions,
+  AgentEngine,
   ActivationScripts,
   Engine,
   Pair,
@@ -177,6 +179,41 @@ export class GreenplumEngine implements Engine {
       GPM_ACTIVATION_TIMEOUT_SECONDS: String(this.settings.activationTimeoutSeconds),
       GPM_CLIENT_ENDPOINT: pulumi.interpolate`${target.address}:${target.dbPort}`,
       ...this.segmentFenceEnv(old),
+    };
+  }
+
+  /**
+   * The failover agent on `target` (automatic failover): the standby coordinator is told by
+   * its marker (it answers no SQL), and promoted by this engine's own activate step, forced
+   * with the lease as proof (GPM_OLD_FENCED_BY=lease): the agent runs it only once the old
+   * coordinator's lease is gone and it holds the leader key, so the old coordinator fenced
+   * itself; the step still stops one it finds running and fences the segments against one it
+   * cannot reach, before gpactivatestandby.
+   */
+  agent(target: Host, old: Host): AgentEngine {
+    const s = this.settings;
+    const promote = stepInput(remoteScript("greenplum", "activate"), {
+      ...this.activateEnv(target, old),
+      GPM_FORCE: "true",
+      GPM_OLD_FENCED_BY: "lease",
+      // The takeover waits on this when the old host is cut off (the default is 10 s).
+      GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS: "2",
+    });
+    return {
+      config: {
+        engine: "greenplum",
+        // Greenplum 7 and Cloudberry; the agent's probe SQL needs their WAL functions too.
+        standbyMarker: "standby.signal",
+        promoteScript: "AUTODIR/promote.sh",
+        promoteTimeoutSeconds:
+          s.activationTimeoutSeconds +
+          PROMOTE_STEP_MARGIN_SECONDS +
+          2 * s.segmentFenceTimeoutSeconds,
+      },
+      // The coordinator's socket is in /tmp (each local host has its own).
+      socketDir: "/tmp",
+      applicationName: "gp_walreceiver",
+      env: { GPM_PG_BIN: `${s.gphome}/bin`, GPM_AGENT_PROMOTE: promote },
     };
   }
 

@@ -72,7 +72,7 @@ describe("automatic failover settings", () => {
   });
 
   it.each([
-    [{ engine: "greenplum" }, /engine postgres so far/],
+    [{ engine: "greenplum", greenplum: { version: "6" } }, /Greenplum 7 and Apache Cloudberry/],
     [{ protect: "false" }, /needs a standby/],
     [{ local: { mode: "loopback" } }, /local\.mode netns/],
   ])("refuses %j with automatic failover, before anything is built", (extra, why) => {
@@ -80,5 +80,26 @@ describe("automatic failover settings", () => {
     expect(msg).toMatch(/activation\.automatic/);
     expect(msg).toMatch(why);
     expect(msg).toMatch(/activation\.automatic false/);
+  });
+
+  it("runs on the local Greenplum stack, with the agent's defaults", () => {
+    const c = parseSettings({ engine: "greenplum", activation: { automatic: "true" } }, ctx);
+    expect(c.activation.automatic).toEqual({
+      leaseTtlSeconds: 6,
+      renewIntervalMs: 500,
+      retryWindowMs: 4000,
+    });
+  });
+
+  it("refuses a Greenplum wal_sender_timeout that ends a hung stream before the agent fences", () => {
+    const msg = errorOf({
+      engine: "greenplum",
+      greenplum: { walSenderTimeoutSeconds: "5" },
+      activation: { automatic: "true" },
+    });
+    expect(msg).toMatch(
+      /greenplum\.walSenderTimeoutSeconds.*must be longer than activation\.retryWindowMs plus the fence \(5000 ms\)/,
+    );
+    expect(msg).toMatch(/greenplum\.walSenderTimeoutSeconds 10/);
   });
 });

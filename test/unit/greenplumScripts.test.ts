@@ -614,8 +614,28 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     expect(r.stderr).toMatch(/activation\.fenceCommand has fenced it/);
     expect(r.stderr).not.toMatch(/NOT FENCED: the old coordinator's host/);
     expect(sb.run("activate", { ...env, GPM_OLD_FENCED_BY: "ipmi" }).stderr).toMatch(
-      /GPM_OLD_FENCED_BY must be command or empty/,
+      /GPM_OLD_FENCED_BY must be command, lease or empty/,
     );
+  });
+
+  it("unreachable and promoted by the failover agent (GPM_OLD_FENCED_BY=lease): the expired lease is its proof, and the segments are fenced first", () => {
+    const { sb, r } = unreachableForced({
+      GPM_OLD_FENCED_BY: "lease",
+      GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS: "2",
+    });
+    expect(r.status).toBe(0);
+    const out = lastJson(r.stdout);
+    expect(out).toMatchObject({
+      promoted: true,
+      forced: true,
+      oldPrimary: "fenced-by-lease",
+      segmentFence: { state: "kept", hosts: ["sdw1: nft (added)"], failed: [] },
+    });
+    expect(r.stderr).toMatch(/lost the leader key's lease/);
+    // The takeover waits on ssh's connect timeout toward the cut-off host: the agent's, first.
+    const toOld = sb.calls("ssh").find((c) => c.args.includes("127.0.0.9"));
+    expect(toOld?.args.slice(0, 2)).toEqual(["-o", "ConnectTimeout=2"]);
+    expect(r.stderr).not.toMatch(/NOT FENCED: the old coordinator's host/);
   });
 
   it("heal: a second live coordinator is stopped only when it is known stale, then moved aside and unfenced", () => {

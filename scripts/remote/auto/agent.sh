@@ -4,6 +4,9 @@
 #   GPM_AGENT_BIN     the agent binary, copied here before this step
 #   GPM_AGENT_CONFIG  agent.json (no secrets: file paths and timings); its "TLSDIR" and
 #                     "AUTODIR" and "PGBIN" placeholders are replaced with this host's paths
+#   [GPM_PG_BIN]      the server's bin directory (Greenplum: $GPHOME/bin)
+#   [GPM_AGENT_PROMOTE]  Greenplum: the engine's activate step with its parameters (no
+#                     secrets), written to promote.sh, which the agent runs to promote
 #   GPM_TLS_CA, GPM_TLS_CERT, GPM_TLS_KEY (secret)
 GPM_TAG=gpmirror-agent
 gpm_need_match GPM_AUTO_DIR '^/[A-Za-z0-9_./-]+$' "absolute directory"
@@ -19,6 +22,10 @@ gpm_resolve_pg_bin
 config="${GPM_AGENT_CONFIG//TLSDIR/$DIR/tls}"
 config="${config//PGBIN/$PG_BIN}"
 config="${config//AUTODIR/$DIR}"
+if [[ -n "${GPM_AGENT_PROMOTE:-}" ]]; then
+  # Read at promotion only: a change does not restart the agent.
+  printf '%s\n' "$GPM_AGENT_PROMOTE" | auto_write "$DIR/promote.sh" 0700 >/dev/null
+fi
 config_changed="$(printf '%s\n' "$config" | auto_write "$DIR/agent.json" 0644)"
 "$DIR/gpmirror-agent" -config "$DIR/agent.json" -check >/dev/null
 action=kept

@@ -46,7 +46,11 @@
 # Env: GPM_GPHOME GPM_GP_ADMIN GPM_DATA_DIR GPM_DB_PORT (the standby's) [GPM_GP_VERSION_HINT]
 #      GPM_OLD_PRIMARY_ADDRESS GPM_OLD_PRIMARY_PORT GPM_OLD_PRIMARY_DATA_DIR
 #      [GPM_OLD_PRIMARY_SSH_PORT=22] [GPM_FORCE=false] [GPM_FENCED_BY_PLATFORM=false]
-#      [GPM_OLD_FENCED_BY=command: activation.fenceCommand fenced the unreachable old host]
+#      [GPM_OLD_FENCED_BY=command: activation.fenceCommand fenced the unreachable old host;
+#       lease: the failover agent runs this step (forced) only after the old coordinator's
+#       lease expired and it holds the leader key, and the old one's agent fences its own
+#       coordinator before its lease can expire]
+#      [GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS=10: ssh's connect timeout toward the old host]
 #      [GPM_ACTIVATION_TIMEOUT_SECONDS=900] [GPM_CLIENT_ENDPOINT=<this host>:<port>: reported]
 #      [GPM_ACTIVATION_MODE=failover|switchover] [GPM_SWITCHOVER_TIMEOUT_SECONDS=60: bound on
 #      the wait for the old master's last WAL on the standby]
@@ -76,7 +80,9 @@ gpm_need_port GPM_OLD_PRIMARY_SSH_PORT "SSH port of the old master's host"
 gpm_need_bool GPM_FORCE "activate without proof that the old master is down"
 gpm_need_bool GPM_FENCED_BY_PLATFORM "the platform has fenced the old master's host"
 GPM_OLD_FENCED_BY="${GPM_OLD_FENCED_BY:-}"
-[[ "$GPM_OLD_FENCED_BY" =~ ^(command)?$ ]] || gpm_die "GPM_OLD_FENCED_BY must be command or empty (what fenced the unreachable old master), got '$GPM_OLD_FENCED_BY'"
+[[ "$GPM_OLD_FENCED_BY" =~ ^(command|lease)?$ ]] || gpm_die "GPM_OLD_FENCED_BY must be command, lease or empty (what fenced the unreachable old master), got '$GPM_OLD_FENCED_BY'"
+GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS="${GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS:-10}"
+gpm_need_int GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS "ssh's connect timeout toward the old host"
 GPM_ACTIVATION_TIMEOUT_SECONDS="${GPM_ACTIVATION_TIMEOUT_SECONDS:-900}"
 gpm_need_int GPM_ACTIVATION_TIMEOUT_SECONDS "bound on gpactivatestandby"
 GPM_ACTIVATION_MODE="${GPM_ACTIVATION_MODE:-failover}"
@@ -163,7 +169,12 @@ esac
 state
 echo "running=$running lock=$lock exists=$exists"
 '
-old() { gpm_ssh "$OLD" "$GPM_OLD_PRIMARY_SSH_PORT" 60 "$OLD_PROBE" "$1" "$OLD_DIR" "$OLD_PORT" "$ENV_FILE" "${@:2}"; }
+old() {
+  # ssh takes the first value of an option: this connect timeout wins over lib.sh's.
+  local opts=(-o "ConnectTimeout=$GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS" "${GPM_SSH_OPTS[@]}")
+  local GPM_SSH_OPTS=("${opts[@]}")
+  gpm_ssh "$OLD" "$GPM_OLD_PRIMARY_SSH_PORT" 60 "$OLD_PROBE" "$1" "$OLD_DIR" "$OLD_PORT" "$ENV_FILE" "${@:2}"
+}
 OLD_PORT="$GPM_OLD_PRIMARY_PORT"
 
 result() {
@@ -496,6 +507,13 @@ elif [[ "$GPM_OLD_FENCED_BY" == command ]]; then
   proof="fenced-by-command"
   gpm_log "the old host $OLD does not answer over SSH; activation.fenceCommand has fenced it"
   fence_segments "it does not answer over SSH, and only activation.fenceCommand vouches that it is down"
+elif [[ "$GPM_OLD_FENCED_BY" == lease ]]; then
+  # The failover agent: the old coordinator's lease expired, and its agent fenced it before
+  # that could happen; a coordinator that cannot renew may still be out of reach of its agent's
+  # kill (a hung host), so the segments are fenced too.
+  proof="fenced-by-lease"
+  gpm_log "the old host $OLD does not answer over SSH; its coordinator lost the leader key's lease, which its agent fences it before"
+  fence_segments "it does not answer over SSH and its lease expired"
 elif [[ "$GPM_FENCED_BY_PLATFORM" == true ]]; then
   proof="fenced-by-platform"
   gpm_log "the old host $OLD does not answer over SSH; the platform has fenced it (its instance stopped through the EC2 API with a forced stop, waited on until stopped, and moved into a security group with no rules), so it cannot take writes"
