@@ -1,62 +1,40 @@
 // A local pair with automatic failover under test: the agents' state and events (the hosts'
 // files are on this machine), faults injected without Pulumi, and a prober that tries to
 // write on the old primary through its unix socket (not cut by a network fault).
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { AgentEvent, AgentFiles, Prober, startProber } from "./agentFiles";
 import { etcdctlFlags } from "../../components/automaticLeader";
 import { ROOT } from "../support/engine";
 import { Pair, Role } from "./pair";
 
-export interface AgentEvent {
-  event: string;
-  at: number;
-  [k: string]: unknown;
-}
+export type { AgentEvent } from "./agentFiles";
 
 export class AutomaticPair extends Pair {
+  readonly agents = new AgentFiles((h) => `${this.home(h)}/auto`);
+
   home(built: Role | "witness"): string {
     return `${this.stateDir}/hosts/${built}`;
   }
 
   agentState(built: Role): Record<string, unknown> {
-    try {
-      return JSON.parse(fs.readFileSync(`${this.home(built)}/auto/agent/state.json`, "utf8"));
-    } catch {
-      return {};
-    }
+    return this.agents.state(built);
   }
 
   /** The agent's events since `since` (ms since the epoch). */
   events(built: Role, since: number): AgentEvent[] {
-    const log = `${this.home(built)}/auto/agent/agent.log`;
-    if (!fs.existsSync(log)) return [];
-    return fs
-      .readFileSync(log, "utf8")
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as AgentEvent)
-      .filter((e) => e.at >= since);
+    return this.agents.events(built, since);
   }
 
   /** The host (built role) whose agent holds the leader key now. */
   holder(): Role | undefined {
-    for (const r of ["primary", "standby"] as Role[]) {
-      const s = this.agentState(r);
-      if (s["holding"] === true && Date.now() - Number(s["updatedAt"]) < 5000) return r;
-    }
-    return undefined;
+    return this.agents.holder();
   }
 
   /** Copies every host's agent and etcd logs to `dir` (outside the state dir, which destroy empties). */
   saveLogs(dir: string): void {
-    fs.mkdirSync(dir, { recursive: true });
-    for (const h of ["primary", "standby", "witness"] as const) {
-      for (const f of ["agent/agent.log", "etcd/etcd.log"]) {
-        const from = `${this.home(h)}/auto/${f}`;
-        if (fs.existsSync(from)) fs.copyFileSync(from, `${dir}/${h}-${path.basename(f)}`);
-      }
-    }
+    this.agents.saveLogs(dir);
   }
 
   /** kill -9 of a host's postmaster (this machine sees the hosts' processes). */
@@ -127,46 +105,8 @@ export class AutomaticPair extends Pair {
     }
   }
 
-  /**
-   * Writes on a host's server through its unix socket every 100 ms with
-   * synchronous_commit=local (so a primary cut off from its standby would still acknowledge)
-   * and records each success's time: what a client on that host could still get accepted.
-   */
+  /** A prober writing on a host's server through its unix socket (startProber). */
   startProber(built: Role, port: number): Prober {
-    const sock = `${this.home(built)}/run`;
-    const out = `/tmp/gpm-prober-${this.name}-${built}.log`; // not in the state dir: destroy must leave it empty
-    fs.writeFileSync(out, "");
-    fs.chmodSync(out, 0o666);
-    const script = `while :; do
-  if psql -X -q -At -h '${sock}' -p ${port} -d postgres -c "SET synchronous_commit = local; CREATE TABLE IF NOT EXISTS fence_probe (at timestamptz); INSERT INTO fence_probe VALUES (now())" >/dev/null 2>&1; then
-    date +%s%3N >>'${out}'
-  fi
-  sleep 0.1
-done`;
-    const child = spawn("runuser", ["-u", "gpmirror", "--", "bash", "-c", script], {
-      stdio: "ignore",
-      detached: true,
-    });
-    return new Prober(child, out);
-  }
-}
-
-export class Prober {
-  constructor(
-    private readonly child: ChildProcess,
-    private readonly file: string,
-  ) {}
-
-  stop(): void {
-    if (this.child.pid) process.kill(-this.child.pid, "SIGKILL");
-  }
-
-  /** Times (ms since the epoch) of every write the server accepted. */
-  accepted(): number[] {
-    return fs
-      .readFileSync(this.file, "utf8")
-      .split("\n")
-      .filter((l) => /^\d+$/.test(l))
-      .map(Number);
+    return startProber(`${this.name}-${built}`, `${this.home(built)}/run`, port, "gpmirror");
   }
 }

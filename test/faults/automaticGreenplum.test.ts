@@ -1,0 +1,223 @@
+// Automatic failover on a real Greenplum 7.0.0 cluster (the local Greenplum stack: coordinator,
+// standby and a segment host with two segments, plus etcd's witness; stack gpautof, subnet
+// 10.210.1.0/24): no `pulumi up` between the fault and the takeover. The standby's agent runs
+// the engine's activate step once the coordinator's lease is gone (segment fence where the old
+// coordinator is not proven stopped, then gpactivatestandby). Timings are printed, not
+// asserted; what is asserted is safety: no acknowledged commit lost, no write accepted by the
+// old coordinator once the new one took one, no failover from a blip. One cluster for the file.
+import * as fs from "fs";
+import { describeGreenplum, GreenplumStack } from "../support/greenplumStack";
+import { GreenplumRoles, Master, otherMaster } from "../support/greenplumRoles";
+import { AgentFiles, startProber } from "./agentFiles";
+import { sleep, waitFor } from "./pair";
+
+jest.setTimeout(30 * 60 * 1000);
+
+describeGreenplum("automatic failover on a real Greenplum cluster", () => {
+  const gp = new GreenplumStack("gpautof", "10.210.1", { "activation.automatic": "true" });
+  const pair = new GreenplumRoles(gp);
+  /** A host's home on this machine (bound at /home/gpadmin in its own mount namespace). */
+  const home = (h: Master | "witness") => `${gp.stateDir}/hosts/${h}/home`;
+  /** The coordinator directory of a host as this machine sees it (the stack's path per role). */
+  const coordinatorDir = (h: Master | "witness") => `${home(h)}/data/${gp.name}/${h}/coordinator`;
+  const agents = new AgentFiles((h) => `${coordinatorDir(h)}/auto`);
+  const numbers: Record<string, unknown> = {};
+
+  beforeAll(async () => {
+    await gp.create();
+    const up = await pair.up();
+    numbers["firstUpSeconds"] = up.seconds;
+    GreenplumRoles.succeeded(up);
+    await waitFor(() => agents.holder() === "primary", 60_000, "the coordinator's agent to lead");
+    await waitFor(
+      () => agents.state("standby")["role"] === "standby",
+      30_000,
+      "the standby's agent to follow",
+    );
+  });
+
+  afterAll(async () => {
+    for (const h of ["primary", "standby"] as const) {
+      try {
+        pair.network("heal", h);
+      } catch {
+        // no hosts
+      }
+    }
+    const logs = `/tmp/gpm-${gp.name}-logs`;
+    agents.saveLogs(logs);
+    await gp.destroy();
+    console.log(`agents' and etcd members' logs: ${logs}`);
+    console.log(`Greenplum automatic failover numbers: ${JSON.stringify(numbers, null, 2)}`);
+  });
+
+  /** The writer toward both coordinators; the endpoint of a host. */
+  async function writerFor(run: string) {
+    const { writer, endpoints } = await pair.writer(run);
+    const of = (h: Master) => {
+      const e = endpoints.find((x) => x.host === gp.address(h));
+      if (!e) throw new Error(`no endpoint for ${h}`);
+      return e;
+    };
+    return { writer, of };
+  }
+
+  it("a blip of 0.5 s on the coordinator's host: no fence, no failover", async () => {
+    const old = agents.holder();
+    if (!old) throw new Error("nobody leads");
+    const t0 = Date.now();
+    pair.network("fence", old);
+    await sleep(500);
+    pair.network("heal", old);
+    await sleep(6000);
+    expect(agents.holder()).toBe(old);
+    expect(agents.events(old, t0).filter((e) => e.event === "fenced")).toEqual([]);
+    expect(agents.events(otherMaster(old), t0).filter((e) => e.event === "acquired")).toEqual([]);
+  });
+
+  it("kill -9 of the coordinator's postmaster: the standby takes over alone, no acknowledged commit lost; pulumi up follows and re-protects", async () => {
+    const old = agents.holder();
+    if (!old) throw new Error("nobody leads");
+    const target = otherMaster(old);
+    const { writer, of } = await writerFor(`gp-kill-${Date.now()}`);
+    writer.start();
+    await sleep(3000);
+    const t0 = Date.now();
+    const tKill = writer.now();
+    const pid = Number(
+      fs.readFileSync(`${coordinatorDir(old)}/gpseg-1/postmaster.pid`, "utf8").split("\n")[0],
+    );
+    process.kill(pid, "SIGKILL");
+    try {
+      await waitFor(
+        () => writer.acks.some((a) => a.at > tKill && a.host === of(target).name),
+        180_000,
+        "the first write accepted on the new coordinator",
+      );
+      await sleep(1000);
+    } catch (e) {
+      throw new Error(
+        `${(e as Error).message}; the agents' events: ${JSON.stringify({ [old]: agents.events(old, t0), [target]: agents.events(target, t0) })}`,
+      );
+    } finally {
+      await writer.stop();
+    }
+    const firstNew = writer.acks.find((a) => a.at > tKill && a.host === of(target).name);
+    const present = await writer.idsOn(of(target));
+    const lost = writer.acks.filter((a) => !present.has(a.id)).length;
+    const ev = agents.events(target, t0);
+    const at = (name: string) => ev.find((e) => e.event === name)?.at ?? NaN;
+    const promoted = ev.find((e) => e.event === "promoted");
+    const r = {
+      acked: writer.acks.length,
+      lost,
+      rtoMs: (firstNew?.at ?? NaN) - tKill,
+      releasedMs: (agents.events(old, t0).find((e) => e.event === "released")?.at ?? NaN) - t0,
+      detectMs: at("detected") - t0,
+      promotedMs: at("promoted") - t0,
+      promoteStepMs: Number(promoted?.["tookMs"]),
+    };
+    numbers["kill9"] = r;
+    console.log(`gp kill -9: ${JSON.stringify(r)}`);
+    expect(writer.acks.filter((a) => a.at < tKill).length).toBeGreaterThan(10);
+    expect(lost).toBe(0);
+    expect(agents.holder()).toBe(target);
+    // The activate step saw the old postmaster gone on a host that answers: its proof.
+    expect(promoted?.["result"]).toMatchObject({
+      promoted: true,
+      forced: true,
+      oldPrimary: "postmaster-gone",
+    });
+    // pulumi up with the config unchanged follows the key holder and re-protects the old host.
+    const up = GreenplumRoles.succeeded(await pair.up());
+    numbers["kill9ReprotectSeconds"] = up.seconds;
+    expect(gp.outputs["automaticFailover"].value).toMatchObject({
+      leaderAtStart: target,
+      followedAgents: target !== "primary",
+    });
+    expect(pair.active).toBe(target);
+    await pair.caughtUp();
+    expect(pair.status()).toMatchObject({
+      code: 0,
+      report: { primary: gp.hostName(target), standby: gp.hostName(old), protected: true },
+    });
+    await waitFor(
+      () => agents.state(old)["role"] === "standby",
+      30_000,
+      "the old coordinator's agent to follow as standby",
+    );
+  });
+
+  it("the coordinator's host cut off from everything: it fences itself, the standby takes over after the lease, no commit lost, no write on the old one afterwards", async () => {
+    const old = agents.holder();
+    if (!old) throw new Error("nobody leads");
+    const target = otherMaster(old);
+    const { writer, of } = await writerFor(`gp-isolate-${Date.now()}`);
+    // Through the old host's own /tmp socket, which the network cut does not reach.
+    const prober = startProber(
+      `${gp.name}-${old}`,
+      `${gp.stateDir}/hosts/${old}/tmp`,
+      5432,
+      "gpadmin",
+    );
+    writer.start();
+    await sleep(3000);
+    const tCutRel = writer.now();
+    const tCut = Date.now();
+    pair.network("fence", old);
+    try {
+      await waitFor(
+        () => writer.acks.some((a) => a.at > tCutRel && a.host === of(target).name),
+        180_000,
+        "the first write accepted on the new coordinator",
+      );
+      await sleep(2000);
+    } catch (e) {
+      throw new Error(
+        `${(e as Error).message}; the agents' events: ${JSON.stringify({ [old]: agents.events(old, tCut), [target]: agents.events(target, tCut) })}`,
+      );
+    } finally {
+      prober.stop();
+      await writer.stop();
+    }
+    const firstNew = writer.acks.find((a) => a.at > tCutRel && a.host === of(target).name);
+    const firstNewAt = tCut + ((firstNew?.at ?? NaN) - tCutRel);
+    const accepted = prober.accepted();
+    const present = await writer.idsOn(of(target));
+    const lost = writer.acks.filter((a) => !present.has(a.id)).length;
+    const fenced = agents.events(old, tCut).find((e) => e.event === "fenced")?.at ?? NaN;
+    const promoted = agents.events(target, tCut).find((e) => e.event === "promoted");
+    const r = {
+      acked: writer.acks.length,
+      lost,
+      rtoMs: firstNewAt - tCut,
+      fenceMs: fenced - tCut,
+      promotedMs: (promoted?.at ?? NaN) - tCut,
+      promoteStepMs: Number(promoted?.["tookMs"]),
+      proberWritesBeforeCut: accepted.filter((t) => t < tCut).length,
+      lastWriteOnOldMs: Math.max(...accepted.filter((t) => t >= tCut), tCut) - tCut,
+      writesOnOldAfterNew: accepted.filter((t) => t >= firstNewAt).length,
+    };
+    numbers["isolate"] = r;
+    console.log(`gp isolate: ${JSON.stringify(r)}`);
+    expect(lost).toBe(0);
+    expect(r.proberWritesBeforeCut).toBeGreaterThan(0); // the prober did reach the old one
+    expect(r.writesOnOldAfterNew).toBe(0);
+    expect(fenced).toBeLessThan(promoted?.at ?? 0);
+    // Unreachable: the expired lease is the proof, and the segments reject the old coordinator.
+    expect(promoted?.["result"]).toMatchObject({
+      promoted: true,
+      oldPrimary: "fenced-by-lease",
+      segmentFence: { state: "kept" },
+    });
+    pair.network("heal", old);
+    const up = GreenplumRoles.succeeded(await pair.up());
+    numbers["isolateReprotectSeconds"] = up.seconds;
+    expect(pair.active).toBe(target);
+    await pair.caughtUp();
+    expect(pair.status()).toMatchObject({
+      code: 0,
+      report: { primary: gp.hostName(target), standby: gp.hostName(old), protected: true },
+    });
+  });
+});
