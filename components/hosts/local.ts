@@ -89,15 +89,18 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
     const roles = ["primary", "standby", ...(gp ? LOCAL_SEGMENT_ROLES : [])];
     // Greenplum: every host knows every other by name (/etc/hosts), and Greenplum is installed
     // on this machine, which all of them share, before any of them is made.
-    const flavor: Record<string, pulumi.Input<string>> = gp
-      ? {
-          GPM_FLAVOR: "greenplum",
-          GPM_GPHOME: gp.gphome,
-          GPM_CLUSTER_HOSTS: roles
-            .map((role) => `${address(role)} ${localHostName(args.stack, role)}`)
-            .join("\n"),
-        }
-      : {};
+    const hostsList = (rs: string[]) =>
+      rs.map((role) => `${address(role)} ${localHostName(args.stack, role)}`).join("\n");
+    // The witness (etcd only) knows the others and itself; their lists stay as they were, so
+    // that turning automatic failover on does not change (and replace) the Greenplum hosts.
+    const flavor = (role: string): Record<string, pulumi.Input<string>> =>
+      gp
+        ? {
+            GPM_FLAVOR: "greenplum",
+            GPM_GPHOME: gp.gphome,
+            GPM_CLUSTER_HOSTS: hostsList(role === "witness" ? [...roles, role] : roles),
+          }
+        : {};
     const installed = gp
       ? [
           new command.local.Command(
@@ -146,7 +149,7 @@ export class LocalHosts extends pulumi.ComponentResource implements SshCommandLi
           ...localCommandDir(),
           environment: {
             ...base,
-            ...flavor,
+            ...flavor(role),
             GPM_HOST: role,
             GPM_ADDRESS: address(role),
             GPM_BRIDGE: s.bridge,
