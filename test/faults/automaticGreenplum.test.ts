@@ -4,10 +4,14 @@
 // the engine's activate step once the coordinator's lease is gone (segment fence where the old
 // coordinator is not proven stopped, then gpactivatestandby). Timings are printed, not
 // asserted; what is asserted is safety: no acknowledged commit lost, no write accepted by the
-// old coordinator once the new one took one, no failover from a blip. One cluster for the file.
+// old coordinator once the new one took one, no failover from a blip; then the drill
+// (`npm run drill -- --automatic`) on the same cluster. One cluster for the file.
 import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { describeGreenplum, GreenplumStack } from "../support/greenplumStack";
 import { GreenplumRoles, Master, otherMaster } from "../support/greenplumRoles";
+import { operatorCli } from "../support/operator";
 import { AgentFiles, startProber } from "./agentFiles";
 import { sleep, waitFor } from "./pair";
 
@@ -219,5 +223,42 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
       code: 0,
       report: { primary: gp.hostName(target), standby: gp.hostName(old), protected: true },
     });
+  });
+
+  it("npm run drill -- --automatic: kill -9, the agents take over with no pulumi up, RPO 0, then pulumi up re-protects", () => {
+    const before = agents.holder();
+    if (!before) throw new Error("nobody leads");
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "gpm-gpauto-drill-"));
+    const t0 = Date.now();
+    const r = operatorCli(
+      "drill",
+      ["--stack", gp.name, "--automatic", "--failure", "kill", "--out", out],
+      gp.env,
+    );
+    const summary = JSON.parse(r.stdout.trim().split("\n").pop() || "{}") as { report?: string };
+    if (!summary.report) throw new Error(`the drill wrote no report:\n${r.stderr.slice(-4000)}`);
+    const report = JSON.parse(fs.readFileSync(summary.report, "utf8")) as {
+      rtoSeconds: number | null;
+      rpo: { ackedCommits: number; missingCommits: number };
+      protectedAfter: boolean;
+      phases: Record<string, number>;
+      newPrimary: string;
+      oldPrimary: string;
+    };
+    numbers["drillAutomatic"] = {
+      seconds: (Date.now() - t0) / 1000,
+      rtoSeconds: report.rtoSeconds,
+      acked: report.rpo.ackedCommits,
+      phases: report.phases,
+    };
+    expect(r.stderr).toMatch(/no pulumi up: waiting up to \d+ s for the agents to take over/);
+    expect(report.rtoSeconds).not.toBeNull();
+    expect(report.rpo.ackedCommits).toBeGreaterThan(0);
+    expect(report.rpo.missingCommits).toBe(0);
+    expect(report.newPrimary).toBe(gp.hostName(otherMaster(before)));
+    expect(report.phases[`promoted (${report.newPrimary})`]).toBeGreaterThan(0);
+    expect(report.protectedAfter).toBe(true);
+    expect(r.code).toBe(0);
+    expect(agents.holder()).toBe(otherMaster(before));
   });
 });
