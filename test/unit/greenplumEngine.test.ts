@@ -1,11 +1,13 @@
 // The Greenplum engine as the program sees it: its settings, what each step sends to which
 // host (script and GPM_* parameters), and the extra trust steps in the pair's order.
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseSettings, RawSettings } from "../../components/config";
 import { GreenplumEngine } from "../../components/engines/greenplum";
 import { ExistingHosts } from "../../components/hosts/existing";
 import { MasterMirror } from "../../components/masterMirror";
 import { OperatorAccess, probeInput } from "../../components/operator/access";
+import { scriptPath } from "../../components/packageRoot";
 import { plain } from "../support/mockValues";
 import { fakeKey } from "../fixtures/keys";
 
@@ -522,6 +524,50 @@ describe("GreenplumEngine in the pair (mocks)", () => {
     expect(command).toContain("'export GPM_FORCE='\\''false'\\'''");
     expect(command).toMatch(
       /scripts\/remote\/greenplum\/lib\.sh' '.*scripts\/remote\/greenplum\/activate\.sh'; \} \| ssh -p 22 gpadmin@10\.0\.1\.20 bash -s$/,
+    );
+  });
+});
+
+describe("the Greenplum failover agent (automatic failover)", () => {
+  const config = parseSettings(raw(), ctx);
+  const hosts = new ExistingHosts(
+    must(config.existing),
+    config.primaryDbPort,
+    config.standbyDbPort,
+  );
+  const agent = new GreenplumEngine(must(config.greenplum)).agent(hosts.standby, hosts.primary);
+
+  it("tells a standby coordinator by standby.signal and its stream by gp_walreceiver", () => {
+    expect(agent.config).toMatchObject({
+      engine: "greenplum",
+      standbyMarker: "standby.signal",
+      promoteScript: "AUTODIR/promote.sh",
+    });
+    expect(agent.applicationName).toBe("gp_walreceiver");
+    expect(agent.socketDir).toBe("/tmp");
+    expect(agent.env["GPM_PG_BIN"]).toBe("/usr/local/greenplum-db/bin");
+  });
+
+  it("promotes with the engine's own activate step toward the other host, forced, the lease as its proof", async () => {
+    const text = await new Promise<string>((r) =>
+      pulumi.output(agent.env["GPM_AGENT_PROMOTE"]).apply((t) => r(String(t))),
+    );
+    expect(text).toMatch(/^set -euo pipefail\n/);
+    for (const line of [
+      "export GPM_FORCE='true'",
+      "export GPM_OLD_FENCED_BY='lease'",
+      "export GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS='2'",
+      "export GPM_OLD_PRIMARY_ADDRESS='10.0.1.10'",
+      "export GPM_DATA_DIR='/data/coordinator/gpseg-1'",
+    ]) {
+      expect(text).toContain(`${line}\n`);
+    }
+    // The step itself, with the segment fence it carries: one implementation, not a copy.
+    expect(text).toContain(
+      fs.readFileSync(scriptPath("remote", "greenplum", "activate.sh"), "utf8"),
+    );
+    expect(text).toContain(
+      fs.readFileSync(scriptPath("remote", "greenplum", "segment-fence.sh"), "utf8"),
     );
   });
 });

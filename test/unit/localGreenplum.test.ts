@@ -119,7 +119,9 @@ describe("LocalHosts for Greenplum (mocks)", () => {
   });
 
   it("installs Greenplum and makes a coordinator, a standby and a segment host that know each other", () => {
-    const names = created.filter((c) => c.type === "command:local:Command").map((c) => c.name);
+    const names = created
+      .filter((c) => c.type === "command:local:Command" && c.name.startsWith("local-"))
+      .map((c) => c.name);
     expect(names.sort()).toEqual([
       "local-client-key",
       "local-greenplum",
@@ -150,5 +152,33 @@ describe("LocalHosts for Greenplum (mocks)", () => {
     expect(await value(hosts.primary.user)).toBe("gpadmin");
     expect(hosts.primary.ready).toContain(hosts.segmentHosts[0]);
     expect(hosts.standby.ready).not.toContain(hosts.segmentHosts[0]);
+  });
+});
+
+describe("LocalHosts for Greenplum with automatic failover's witness (mocks)", () => {
+  const config = parseSettings(local({}, { local: { subnet: "10.203.8" } }), root);
+  if (!config.local || !config.greenplum) throw new Error("no local Greenplum settings");
+  const hosts = new LocalHosts("localw", {
+    stack: "gpw",
+    settings: config.local,
+    primaryDbPort: 5432,
+    standbyDbPort: 5432,
+    greenplum: config.greenplum,
+    witness: true,
+  });
+  const env = (name: string) =>
+    created.find((c) => c.name === name)?.inputs["environment"] as Record<string, string>;
+
+  it("makes the witness know every host and itself, and leaves the others' lists as without it", async () => {
+    await value(hosts.witness?.dataDir ?? pulumi.output(""));
+    const cluster = "10.203.8.11 gpw-primary\n10.203.8.12 gpw-standby\n10.203.8.21 gpw-seg1";
+    expect(env("localw-witness")).toMatchObject({
+      GPM_ADDRESS: "10.203.8.13",
+      GPM_OS_USER: "gpadmin",
+      GPM_CLUSTER_HOSTS: `${cluster}\n10.203.8.13 gpw-witness`,
+    });
+    for (const h of ["primary", "standby", "seg1"]) {
+      expect(env(`localw-${h}`)["GPM_CLUSTER_HOSTS"]).toBe(cluster);
+    }
   });
 });
