@@ -5,7 +5,8 @@
 // coordinator is not proven stopped, then gpactivatestandby). Timings are printed, not
 // asserted; what is asserted is safety: no acknowledged commit lost, no write accepted by the
 // old coordinator once the new one took one, no failover from a blip; then the drill
-// (`npm run drill -- --automatic`) on the same cluster. One cluster for the file.
+// (`npm run drill -- --automatic`) on the same cluster. One cluster for the file;
+// GPMIRROR_FAULT_ROUNDS repeats the kill -9 and isolation rounds.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -13,7 +14,7 @@ import { describeGreenplum, GreenplumStack } from "../support/greenplumStack";
 import { GreenplumRoles, Master, otherMaster } from "../support/greenplumRoles";
 import { operatorCli } from "../support/operator";
 import { AgentFiles, startProber } from "./agentFiles";
-import { sleep, waitFor } from "./pair";
+import { faultRounds, sleep, waitFor } from "./pair";
 
 jest.setTimeout(30 * 60 * 1000);
 
@@ -79,7 +80,22 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
     expect(agents.events(otherMaster(old), t0).filter((e) => e.event === "acquired")).toEqual([]);
   });
 
+  /** GPMIRROR_FAULT_ROUNDS rounds, one after the other; each round's numbers under `kind`. */
+  async function inRounds(kind: string, round: () => Promise<Record<string, number>>) {
+    const results: Record<string, number>[] = [];
+    for (let i = 1; i <= faultRounds(); i++) results.push(await round());
+    numbers[kind] = results;
+  }
+
   it("kill -9 of the coordinator's postmaster: the standby takes over alone, no acknowledged commit lost; pulumi up follows and re-protects", async () => {
+    await inRounds("kill9", killRound);
+  });
+
+  it("the coordinator's host cut off from everything: it fences itself, the standby takes over after the lease, no commit lost, no write on the old one afterwards", async () => {
+    await inRounds("isolate", isolateRound);
+  });
+
+  async function killRound(): Promise<Record<string, number>> {
     const old = agents.holder();
     if (!old) throw new Error("nobody leads");
     const target = otherMaster(old);
@@ -121,7 +137,6 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
       promotedMs: at("promoted") - t0,
       promoteStepMs: Number(promoted?.["tookMs"]),
     };
-    numbers["kill9"] = r;
     console.log(`gp kill -9: ${JSON.stringify(r)}`);
     expect(writer.acks.filter((a) => a.at < tKill).length).toBeGreaterThan(10);
     expect(lost).toBe(0);
@@ -134,7 +149,7 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
     });
     // pulumi up with the config unchanged follows the key holder and re-protects the old host.
     const up = GreenplumRoles.succeeded(await pair.up());
-    numbers["kill9ReprotectSeconds"] = up.seconds;
+    const reprotectSeconds = up.seconds;
     expect(gp.outputs["automaticFailover"].value).toMatchObject({
       leaderAtStart: target,
       followedAgents: target !== "primary",
@@ -150,9 +165,10 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
       30_000,
       "the old coordinator's agent to follow as standby",
     );
-  });
+    return { ...r, reprotectSeconds };
+  }
 
-  it("the coordinator's host cut off from everything: it fences itself, the standby takes over after the lease, no commit lost, no write on the old one afterwards", async () => {
+  async function isolateRound(): Promise<Record<string, number>> {
     const old = agents.holder();
     if (!old) throw new Error("nobody leads");
     const target = otherMaster(old);
@@ -202,7 +218,6 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
       lastWriteOnOldMs: Math.max(...accepted.filter((t) => t >= tCut), tCut) - tCut,
       writesOnOldAfterNew: accepted.filter((t) => t >= firstNewAt).length,
     };
-    numbers["isolate"] = r;
     console.log(`gp isolate: ${JSON.stringify(r)}`);
     expect(lost).toBe(0);
     expect(r.proberWritesBeforeCut).toBeGreaterThan(0); // the prober did reach the old one
@@ -216,14 +231,15 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
     });
     pair.network("heal", old);
     const up = GreenplumRoles.succeeded(await pair.up());
-    numbers["isolateReprotectSeconds"] = up.seconds;
+    const reprotectSeconds = up.seconds;
     expect(pair.active).toBe(target);
     await pair.caughtUp();
     expect(pair.status()).toMatchObject({
       code: 0,
       report: { primary: gp.hostName(target), standby: gp.hostName(old), protected: true },
     });
-  });
+    return { ...r, reprotectSeconds };
+  }
 
   it("npm run drill -- --automatic: kill -9, the agents take over with no pulumi up, RPO 0, then pulumi up re-protects", () => {
     const before = agents.holder();
