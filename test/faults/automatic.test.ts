@@ -1,8 +1,6 @@
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { Writer } from "../../components/operator/drill/writer";
 import { operatorCli } from "../support/operator";
+import { automaticKillDrill } from "./automaticDrill";
 import { OperatorAccess } from "../../components/operator/access";
 import { AutomaticReport } from "../../components/operator/automatic";
 import { StatusReport } from "../../components/operator/status";
@@ -149,22 +147,7 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
     expect(refused.stderr).toMatch(/keeps its lease, so nothing fails over by design/);
     await waitFor(() => pair.holder() !== undefined, 30_000, "an agent to hold the leader key");
     const before = pair.holder();
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "gpm-auto-drill-"));
-    const r = operatorCli(
-      "drill",
-      ["--stack", pair.name, "--automatic", "--failure", "kill", "--out", out],
-      pair.env,
-    );
-    const summary = JSON.parse(r.stdout.trim().split("\n").pop() || "{}") as { report?: string };
-    if (!summary.report) throw new Error(`the drill wrote no report:\n${r.stderr.slice(-4000)}`);
-    const report = JSON.parse(fs.readFileSync(summary.report, "utf8")) as {
-      rtoSeconds: number | null;
-      rpo: { ackedCommits: number; missingCommits: number };
-      protectedAfter: boolean;
-      phases: Record<string, number>;
-      newPrimary: string;
-      oldPrimary: string;
-    };
+    const { report, ...r } = automaticKillDrill(pair.name, pair.env);
     numbers["drillAutomatic"] = { rtoSeconds: report.rtoSeconds, phases: report.phases };
     expect(r.stderr).toMatch(/no pulumi up: waiting up to \d+ s for the agents to take over/);
     expect(report.rtoSeconds).not.toBeNull();

@@ -8,11 +8,11 @@
 // (`npm run drill -- --automatic`) on the same cluster. One cluster for the file;
 // GPMIRROR_FAULT_ROUNDS repeats the kill -9 and isolation rounds.
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { AutomaticReport } from "../../components/operator/automatic";
+import { StatusReport } from "../../components/operator/status";
 import { describeGreenplum, GreenplumStack } from "../support/greenplumStack";
 import { GreenplumRoles, Master, otherMaster } from "../support/greenplumRoles";
-import { operatorCli } from "../support/operator";
+import { automaticKillDrill } from "./automaticDrill";
 import { AgentFiles, startProber } from "./agentFiles";
 import { faultRounds, sleep, waitFor } from "./pair";
 
@@ -66,6 +66,20 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
     };
     return { writer, of };
   }
+
+  it("npm run status shows the agents, the lease holder and every etcd member healthy", () => {
+    const { code, report } = gp.status();
+    expect(code).toBe(0);
+    const auto = (report as StatusReport & { automatic: AutomaticReport }).automatic;
+    expect(auto.problems).toEqual([]);
+    expect(auto.leader).toBe(report.primary);
+    expect(auto.leaseTtlSeconds).toBe(6);
+    expect(auto.agents.map((a) => [a.role, a.holding, a.running])).toEqual([
+      ["leader", true, true],
+      ["standby", false, true],
+    ]);
+    expect(auto.members.map((m) => m.healthy)).toEqual([true, true, true]);
+  });
 
   it("a blip of 0.5 s on the coordinator's host: no fence, no failover", async () => {
     const old = agents.holder();
@@ -244,23 +258,8 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
   it("npm run drill -- --automatic: kill -9, the agents take over with no pulumi up, RPO 0, then pulumi up re-protects", () => {
     const before = agents.holder();
     if (!before) throw new Error("nobody leads");
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "gpm-gpauto-drill-"));
     const t0 = Date.now();
-    const r = operatorCli(
-      "drill",
-      ["--stack", gp.name, "--automatic", "--failure", "kill", "--out", out],
-      gp.env,
-    );
-    const summary = JSON.parse(r.stdout.trim().split("\n").pop() || "{}") as { report?: string };
-    if (!summary.report) throw new Error(`the drill wrote no report:\n${r.stderr.slice(-4000)}`);
-    const report = JSON.parse(fs.readFileSync(summary.report, "utf8")) as {
-      rtoSeconds: number | null;
-      rpo: { ackedCommits: number; missingCommits: number };
-      protectedAfter: boolean;
-      phases: Record<string, number>;
-      newPrimary: string;
-      oldPrimary: string;
-    };
+    const { report, ...r } = automaticKillDrill(gp.name, gp.env);
     numbers["drillAutomatic"] = {
       seconds: (Date.now() - t0) / 1000,
       rtoSeconds: report.rtoSeconds,
