@@ -76,7 +76,7 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
     expect(auto.leader).toBe(report.primary);
     expect(report.hosts.find((h) => h.name === auto.leader)?.address).toBe(leaderName);
     expect(auto.heldForSeconds).toBeGreaterThanOrEqual(0);
-    expect(auto.leaseTtlSeconds).toBe(6);
+    expect(auto.leaseTtlSeconds).toBe(8);
     expect(auto.agents.map((a) => [a.role, a.holding, a.running])).toEqual([
       ["leader", true, true],
       ["standby", false, true],
@@ -93,7 +93,7 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
   it("the master cut off from the standby only (both still reach the witness): no fence, no failover, writes resume on the same master", async () => {
     numbers["partition"] = await unchangedThrough("partition", async () => {
       pair.partition(true);
-      await sleep(13_000); // more than two lease TTLs (6 s)
+      await sleep(17_000); // more than two lease TTLs (8 s)
       pair.partition(false);
     });
   });
@@ -102,7 +102,7 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
     const old = pair.holder();
     if (!old) throw new Error("nobody leads");
     const t0 = pair.killPostmaster9(other(old));
-    await sleep(7000);
+    await sleep(9000); // more than a lease TTL (8 s)
     expect(pair.holder()).toBe(old);
     expect(pair.agentState(other(old))["role"]).toBe("down");
     expect(
