@@ -337,6 +337,9 @@ async function isolateRound(run: string): Promise<Record<string, number>> {
   const { writer, endpoints } = await writerFor(run);
   const oldNode = endpoints.find((e) => e.host.endsWith(old === "primary" ? ".11" : ".12"));
   const prober = pair.startProber(old, oldNode?.port ?? 5432);
+  // The worst case: the cut-off host's etcd member leads etcd, and answers its agent's
+  // keepalives from its own lessor until it notices that it lost its quorum.
+  await pair.moveEtcdLeader(old);
   writer.start();
   await sleep(2000);
   const tCutRel = writer.now();
@@ -383,6 +386,12 @@ async function isolateRound(run: string): Promise<Record<string, number>> {
     writesOnOldAfterNew: 0,
   });
   expect(Number.isFinite(fenced)).toBe(true);
+  // Its agent counts only renewals that etcd's real leader confirmed (a linearizable read in
+  // the same term), so it fences one retry window after the cut at the latest, not after its
+  // own member gives up leading.
+  const { retryWindowMs } = pair.outputs["automaticFailover"].value as { retryWindowMs: number };
+  // (The fence itself may take its budget, 500 ms.)
+  expect({ run, fencedLate: r.fenceMs > retryWindowMs + 500 }).toEqual({ run, fencedLate: false });
   const tHeal = pair.link(old, true);
   const result = await pair.up();
   expect(result.summary.result).toBe("succeeded");
