@@ -84,8 +84,9 @@ func (a *Agent) run() {
 }
 
 // watchdog: the rule that makes two masters impossible. The lease cannot expire before
-// lastRenew(send) + TTL; the server is fenced once lastRenew + retryWindow has passed, which
-// the config check keeps more than fence time + clock margin before that.
+// lastRenew(send) + TTL, lastRenew being the last renewal etcd's leader confirmed (renewOnce);
+// the server is fenced once lastRenew + retryWindow has passed, which the config check keeps
+// more than fence time + clock margin before that.
 func (a *Agent) watchdog() {
 	for {
 		time.Sleep(20 * time.Millisecond)
@@ -144,20 +145,25 @@ func (a *Agent) lead(pg PgState) {
 	lease := clientv3.LeaseID(a.st.LeaseID)
 	a.mu.Unlock()
 	sent := mono()
-	ctx, cancel := a.ctx()
-	resp, err := a.cli.KeepAliveOnce(ctx, lease)
-	cancel()
+	r, err := renewOnce(a.cli, lease, a.cfg.leaderKey(), a.cfg.renewInterval())
 	a.mu.Lock()
 	if !a.st.Holding || a.st.LeaseID != int64(lease) { // the watchdog fenced meanwhile
 		a.mu.Unlock()
 		return
 	}
-	if err == nil && resp.TTL > 0 {
+	lost := ""
+	switch {
+	case errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && r.TTL <= 0):
+		lost = "the lease is gone"
+	case err == nil && r.Confirmed && (r.Holder != a.cfg.Name || r.HolderID != lease):
+		lost = "the leader key is no longer this host's (" + r.Holder + ")"
+	case err == nil && r.Confirmed:
 		a.st.LastRenewMono = int64(sent)
-		a.st.LeaseTTL = resp.TTL
+		a.st.LeaseTTL = r.TTL
 		a.st.Role, a.st.Leader = "leader", a.cfg.Name
-	} else if errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && resp.TTL <= 0) {
-		a.fenceLocked("the lease is gone")
+	}
+	if lost != "" {
+		a.fenceLocked(lost)
 		a.st.Holding = false
 		a.mu.Unlock()
 		return
@@ -256,12 +262,10 @@ func (a *Agent) claim() {
 		_, _ = a.acquire()
 	case a.cfg.Name:
 		sent := mono()
-		ctx, cancel := a.ctx()
-		resp, err := a.cli.KeepAliveOnce(ctx, lease)
-		cancel()
-		if err == nil && resp.TTL > 0 {
+		r, err := renewOnce(a.cli, lease, a.cfg.leaderKey(), a.cfg.renewInterval())
+		if err == nil && r.TTL > 0 && r.Confirmed && r.Holder == a.cfg.Name && r.HolderID == lease {
 			a.mu.Lock()
-			a.st.Holding, a.st.LeaseID, a.st.LeaseTTL = true, int64(lease), resp.TTL
+			a.st.Holding, a.st.LeaseID, a.st.LeaseTTL = true, int64(lease), r.TTL
 			a.st.LastRenewMono, a.st.HeldSince = int64(sent), time.Now().UnixMilli()
 			a.mu.Unlock()
 			event("adopted", map[string]any{"lease": int64(lease)})
@@ -347,12 +351,11 @@ func (a *Agent) keepAlive(done <-chan struct{}) {
 			return
 		}
 		sent := mono()
-		ctx, cancel := a.ctx()
-		resp, err := a.cli.KeepAliveOnce(ctx, lease)
-		cancel()
+		r, err := renewOnce(a.cli, lease, a.cfg.leaderKey(), a.cfg.renewInterval())
 		a.mu.Lock()
-		if err == nil && resp.TTL > 0 && a.st.Holding && a.st.LeaseID == int64(lease) {
-			a.st.LastRenewMono, a.st.LeaseTTL = int64(sent), resp.TTL
+		if err == nil && r.TTL > 0 && r.Confirmed && r.Holder == a.cfg.Name && r.HolderID == lease &&
+			a.st.Holding && a.st.LeaseID == int64(lease) {
+			a.st.LastRenewMono, a.st.LeaseTTL = int64(sent), r.TTL
 		}
 		a.saveLocked()
 		a.mu.Unlock()

@@ -10,8 +10,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// leaseProbe renews a lease of its own the way a leading agent does (KeepAliveOnce each renew
-// interval, bounded by it, same client) and prints a "renewal-gap" event whenever the time
+// leaseProbe renews a lease of its own the way a leading agent does (renewOnce each renew
+// interval, bounded by it, same client; only confirmed renewals count) and prints a "renewal-gap" event whenever the time
 // from the send of the last successful renewal to the answer of the next one exceeds two
 // intervals: what the watchdog compares with the retry window. bench/etcd-election.sh kills
 // etcd's leader member under load and reads these to size the window (-lease-probe).
@@ -31,19 +31,20 @@ func leaseProbe(cfg Config, cli *clientv3.Client) {
 	lastSent, worst := mono(), time.Duration(0)
 	for {
 		sent := mono()
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.renewInterval())
-		resp, err := cli.KeepAliveOnce(ctx, g.ID)
-		cancel()
-		if err == nil && resp.TTL > 0 {
+		r, err := renewOnce(cli, g.ID, cfg.Prefix+"/probe", cfg.renewInterval())
+		switch {
+		case err == nil && r.TTL > 0 && r.Confirmed:
 			gap := mono() - lastSent
 			if gap > worst {
 				worst = gap
 			}
 			if gap > 2*cfg.renewInterval() {
-				event("renewal-gap", map[string]any{"gapMs": gap.Milliseconds(), "ttlLeft": resp.TTL})
+				event("renewal-gap", map[string]any{"gapMs": gap.Milliseconds(), "ttlLeft": r.TTL})
 			}
 			lastSent = sent
-		} else if err == nil {
+		case err == nil && r.TTL > 0:
+			event("renewal-unconfirmed", nil)
+		case err == nil:
 			event("probe-lease-lost", nil)
 		}
 		select {

@@ -75,7 +75,7 @@ agent="$(bash "$root/scripts/auto/build-agent.sh" | jq -r .path)"
 cat >"$work/probe.json" <<JSON
 {"name":"probe","peer":"none","prefix":"/bench","endpoints":[$endpoints],
  "caCert":"$tls/ca.crt","cert":"$tls/m1.crt","key":"$tls/m1.key",
- "leaseTtlSeconds":6,"renewIntervalMs":500,"retryWindowMs":4000,
+ "leaseTtlSeconds":8,"renewIntervalMs":500,"retryWindowMs":6500,
  "pgBin":"/nonexistent","dataDir":"/nonexistent","socketDir":"/nonexistent","port":1,"stateFile":"$work/state"}
 JSON
 "$agent" -config "$work/probe.json" -lease-probe >"$work/probe.log" 2>&1 &

@@ -65,30 +65,55 @@ export class AutomaticPair extends Pair {
 
   /** The host whose etcd member is etcd's leader now (asked with the witness's certificate). */
   etcdLeader(): Role | "witness" {
-    const tls = `${this.stateDir}/etcd-tls`;
-    const octet = { primary: 11, standby: 12, witness: 13 } as const;
     for (const h of ["primary", "standby", "witness"] as const) {
-      let out: string;
-      try {
-        out = execFileSync(
-          "etcdctl",
-          [
-            ...etcdctlFlags(tls, [`https://${this.config["local.subnet"]}.${octet[h]}:2379`]),
-            "-w",
-            "fields",
-            "endpoint",
-            "status",
-          ],
-          { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } },
-        );
-      } catch {
-        continue;
-      }
-      // Member ids are 64-bit: compared as text (JSON numbers would round them).
-      const field = (name: string) => new RegExp(`^"${name}" : (\\d+)$`, "m").exec(out)?.[1];
-      if (field("MemberID") !== undefined && field("MemberID") === field("Leader")) return h;
+      const status = this.etcdStatus(h);
+      if (status && status.member === status.leader) return h;
     }
     throw new Error("no etcd member says it leads");
+  }
+
+  /** Makes a host's etcd member etcd's leader (etcdctl move-leader), and waits until it is. */
+  async moveEtcdLeader(to: Role | "witness"): Promise<void> {
+    const member = this.etcdStatus(to)?.member;
+    if (!member) throw new Error(`the etcd member on ${to} does not answer`);
+    if (this.etcdLeader() !== to) {
+      this.etcdctl(
+        [11, 12, 13].map((o) => this.etcdEndpoint(o)),
+        ["move-leader", BigInt(member).toString(16)],
+      );
+    }
+    const deadline = Date.now() + 10_000;
+    while (this.etcdLeader() !== to) {
+      if (Date.now() > deadline) throw new Error(`etcd's leader did not move to ${to}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** A member's id and the id of the leader it follows (64-bit ids: kept as text). */
+  private etcdStatus(h: Role | "witness"): { member: string; leader: string } | undefined {
+    const octet = { primary: 11, standby: 12, witness: 13 }[h];
+    let out: string;
+    try {
+      out = this.etcdctl([this.etcdEndpoint(octet)], ["-w", "fields", "endpoint", "status"]);
+    } catch {
+      return undefined;
+    }
+    const field = (name: string) => new RegExp(`^"${name}" : (\\d+)$`, "m").exec(out)?.[1];
+    const member = field("MemberID");
+    const leader = field("Leader");
+    return member && leader ? { member, leader } : undefined;
+  }
+
+  private etcdEndpoint(octet: number): string {
+    return `https://${this.config["local.subnet"]}.${octet}:2379`;
+  }
+
+  private etcdctl(endpoints: string[], args: string[]): string {
+    const flags = etcdctlFlags(`${this.stateDir}/etcd-tls`, endpoints);
+    return execFileSync("etcdctl", [...flags, ...args], {
+      encoding: "utf8",
+      env: { ...process.env, ETCDCTL_API: "3" },
+    });
   }
 
   /**

@@ -15,9 +15,9 @@ describe("automatic failover settings", () => {
   it("is off unless asked for, and has timings that fence before the lease can expire", () => {
     expect(parseSettings({}, ctx).activation.automatic).toBeUndefined();
     expect(parseSettings({ activation: { automatic: "true" } }, ctx).activation.automatic).toEqual({
-      leaseTtlSeconds: 6,
+      leaseTtlSeconds: 8,
       renewIntervalMs: 500,
-      retryWindowMs: 4000,
+      retryWindowMs: 6500,
     });
   });
 

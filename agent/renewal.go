@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// renewal is one renewal of a lease and what confirmed it.
+type renewal struct {
+	TTL int64 // seconds granted; <= 0: the lease is gone
+	// Confirmed: a linearizable read, sent after the renewal's answer, was answered in the same
+	// raft term. An etcd leader cut off from the others goes on answering keepalives from its
+	// own lessor until it notices that it lost its quorum: one election timeout by design, far
+	// longer when its process is starved (etcd issues 12528 and 15247; fixed upstream by PR
+	// 16822, late 2023, after Debian's 3.4.23). Meanwhile the others' new leader counts the
+	// lease down from its election. A linearizable read needs a heartbeat round acknowledged by
+	// a quorum in the leader's term, which such an old leader cannot get: only a confirmed
+	// renewal moves the agent's fence deadline.
+	Confirmed bool
+	Holder    string           // the key's value at that read ("" when absent)
+	HolderID  clientv3.LeaseID // the lease the key was attached to at that read
+}
+
+// renewOnce renews lease and confirms it by reading key, both within timeout.
+func renewOnce(cli *clientv3.Client, lease clientv3.LeaseID, key string, timeout time.Duration) (renewal, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ka, err := cli.KeepAliveOnce(ctx, lease)
+	if err != nil {
+		return renewal{}, err
+	}
+	r := renewal{TTL: ka.TTL}
+	if ka.TTL <= 0 {
+		return r, nil
+	}
+	get, err := cli.Get(ctx, key)
+	if err != nil || get.Header.RaftTerm != ka.RaftTerm {
+		return r, nil
+	}
+	r.Confirmed = true
+	if len(get.Kvs) == 1 {
+		r.Holder, r.HolderID = string(get.Kvs[0].Value), clientv3.LeaseID(get.Kvs[0].Lease)
+	}
+	return r, nil
+}
