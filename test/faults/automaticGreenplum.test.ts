@@ -73,7 +73,7 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
     const auto = (report as StatusReport & { automatic: AutomaticReport }).automatic;
     expect(auto.problems).toEqual([]);
     expect(auto.leader).toBe(report.primary);
-    expect(auto.leaseTtlSeconds).toBe(6);
+    expect(auto.leaseTtlSeconds).toBe(8);
     expect(auto.agents.map((a) => [a.role, a.holding, a.running])).toEqual([
       ["leader", true, true],
       ["standby", false, true],
