@@ -298,10 +298,11 @@ async function begin(c: DrillContext): Promise<Run | undefined> {
   progress(t0, `workload running on ${oldPrimary}`);
   await sleep(args.warmupSeconds * 1000);
 
-  const failedAt = writer.now();
   if (args.failure === "kill") pair.killPostmaster(oldPrimary);
   else if (args.failure === "partition") network?.between(true);
   else network?.link(oldRole, false);
+  // Taken once the failure is in place: the command that injects it may wait for the machine.
+  const failedAt = writer.now();
   events.push({ at: failedAt, what: `${FAILURE_TEXT[args.failure]}: ${oldPrimary}` });
   progress(t0, `failure injected: ${FAILURE_TEXT[args.failure]} (${oldPrimary} was the primary)`);
   return {

@@ -65,10 +65,13 @@ STATE_DIR="${GPM_STATE_DIR%/}"
 
 # Pulumi runs the create (and destroy) of both hosts at the same time: the bridge, the OS
 # user, known_hosts and "is this the last host" must not race. One lock per state dir
-# parent, held on the directory itself so that nothing is left behind.
+# parent, held on the directory itself so that nothing is left behind. The network faults
+# (fence, heal, partition, join) change one link or one host's rules and take no lock: that
+# lock is shared by every stack on the machine, and a drill's cut waited seconds behind
+# another stack's host creation, which the drill counted as part of its RTO.
 lock_parent="$(dirname "$STATE_DIR")"
 mkdir -p "$lock_parent"
-if command -v flock >/dev/null 2>&1; then
+if command -v flock >/dev/null 2>&1 && [[ ! "$ACTION" =~ ^(fence|heal|partition|join)$ ]]; then
   exec 9<"$lock_parent"
   flock -w 300 9 || die "could not lock $lock_parent within 300 s (another local-hosts.sh run?)"
 fi

@@ -325,8 +325,8 @@ async function isolateRound(run: string): Promise<Record<string, number>> {
   await pair.moveEtcdLeader(old);
   writer.start();
   await sleep(2000);
-  const tCutRel = writer.now();
   const tCut = pair.link(old, false);
+  const tCutRel = writer.now();
   const newName = endpoints.find((e) => e !== oldNode)?.name;
   try {
     await waitFor(
