@@ -196,9 +196,10 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
     );
     writer.start();
     await sleep(3000);
+    pair.network("fence", old);
+    // Taken once the cut is in place.
     const tCutRel = writer.now();
     const tCut = Date.now();
-    pair.network("fence", old);
     try {
       await waitFor(
         () => writer.acks.some((a) => a.at > tCutRel && a.host === of(target).name),
