@@ -6,7 +6,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings, parseAws } from "./aws";
 import { ActivationSettings, parseActivation } from "./activation";
 import { DrillObjectives, OperatorSettings, parseDrill, parseOperator } from "./operator";
-import { ExistingHostSettings, parseExistingHost } from "./existing";
+import {
+  ExistingHostSettings,
+  ExistingWitnessSettings,
+  parseExistingHost,
+  parseExistingWitness,
+} from "./existing";
 import { GreenplumSettings, parseGreenplum } from "./greenplum";
 import { checkKeys } from "./keys";
 import {
@@ -23,13 +28,14 @@ import {
   RawSettings,
   Reader,
   SAFE_NAME,
+  lookup,
 } from "./reader";
 
 export { CONFIG_NAMESPACE, ConfigError } from "./reader";
 export type { ConfigContext, RawSettings } from "./reader";
 export type { LocalMode, LocalSettings } from "./local";
 export { LOCAL_SEGMENT_ROLES, localHostName } from "./local";
-export type { ExistingHostSettings } from "./existing";
+export type { ExistingHostSettings, ExistingWitnessSettings } from "./existing";
 export type { ActivationMode, ActivationSettings, AutomaticSettings, HostRole } from "./activation";
 export type { DrillObjectives, OperatorSettings } from "./operator";
 export type { AwsHostSettings, AwsSettings, PortRange, ProxySettings } from "./aws";
@@ -71,7 +77,14 @@ export interface MirrorConfig {
   standbyDbPort: number;
   replication: ReplicationSettings;
   local?: LocalSettings;
-  existing?: { primary: ExistingHostSettings; standby: ExistingHostSettings };
+  existing?: {
+    primary: ExistingHostSettings;
+    standby: ExistingHostSettings;
+    /** etcd's third member (activation.automatic only). */
+    witness?: ExistingWitnessSettings;
+    /** This machine's directory for the stack's files (the etcd CA and certificates). */
+    stateDir: string;
+  };
   aws?: AwsSettings;
   greenplum?: GreenplumSettings;
   activation: ActivationSettings;
@@ -111,11 +124,12 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
       `pulumi config set ${CONFIG_NAMESPACE}:standbyDbPort ${primaryDbPort + 1}`,
     );
   }
-  const existing =
+  const existing: MirrorConfig["existing"] =
     platform === "existing"
       ? {
           primary: parseExistingHost(r, "primary", ctx, raw),
           standby: parseExistingHost(r, "standby", ctx, raw),
+          stateDir: `${ctx.homeDir}/.gpmirror/${ctx.stack}`,
         }
       : undefined;
   if (
@@ -168,6 +182,23 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
   }
   const activation = parseActivation(r);
   if (activation.automatic) checkAutomatic(r, platform, engine, local, activation.protect);
+  if (activation.automatic && existing) {
+    existing.witness = parseExistingWitness(r, ctx, raw);
+    const w = existing.witness?.address;
+    if (w && (w === existing.primary.address || w === existing.standby.address)) {
+      r.fail(
+        "hosts.witness.address",
+        `${w} is one of the master hosts: etcd's three members must be three hosts, or losing that host loses two votes and no master can lead`,
+        "name a third host both masters reach (e.g. a segment host)",
+      );
+    }
+  } else if (lookup(raw, "hosts.witness") !== undefined) {
+    r.fail(
+      "hosts.witness",
+      "is used only by automatic failover on platform existing (activation.automatic)",
+      `pulumi config rm --path ${CONFIG_NAMESPACE}:hosts.witness, or turn activation.automatic on`,
+    );
+  }
   if (engine === "greenplum" && r.value("activation.maxLagBytes") !== undefined) {
     // A setting that silently does nothing would be a bound that does not hold.
     r.fail(
@@ -207,11 +238,11 @@ function checkAutomatic(
   protect: boolean,
 ): void {
   const off = `pulumi config set ${CONFIG_NAMESPACE}:activation.automatic false`;
-  if (platform !== "local" || local?.mode !== "netns") {
+  if (platform === "aws" || (platform === "local" && local?.mode !== "netns")) {
     r.fail(
       "activation.automatic",
-      `is built for platform local with local.mode netns so far (etcd's witness is a third namespace), got platform ${platform}${local ? ` with local.mode ${local.mode}` : ""}`,
-      `run it as root on platform local, or ${off}`,
+      `is built for platforms existing and local with local.mode netns so far (etcd's witness is a third host, on the local platform a third namespace), got platform ${platform}${local ? ` with local.mode ${local.mode}` : ""}`,
+      `run it as root on platform local, on hosts you run (platform existing), or ${off}`,
     );
   }
   if (engine !== "postgres") {

@@ -1,11 +1,13 @@
 # etcd.sh: one member of the etcd that decides who leads (automatic failover), under its
 # supervisor; restarted only when its flags or certificates changed. Parameters:
-#   GPM_AUTO_DIR   this host's directory for etcd and the agent
+#   GPM_AUTO_DIR   this host's directory for etcd and the agent (absolute, or ~/...)
 #   GPM_ETCD_NAME, GPM_ETCD_ADDRESS   this member
 #   GPM_ETCD_CLUSTER  name=https://address:2380,... (all members)
 #   GPM_ETCD_TOKEN    initial cluster token
 #   GPM_TLS_CA, GPM_TLS_CERT, GPM_TLS_KEY (secret)
 GPM_TAG=gpmirror-etcd
+# A witness on hosts you run may keep etcd under its login's home (hosts.witness.dir default).
+if [[ "${GPM_AUTO_DIR:-}" == "~/"* ]]; then GPM_AUTO_DIR="$HOME/${GPM_AUTO_DIR#"~/"}"; fi
 gpm_need_match GPM_AUTO_DIR '^/[A-Za-z0-9_./-]+$' "absolute directory"
 gpm_need_match GPM_ETCD_NAME '^[a-z0-9-]{1,40}$' "member name"
 gpm_need_match GPM_ETCD_ADDRESS '^[A-Za-z0-9.-]+$' "member address"
