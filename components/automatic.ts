@@ -57,7 +57,8 @@ export class AutomaticFailover extends pulumi.ComponentResource {
       `${name}-tls`,
       {
         create: "bash scripts/auto/tls.sh",
-        delete: `rm -rf -- "$GPM_TLS_DIR"`,
+        // Its parent too when nothing else is left there (existing hosts: ~/.gpmirror/<stack>).
+        delete: `rm -rf -- "$GPM_TLS_DIR"; rmdir -- "$(dirname -- "$GPM_TLS_DIR")" 2>/dev/null || true`,
         ...localCommandDir(),
         environment: {
           GPM_TLS_DIR: args.tlsDir,

@@ -1,0 +1,123 @@
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { ROOT } from "../support/engine";
+import { AutomaticPair, killRound } from "./automaticPair";
+import { waitFor } from "./pair";
+
+jest.setTimeout(10 * 60 * 1000);
+
+// Automatic failover on hosts the user runs (platform existing): three namespace hosts with
+// sshd (made here with scripts/local-hosts.sh, as a user's machines would already be there),
+// the pair, etcd and the agents built on them over SSH by an `existing` stack. Then the kill -9
+// round of the local suite: the standby takes over with no pulumi up, no acknowledged commit
+// lost, and pulumi up follows and re-protects.
+const isRoot = process.getuid?.() === 0;
+const NAME = "autoexist";
+const SUBNET = "10.211.1";
+const BRIDGE = "gpm-autoexist";
+const OCTET = { primary: 11, standby: 12, witness: 13 } as const;
+type Built = keyof typeof OCTET;
+const pair = new AutomaticPair(NAME, { platform: "existing" });
+const tlsDir = `${process.env["HOME"] ?? "/root"}/.gpmirror/${NAME}/etcd-tls`;
+
+/** scripts/local-hosts.sh on this stack's state directory; its JSON result. */
+function localHosts(action: string, env: Record<string, string> = {}): Record<string, string> {
+  const out = execFileSync("bash", [path.join(ROOT, "scripts", "local-hosts.sh"), action], {
+    env: {
+      ...process.env,
+      GPM_STACK: NAME,
+      GPM_STATE_DIR: pair.stateDir,
+      GPM_MODE: "netns",
+      GPM_BRIDGE: BRIDGE,
+      ...env,
+    },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  return JSON.parse(out.trim().split("\n").pop() ?? "{}") as Record<string, string>;
+}
+
+/** The hosts a user would name: a namespace with sshd each, logged into with one key. */
+function makeHosts(): Record<string, string> {
+  const { publicKey, path: keyPath } = localHosts("client-key");
+  const settings: Record<string, string> = {};
+  for (const role of Object.keys(OCTET) as Built[]) {
+    const h = localHosts("create", {
+      GPM_HOST: role,
+      GPM_ADDRESS: `${SUBNET}.${OCTET[role]}`,
+      GPM_BRIDGE_ADDRESS: `${SUBNET}.1/24`,
+      GPM_SSH_PORT: "22",
+      GPM_AUTHORIZED_KEY: publicKey,
+    });
+    const k = (s: string) => `hosts.${role}.${s}`;
+    Object.assign(settings, {
+      [k("address")]: h["address"],
+      [k("user")]: h["user"],
+      [k("privateKeyPath")]: keyPath,
+      [k("hostKey")]: h["hostKey"],
+      // The witness has no database: only a directory for its etcd member.
+      ...(role === "witness" ? { [k("dir")]: h["home"] } : { [k("dataDir")]: `${h["home"]}/data` }),
+    });
+  }
+  return settings;
+}
+
+(isRoot ? describe : describe.skip)(
+  "automatic failover on existing hosts (real namespace hosts)",
+  () => {
+    let upSeconds = 0;
+
+    beforeAll(async () => {
+      await pair.create();
+      const settings = {
+        ...makeHosts(),
+        "activation.automatic": "true",
+        "replication.synchronous": "true",
+        // The drill's writer connects from this machine, on the hosts' bridge.
+        "operator.cidrs[0]": `${SUBNET}.1/32`,
+      };
+      for (const [k, v] of Object.entries(settings)) await pair.set(k, v);
+      const t0 = Date.now();
+      const result = await pair.up();
+      upSeconds = (Date.now() - t0) / 1000;
+      expect(result.summary.result).toBe("succeeded");
+      await waitFor(() => pair.holder() === "primary", 60_000, "the primary's agent to lead");
+    });
+
+    afterAll(async () => {
+      const logs = `/tmp/gpm-${NAME}-logs`;
+      pair.saveLogs(logs);
+      await pair.destroy();
+      console.log(`first pulumi up: ${upSeconds} s; agents' and etcd members' logs: ${logs}`);
+    });
+
+    it("builds etcd on the three hosts' addresses, keeps the CA where Pulumi runs (keys 0600) and no key in state in plaintext", () => {
+      expect(pair.outputs["automaticFailover"].value).toMatchObject({
+        endpoints: [11, 12, 13].map((o) => `https://${SUBNET}.${o}:2379`),
+        members: ["primary", "standby", "witness"],
+        leaderAtStart: null,
+      });
+      for (const f of ["ca.key", "primary.key", "standby.key", "witness.key"]) {
+        expect((fs.statSync(`${tlsDir}/${f}`).mode & 0o777).toString(8)).toBe("600");
+      }
+      const state = pair.exportWithoutSecrets();
+      expect(state).not.toContain(fs.readFileSync(`${tlsDir}/witness.key`, "utf8").trim());
+      expect(state).not.toMatch(/PRIVATE KEY-----\\n[A-Za-z0-9+/]/);
+      // The witness runs etcd only, in the directory given as hosts.witness.dir.
+      expect(fs.existsSync(`${pair.home("witness")}/auto/etcd/etcd.pid`)).toBe(true);
+      expect(fs.existsSync(`${pair.home("witness")}/auto/agent`)).toBe(false);
+    });
+
+    it("kill -9 of the master's postmaster: the standby takes over with no pulumi up, no acknowledged commit lost; pulumi up follows and re-protects", async () => {
+      const r = await killRound(pair, `kill-${Date.now()}`);
+      console.log(`existing hosts, kill -9: ${JSON.stringify(r)}`);
+    });
+
+    it("destroy removes the etcd CA from this machine", async () => {
+      await pair.stack.destroy({ onOutput: pair.onOutput });
+      expect(fs.existsSync(tlsDir)).toBe(false);
+      expect(fs.existsSync(path.dirname(tlsDir))).toBe(false);
+    });
+  },
+);
