@@ -142,6 +142,7 @@ const automatic =
         synchronous: replicationSettings.synchronous,
         after: [mirror.built],
         stepTimeoutSeconds: config.stepTimeoutSeconds,
+        stopOnDestroy: hosts instanceof ExistingHosts,
       })
     : undefined;
 /** Automatic failover: etcd, the agents' timings, who held the leader key when this update began. */

@@ -25,6 +25,11 @@ export interface AutomaticFailoverArgs {
   /** The agents start once the pair is built and streaming. */
   after: pulumi.Resource[];
   stepTimeoutSeconds: number;
+  /**
+   * Hosts that outlive the stack (platform existing): destroy stops the agents, then the etcd
+   * members. Hosts the stack destroys itself take their processes with them.
+   */
+  stopOnDestroy?: boolean;
 }
 
 export interface AgentsSummary {
@@ -52,6 +57,10 @@ export class AutomaticFailover extends pulumi.ComponentResource {
   constructor(name: string, args: AutomaticFailoverArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpmirror:index:AutomaticFailover", name, {}, opts);
     const members = [...args.masters, args.witness];
+    const stopOnDestroy = (h: Host, part: "agent" | "etcd") =>
+      args.stopOnDestroy
+        ? { script: autoScript("stop"), env: { GPM_AUTO_DIR: autoDir(h), GPM_AUTO_PART: part } }
+        : undefined;
     const addresses = pulumi.all(members.map((h) => h.address));
     const tls = new command.local.Command(
       `${name}-tls`,
@@ -99,6 +108,7 @@ export class AutomaticFailover extends pulumi.ComponentResource {
               ...tlsEnv(h),
             },
             timeoutSeconds: args.stepTimeoutSeconds,
+            onDelete: stopOnDestroy(h, "etcd"),
           },
           { parent: this, dependsOn: [tls] },
         ),
@@ -167,6 +177,7 @@ export class AutomaticFailover extends pulumi.ComponentResource {
             ...tlsEnv(h),
           },
           timeoutSeconds: args.stepTimeoutSeconds,
+          onDelete: stopOnDestroy(h, "agent"),
         },
         { parent: this, dependsOn: [copy, ...etcd, ...args.after] },
       );

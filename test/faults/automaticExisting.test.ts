@@ -63,6 +63,14 @@ function makeHosts(): Record<string, string> {
   return settings;
 }
 
+function cmdline(pid: string): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 (isRoot ? describe : describe.skip)(
   "automatic failover on existing hosts (real namespace hosts)",
   () => {
@@ -114,8 +122,26 @@ function makeHosts(): Record<string, string> {
       console.log(`existing hosts, kill -9: ${JSON.stringify(r)}`);
     });
 
-    it("destroy removes the etcd CA from this machine", async () => {
+    it("destroy stops the agents and etcd members on the hosts (which outlive the stack) and removes the etcd CA from this machine", async () => {
       await pair.stack.destroy({ onOutput: pair.onOutput });
+      for (const [host, part] of [
+        ["primary", "agent"],
+        ["standby", "agent"],
+        ["primary", "etcd"],
+        ["standby", "etcd"],
+        ["witness", "etcd"],
+      ] as const) {
+        // Each supervisor removes its pid file when it stops.
+        const running = fs.existsSync(`${pair.home(host)}/auto/${part}/${part}.pid`);
+        expect({ host, part, running }).toEqual({ host, part, running: false });
+      }
+      for (const host of Object.keys(OCTET) as Built[]) {
+        const pids = execFileSync("ip", ["netns", "pids", pair.namespace(host as "primary")], {
+          encoding: "utf8",
+        });
+        const left = pids.split("\n").filter((p) => /gpmirror-agent|etcd/.test(cmdline(p)));
+        expect({ host, left }).toEqual({ host, left: [] });
+      }
       expect(fs.existsSync(tlsDir)).toBe(false);
       expect(fs.existsSync(path.dirname(tlsDir))).toBe(false);
     });

@@ -95,6 +95,12 @@ describe("automatic failover on existing hosts: settings", () => {
   });
 });
 
+/** The script of `timeout ... bash -c '<script>'`, unquoted. */
+function deleteScript(line: string): string {
+  const quoted = line.slice(line.indexOf("bash -c ") + "bash -c ".length);
+  return quoted.slice(1, -1).split("'\\''").join("'");
+}
+
 interface Created {
   type: string;
   name: string;
@@ -144,6 +150,7 @@ describe("automatic failover on existing hosts: what is built", () => {
       synchronous: true,
       after: [],
       stepTimeoutSeconds: 60,
+      stopOnDestroy: true,
     });
     await new Promise((r) => setTimeout(r, 500));
   });
@@ -197,5 +204,25 @@ describe("automatic failover on existing hosts: what is built", () => {
       endpoints: ["https://10.0.1.10:2379", "https://10.0.2.10:2379", "https://10.0.3.10:2379"],
       synchronous: true,
     });
+  });
+
+  it("stops the agents and etcd members on destroy (the hosts outlive the stack), bounded on the host", () => {
+    for (const [step, part] of [
+      ["auto-agent-primary", "agent"],
+      ["auto-agent-standby", "agent"],
+      ["auto-etcd-primary", "etcd"],
+      ["auto-etcd-witness", "etcd"],
+    ]) {
+      const line = String(plain(remote(step).inputs["delete"]));
+      expect(line).toMatch(/^timeout --kill-after=10 60 bash -c '/);
+      const del = deleteScript(line);
+      expect(del).toContain(`export GPM_AUTO_PART='${part}'`);
+      expect(del).toContain("auto_stop");
+      // Only a directory and a name on the command line: no key, no certificate.
+      expect(del).not.toMatch(/export GPM_TLS|(KEY|CERT) (primary|standby|witness)/);
+    }
+    expect(deleteScript(String(plain(remote("auto-etcd-witness").inputs["delete"])))).toContain(
+      "export GPM_AUTO_DIR='~/gpmirror-prod/auto'",
+    );
   });
 });

@@ -6,8 +6,6 @@
 #   GPM_ETCD_TOKEN    initial cluster token
 #   GPM_TLS_CA, GPM_TLS_CERT, GPM_TLS_KEY (secret)
 GPM_TAG=gpmirror-etcd
-# A witness on hosts you run may keep etcd under its login's home (hosts.witness.dir default).
-if [[ "${GPM_AUTO_DIR:-}" == "~/"* ]]; then GPM_AUTO_DIR="$HOME/${GPM_AUTO_DIR#"~/"}"; fi
 gpm_need_match GPM_AUTO_DIR '^/[A-Za-z0-9_./-]+$' "absolute directory"
 gpm_need_match GPM_ETCD_NAME '^[a-z0-9-]{1,40}$' "member name"
 gpm_need_match GPM_ETCD_ADDRESS '^[A-Za-z0-9.-]+$' "member address"

@@ -2,6 +2,10 @@
 # Helpers of the automatic failover steps (etcd.sh, agent.sh): TLS files and the supervisor.
 # Sent after scripts/remote/common.sh; SUPERVISE_TEXT holds supervise.sh's text.
 
+# A witness on hosts you run keeps etcd under its login's home by default (hosts.witness.dir):
+# GPM_AUTO_DIR may be ~/...
+if [[ "${GPM_AUTO_DIR:-}" == "~/"* ]]; then GPM_AUTO_DIR="$HOME/${GPM_AUTO_DIR#"~/"}"; fi
+
 # auto_write FILE MODE: stdin to FILE (atomically); prints "changed" when its content changed.
 auto_write() {
   local file="$1" mode="$2" tmp
