@@ -122,6 +122,42 @@ function cmdline(pid: string): string {
       console.log(`existing hosts, kill -9: ${JSON.stringify(r)}`);
     });
 
+    it("after a reboot of the standby's host (etcd and its agent gone), the start.sh files the steps left there start them again", async () => {
+      const leader = pair.holder();
+      if (!leader) throw new Error("nobody leads");
+      const host = leader === "primary" ? "standby" : "primary";
+      const auto = `${pair.home(host)}/auto`;
+      const before = Number(pair.agentState(host)["pid"]);
+      for (const part of ["agent", "etcd"]) {
+        // What a reboot leaves: no process, a stale pid file.
+        const sup = fs.readFileSync(`${auto}/${part}/${part}.pid`, "utf8").trim();
+        execFileSync("kill", ["-STOP", sup]);
+        execFileSync("pkill", ["-KILL", "-P", sup]);
+        execFileSync("kill", ["-KILL", sup]);
+      }
+      // As the README says: on that host, as its SSH login, etcd first.
+      pair.shell("standby", `bash '${auto}/etcd/start.sh' && bash '${auto}/agent/start.sh'`);
+      await waitFor(
+        () => {
+          const s = pair.agentState(host);
+          return (
+            Number(s["pid"]) !== before &&
+            s["role"] === "standby" &&
+            Date.now() - Number(s["updatedAt"]) < 3000
+          );
+        },
+        30_000,
+        "the restarted agent to report as standby",
+      );
+      // Run again while they run: nothing more is started.
+      pair.shell("standby", `bash '${auto}/etcd/start.sh' && bash '${auto}/agent/start.sh'`);
+      const supervisors = execFileSync("pgrep", ["-c", "-f", `${auto}/(etcd|agent)/supervise.sh`], {
+        encoding: "utf8",
+      });
+      expect(supervisors.trim()).toBe("2");
+      expect(pair.holder()).toBe(leader);
+    });
+
     it("destroy stops the agents and etcd members on the hosts (which outlive the stack) and removes the etcd CA from this machine", async () => {
       await pair.stack.destroy({ onOutput: pair.onOutput });
       for (const [host, part] of [

@@ -5,7 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { AutomaticFailover } from "../../components/automatic";
-import { ConfigError, parseSettings, RawSettings } from "../../components/config";
+import { parseSettings, RawSettings } from "../../components/config";
+import { problemsOf } from "../support/configProblems";
 import { ExistingHosts } from "../../components/hosts/existing";
 import { isSecretValue, plain } from "../support/mockValues";
 import { fakeKey } from "../fixtures/keys";
@@ -23,6 +24,7 @@ const login = (address: string) => ({
   privateKeyPath: "/keys/id",
   hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG",
 });
+const problems = (raw: RawSettings) => problemsOf(raw, ctx);
 const master = (address: string) => ({ ...login(address), dataDir: "/data/pg" });
 
 function settings(witness?: Record<string, unknown>, automatic = "true"): RawSettings {
@@ -36,16 +38,6 @@ function settings(witness?: Record<string, unknown>, automatic = "true"): RawSet
     activation: { automatic },
     replication: { synchronous: "true" },
   };
-}
-
-function problemsOf(raw: RawSettings): string[] {
-  try {
-    parseSettings(raw, ctx);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
 }
 
 describe("automatic failover on existing hosts: settings", () => {
@@ -65,11 +57,11 @@ describe("automatic failover on existing hosts: settings", () => {
   });
 
   it("refuses automatic failover without a witness host, naming the setting and the fix", () => {
-    const problems = problemsOf(settings());
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/gpmirror:hosts\.witness: .*needs a third host for etcd's witness/);
-    expect(problems[0]).toMatch(/pulumi config set --path gpmirror:hosts\.witness\.address/);
-    expect(problems[0]).toMatch(/activation\.automatic false/);
+    const found = problems(settings());
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/gpmirror:hosts\.witness: .*needs a third host for etcd's witness/);
+    expect(found[0]).toMatch(/pulumi config set --path gpmirror:hosts\.witness\.address/);
+    expect(found[0]).toMatch(/activation\.automatic false/);
   });
 
   it.each([
@@ -79,17 +71,17 @@ describe("automatic failover on existing hosts: settings", () => {
     [{ ...login("10.0.3.10"), dir: "etcd" }, /hosts\.witness\.dir: must be an absolute path/],
     [login("10.0.2.10"), /hosts\.witness\.address: 10\.0\.2\.10 is one of the master hosts/],
   ])("refuses a bad witness %j before anything is built", (witness, why) => {
-    expect(problemsOf(settings(witness)).join("\n")).toMatch(why);
+    expect(problems(settings(witness)).join("\n")).toMatch(why);
   });
 
   it("refuses a witness that nothing uses (automatic failover off)", () => {
-    expect(problemsOf(settings(login("10.0.3.10"), "false")).join("\n")).toMatch(
+    expect(problems(settings(login("10.0.3.10"), "false")).join("\n")).toMatch(
       /gpmirror:hosts\.witness: is used only by automatic failover/,
     );
   });
 
   it("is still refused with Greenplum", () => {
-    expect(problemsOf({ ...settings(login("10.0.3.10")), engine: "greenplum" }).join()).toMatch(
+    expect(problems({ ...settings(login("10.0.3.10")), engine: "greenplum" }).join()).toMatch(
       /activation\.automatic: is built for engine postgres so far/,
     );
   });
