@@ -1,6 +1,8 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { AutomaticReport } from "../../components/operator/automatic";
+import { StatusReport } from "../../components/operator/status";
 import { ROOT } from "../support/engine";
 import { AutomaticPair, killRound } from "./automaticPair";
 import { waitFor } from "./pair";
@@ -112,6 +114,17 @@ function cmdline(pid: string): string {
       const state = pair.exportWithoutSecrets();
       expect(state).not.toContain(fs.readFileSync(`${tlsDir}/witness.key`, "utf8").trim());
       expect(state).not.toMatch(/PRIVATE KEY-----\\n[A-Za-z0-9+/]/);
+      // npm run status, as an operator runs it: the leader, both agents, the three members.
+      const { code, report } = pair.status();
+      const auto = (report as StatusReport & { automatic: AutomaticReport }).automatic;
+      expect({ code, problems: auto.problems }).toEqual({ code: 0, problems: [] });
+      expect(auto.agents.map((a) => [a.running, a.holding])).toEqual([
+        [true, true],
+        [true, false],
+      ]);
+      expect(auto.members.map((m) => [m.endpoint, m.healthy])).toEqual(
+        [11, 12, 13].map((o) => [`https://${SUBNET}.${o}:2379`, true]),
+      );
       // The witness runs etcd only, in the directory given as hosts.witness.dir.
       expect(fs.existsSync(`${pair.home("witness")}/auto/etcd/etcd.pid`)).toBe(true);
       expect(fs.existsSync(`${pair.home("witness")}/auto/agent`)).toBe(false);
