@@ -184,6 +184,16 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
   if (activation.automatic) checkAutomatic(r, platform, engine, local, activation.protect);
   if (activation.automatic && existing) {
     existing.witness = parseExistingWitness(r, ctx, raw);
+    for (const role of ["primary", "standby", "witness"] as const) {
+      // etcd's endpoints and peer URLs are built as https://<address>:port.
+      if ((existing[role]?.address ?? "").includes(":")) {
+        r.fail(
+          `hosts.${role}.address`,
+          "automatic failover takes IPv4 addresses or host names so far (etcd's URLs are built from them)",
+          "give the host's IPv4 address or a name that resolves on all three hosts",
+        );
+      }
+    }
     const w = existing.witness?.address;
     if (w && (w === existing.primary.address || w === existing.standby.address)) {
       r.fail(

@@ -70,6 +70,10 @@ describe("automatic failover on existing hosts: settings", () => {
     [{ ...login("mdw;reboot") }, /hosts\.witness\.address/],
     [{ ...login("10.0.3.10"), dir: "etcd" }, /hosts\.witness\.dir: must be an absolute path/],
     [login("10.0.2.10"), /hosts\.witness\.address: 10\.0\.2\.10 is one of the master hosts/],
+    [
+      login("fd00::13"),
+      /hosts\.witness\.address: automatic failover takes IPv4 addresses or host names/,
+    ],
   ])("refuses a bad witness %j before anything is built", (witness, why) => {
     expect(problems(settings(witness)).join("\n")).toMatch(why);
   });
