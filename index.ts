@@ -47,8 +47,20 @@ function hostsFor(config: MirrorConfig, activation: pulumi.Output<unknown>) {
   });
 }
 
-/** Local stacks: the etcd endpoints and TLS directory of automatic failover. */
+/**
+ * The etcd endpoints (the three hosts' addresses) and this machine's TLS directory of
+ * automatic failover: local stacks keep it in their state directory, existing hosts in
+ * ~/.gpmirror/<stack> of the user who runs Pulumi.
+ */
 function autoPlaces(c: MirrorConfig) {
+  if (c.existing) {
+    const e = c.existing;
+    const addresses = [e.primary.address, e.standby.address, e.witness?.address ?? ""];
+    return {
+      tlsDir: `${e.stateDir}/etcd-tls`,
+      endpoints: addresses.map((a) => `https://${a}:2379`),
+    };
+  }
   const subnet = c.local?.subnet ?? "";
   return {
     tlsDir: `${c.local?.stateDir ?? ""}/etcd-tls`,
@@ -117,7 +129,9 @@ const mirror = new MasterMirror("mirror", {
 activationDone(mirror.activation);
 
 const automatic =
-  config.activation.automatic && hosts instanceof LocalHosts && hosts.witness
+  config.activation.automatic &&
+  (hosts instanceof LocalHosts || hosts instanceof ExistingHosts) &&
+  hosts.witness
     ? new AutomaticFailover("auto", {
         stack: config.stack,
         settings: config.activation.automatic,
@@ -129,6 +143,7 @@ const automatic =
         after: [mirror.built],
         stepTimeoutSeconds: config.stepTimeoutSeconds,
         engineAgent: engine.agent?.bind(engine),
+        stopOnDestroy: hosts instanceof ExistingHosts,
       })
     : undefined;
 /** Automatic failover: etcd, the agents' timings, who held the leader key when this update began. */

@@ -28,6 +28,11 @@ export interface AutomaticFailoverArgs {
   stepTimeoutSeconds: number;
   /** The engine's part of the agent on `target` (Greenplum); none: PostgreSQL's defaults. */
   engineAgent?: (target: Host, old: Host) => AgentEngine;
+  /**
+   * Hosts that outlive the stack (platform existing): destroy stops the agents, then the etcd
+   * members. Hosts the stack destroys itself take their processes with them.
+   */
+  stopOnDestroy?: boolean;
 }
 
 export interface AgentsSummary {
@@ -55,12 +60,17 @@ export class AutomaticFailover extends pulumi.ComponentResource {
   constructor(name: string, args: AutomaticFailoverArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpmirror:index:AutomaticFailover", name, {}, opts);
     const members = [...args.masters, args.witness];
+    const stopOnDestroy = (h: Host, part: "agent" | "etcd") =>
+      args.stopOnDestroy
+        ? { script: autoScript("stop"), env: { GPM_AUTO_DIR: autoDir(h), GPM_AUTO_PART: part } }
+        : undefined;
     const addresses = pulumi.all(members.map((h) => h.address));
     const tls = new command.local.Command(
       `${name}-tls`,
       {
         create: "bash scripts/auto/tls.sh",
-        delete: `rm -rf -- "$GPM_TLS_DIR"`,
+        // Its parent too when nothing else is left there (existing hosts: ~/.gpmirror/<stack>).
+        delete: `rm -rf -- "$GPM_TLS_DIR"; rmdir -- "$(dirname -- "$GPM_TLS_DIR")" 2>/dev/null || true`,
         ...localCommandDir(),
         environment: {
           GPM_TLS_DIR: args.tlsDir,
@@ -101,6 +111,7 @@ export class AutomaticFailover extends pulumi.ComponentResource {
               ...tlsEnv(h),
             },
             timeoutSeconds: args.stepTimeoutSeconds,
+            onDelete: stopOnDestroy(h, "etcd"),
           },
           { parent: this, dependsOn: [tls] },
         ),
@@ -172,6 +183,7 @@ export class AutomaticFailover extends pulumi.ComponentResource {
             ...tlsEnv(h),
           },
           timeoutSeconds: args.stepTimeoutSeconds,
+          onDelete: stopOnDestroy(h, "agent"),
         },
         { parent: this, dependsOn: [copy, ...etcd, ...args.after] },
       );

@@ -13,6 +13,11 @@ export interface RemoteStepArgs {
   env: Record<string, pulumi.Input<string>>;
   /** Bound on one run of the step. */
   timeoutSeconds: number;
+  /**
+   * Run on the host when the step's resource is deleted (destroy). Its parameters travel on
+   * the command line: no secrets.
+   */
+  onDelete?: { script: string; env: Record<string, pulumi.Input<string>> };
 }
 
 /** What a step printed as its one line of JSON on stdout. */
@@ -57,6 +62,12 @@ export class RemoteStep extends pulumi.ComponentResource {
         connection: sshConnection(args.host),
         create: boundedCommand(name, args.timeoutSeconds),
         update: boundedCommand(name, args.timeoutSeconds),
+        delete: args.onDelete
+          ? stepInput(args.onDelete.script, args.onDelete.env).apply(
+              (text) =>
+                `timeout --kill-after=10 ${args.timeoutSeconds} bash -c ${shellQuote(text)}`,
+            )
+          : undefined,
         stdin,
         logging: "stderr",
         // The hosts' sshd does not accept PULUMI_COMMAND_* variables, and no step reads them.

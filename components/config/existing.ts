@@ -13,6 +13,15 @@ export interface ExistingHostSettings {
   dataDir: string;
 }
 
+/**
+ * The third etcd member of automatic failover on existing hosts: no database, only a
+ * directory for etcd's member (`hosts.witness.dir`; default ~/gpmirror-<stack> on the host).
+ */
+export interface ExistingWitnessSettings extends Omit<ExistingHostSettings, "dataDir"> {
+  /** Absolute, or "~/..." (the SSH user's home on the host). */
+  dir: string;
+}
+
 /** Settings of one host of `platform: existing`. */
 export function parseExistingHost(
   r: Reader,
@@ -20,6 +29,42 @@ export function parseExistingHost(
   ctx: ConfigContext,
   raw: RawSettings,
 ): ExistingHostSettings {
+  return {
+    ...parseLogin(r, role, ctx, raw),
+    dataDir: r.absolutePath(`hosts.${role}.dataDir`, undefined),
+  };
+}
+
+/**
+ * `hosts.witness.*` (only with activation.automatic): one error naming the setting when the
+ * whole host is missing, else the same checks as the masters' logins.
+ */
+export function parseExistingWitness(
+  r: Reader,
+  ctx: ConfigContext,
+  raw: RawSettings,
+): ExistingWitnessSettings | undefined {
+  if (lookup(raw, "hosts.witness") === undefined) {
+    r.fail(
+      "hosts.witness",
+      "activation.automatic on platform existing needs a third host for etcd's witness member (any host both masters reach on ports 2379-2380, e.g. a segment host; it runs etcd only, no database)",
+      `pulumi config set --path ${CONFIG_NAMESPACE}:hosts.witness.address <address>, and hosts.witness.user, hosts.witness.privateKeyPath and hosts.witness.hostKey as for hosts.primary; or pulumi config set ${CONFIG_NAMESPACE}:activation.automatic false`,
+    );
+    return undefined;
+  }
+  const given = r.string("hosts.witness.dir", "");
+  return {
+    ...parseLogin(r, "witness", ctx, raw),
+    dir: given === "" ? `~/gpmirror-${ctx.stack}` : r.absolutePath("hosts.witness.dir", given),
+  };
+}
+
+function parseLogin(
+  r: Reader,
+  role: "primary" | "standby" | "witness",
+  ctx: ConfigContext,
+  raw: RawSettings,
+): Omit<ExistingHostSettings, "dataDir"> {
   const k = (s: string) => `hosts.${role}.${s}`;
   const keyPath = r.string(k("privateKeyPath"), "");
   const inline = lookup(raw, k("privateKey"));
@@ -67,7 +112,6 @@ export function parseExistingHost(
     user: r.name(k("user"), "postgres"),
     privateKey: pulumi.secret(privateKey),
     hostKey,
-    dataDir: r.absolutePath(k("dataDir"), undefined),
   };
 }
 

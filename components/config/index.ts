@@ -12,7 +12,12 @@ import {
   parseActivation,
 } from "./activation";
 import { DrillObjectives, OperatorSettings, parseDrill, parseOperator } from "./operator";
-import { ExistingHostSettings, parseExistingHost } from "./existing";
+import {
+  ExistingHostSettings,
+  ExistingWitnessSettings,
+  parseExistingHost,
+  parseExistingWitness,
+} from "./existing";
 import { GreenplumSettings, parseGreenplum } from "./greenplum";
 import { checkKeys } from "./keys";
 import {
@@ -29,13 +34,14 @@ import {
   RawSettings,
   Reader,
   SAFE_NAME,
+  lookup,
 } from "./reader";
 
 export { CONFIG_NAMESPACE, ConfigError } from "./reader";
 export type { ConfigContext, RawSettings } from "./reader";
 export type { LocalMode, LocalSettings } from "./local";
 export { LOCAL_SEGMENT_ROLES, localHostName } from "./local";
-export type { ExistingHostSettings } from "./existing";
+export type { ExistingHostSettings, ExistingWitnessSettings } from "./existing";
 export type { ActivationMode, ActivationSettings, AutomaticSettings, HostRole } from "./activation";
 export type { DrillObjectives, OperatorSettings } from "./operator";
 export type { AwsHostSettings, AwsSettings, PortRange, ProxySettings } from "./aws";
@@ -77,7 +83,14 @@ export interface MirrorConfig {
   standbyDbPort: number;
   replication: ReplicationSettings;
   local?: LocalSettings;
-  existing?: { primary: ExistingHostSettings; standby: ExistingHostSettings };
+  existing?: {
+    primary: ExistingHostSettings;
+    standby: ExistingHostSettings;
+    /** etcd's third member (activation.automatic only). */
+    witness?: ExistingWitnessSettings;
+    /** This machine's directory for the stack's files (the etcd CA and certificates). */
+    stateDir: string;
+  };
   aws?: AwsSettings;
   greenplum?: GreenplumSettings;
   activation: ActivationSettings;
@@ -117,11 +130,12 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
       `pulumi config set ${CONFIG_NAMESPACE}:standbyDbPort ${primaryDbPort + 1}`,
     );
   }
-  const existing =
+  const existing: MirrorConfig["existing"] =
     platform === "existing"
       ? {
           primary: parseExistingHost(r, "primary", ctx, raw),
           standby: parseExistingHost(r, "standby", ctx, raw),
+          stateDir: `${ctx.homeDir}/.gpmirror/${ctx.stack}`,
         }
       : undefined;
   if (
@@ -174,8 +188,35 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
   }
   const activation = parseActivation(r);
   if (activation.automatic) {
-    checkAutomatic(r, platform, local, activation.protect);
+    checkAutomatic(r, platform, engine, local, activation.protect);
     if (greenplum) checkAutomaticGreenplum(r, activation.automatic, greenplum);
+  }
+  if (activation.automatic && existing) {
+    existing.witness = parseExistingWitness(r, ctx, raw);
+    for (const role of ["primary", "standby", "witness"] as const) {
+      // etcd's endpoints and peer URLs are built as https://<address>:port.
+      if ((existing[role]?.address ?? "").includes(":")) {
+        r.fail(
+          `hosts.${role}.address`,
+          "automatic failover takes IPv4 addresses or host names so far (etcd's URLs are built from them)",
+          "give the host's IPv4 address or a name that resolves on all three hosts",
+        );
+      }
+    }
+    const w = existing.witness?.address;
+    if (w && (w === existing.primary.address || w === existing.standby.address)) {
+      r.fail(
+        "hosts.witness.address",
+        `${w} is one of the master hosts: etcd's three members must be three hosts, or losing that host loses two votes and no master can lead`,
+        "name a third host both masters reach (e.g. a segment host)",
+      );
+    }
+  } else if (lookup(raw, "hosts.witness") !== undefined) {
+    r.fail(
+      "hosts.witness",
+      "is used only by automatic failover on platform existing (activation.automatic)",
+      `pulumi config rm --path ${CONFIG_NAMESPACE}:hosts.witness, or turn activation.automatic on`,
+    );
   }
   if (engine === "greenplum" && r.value("activation.maxLagBytes") !== undefined) {
     // A setting that silently does nothing would be a bound that does not hold.
@@ -211,15 +252,23 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
 function checkAutomatic(
   r: Reader,
   platform: Platform,
+  engine: EngineName,
   local: LocalSettings | undefined,
   protect: boolean,
 ): void {
   const off = `pulumi config set ${CONFIG_NAMESPACE}:activation.automatic false`;
-  if (platform !== "local" || local?.mode !== "netns") {
+  if (platform === "aws" || (platform === "local" && local?.mode !== "netns")) {
     r.fail(
       "activation.automatic",
-      `is built for platform local with local.mode netns so far (etcd's witness is a third namespace), got platform ${platform}${local ? ` with local.mode ${local.mode}` : ""}`,
-      `run it as root on platform local, or ${off}`,
+      `is built for platforms existing and local with local.mode netns so far (etcd's witness is a third host, on the local platform a third namespace), got platform ${platform}${local ? ` with local.mode ${local.mode}` : ""}`,
+      `run it as root on platform local, on hosts you run (platform existing), or ${off}`,
+    );
+  }
+  if (engine === "greenplum" && platform !== "local") {
+    r.fail(
+      "activation.automatic",
+      `is built for engine greenplum on platform local so far (proven on the local Greenplum cluster), got platform ${platform}`,
+      off,
     );
   }
   if (!protect) {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ExistingHostSettings } from "../config";
+import { ExistingHostSettings, ExistingWitnessSettings } from "../config";
 import { SshCommandLine } from "../engines/engine";
 import { Host } from "../host";
 
@@ -11,13 +11,19 @@ import { Host } from "../host";
 export class ExistingHosts implements SshCommandLine {
   readonly primary: Host;
   readonly standby: Host;
+  /** etcd's third member (automatic failover): no database; its "data directory" is a name under hosts.witness.dir, whose auto/ holds etcd. */
+  readonly witness?: Host;
 
   constructor(
-    settings: { primary: ExistingHostSettings; standby: ExistingHostSettings },
+    settings: {
+      primary: ExistingHostSettings;
+      standby: ExistingHostSettings;
+      witness?: ExistingWitnessSettings;
+    },
     primaryDbPort: number,
     standbyDbPort: number,
   ) {
-    const make = (role: "primary" | "standby", h: ExistingHostSettings, dbPort: number): Host => ({
+    const make = (role: Host["role"], h: ExistingHostSettings, dbPort: number): Host => ({
       role,
       name: pulumi.output(`${role}-${h.address}`.replace(/[^A-Za-z0-9_]/g, "_")),
       address: pulumi.output(h.address),
@@ -33,6 +39,9 @@ export class ExistingHosts implements SshCommandLine {
     });
     this.primary = make("primary", settings.primary, primaryDbPort);
     this.standby = make("standby", settings.standby, standbyDbPort);
+    const w = settings.witness;
+    // autoDir() is beside the data directory: <dir>/auto.
+    if (w) this.witness = make("witness", { ...w, dataDir: `${w.dir}/witness` }, 0);
   }
 
   prefix(host: Host): pulumi.Output<string> {

@@ -1,10 +1,9 @@
 import { Writer } from "../../components/operator/drill/writer";
 import { operatorCli } from "../support/operator";
 import { automaticKillDrill } from "./automaticDrill";
-import { OperatorAccess } from "../../components/operator/access";
 import { AutomaticReport } from "../../components/operator/automatic";
 import { StatusReport } from "../../components/operator/status";
-import { AutomaticPair } from "./automaticPair";
+import { AutomaticPair, killRound, writerFor } from "./automaticPair";
 import { faultRounds, Role, sleep, waitFor } from "./pair";
 
 jest.setTimeout(30 * 60 * 1000);
@@ -130,7 +129,7 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
   });
 
   it("kill -9 of the master's postmaster: the standby takes over alone, no acknowledged commit lost; pulumi up follows and re-protects", async () => {
-    numbers["kill9"] = await inRounds("kill", killRound);
+    numbers["kill9"] = await inRounds("kill", (run) => killRound(pair, run));
   });
 
   it("the master's host cut off from everything: it stops accepting writes before the standby takes over, no acknowledged commit lost", async () => {
@@ -174,15 +173,6 @@ async function inRounds(
   return results;
 }
 
-async function writerFor(run: string) {
-  const access = (await pair.stack.outputs())["operatorAccess"].value as OperatorAccess;
-  if (!access.database) throw new Error("no operator login");
-  const endpoints = access.hosts.map((h) => ({ name: h.name, host: h.address, port: h.dbPort }));
-  const writer = new Writer(endpoints, { ...access.database, database: access.database.name }, run);
-  await writer.prepare();
-  return { writer, endpoints };
-}
-
 /**
  * A fault that must change nothing: writes go on (or resume) on the same master, none lost,
  * its agent never fences, the other never promotes, and the leader key stays where it was.
@@ -193,7 +183,7 @@ async function unchangedThrough(
 ): Promise<Record<string, number>> {
   const old = pair.holder();
   if (!old) throw new Error("nobody leads");
-  const { writer, endpoints } = await writerFor(`${label}-${Date.now()}`);
+  const { writer, endpoints } = await writerFor(pair, `${label}-${Date.now()}`);
   writer.start();
   await sleep(1000);
   const t0 = Date.now();
@@ -258,66 +248,10 @@ async function etcdMemberRound(run: string): Promise<Record<string, number>> {
   return { ...r, killedMemberOctet: octet };
 }
 
-async function killRound(run: string): Promise<Record<string, number>> {
-  const old = pair.holder();
-  if (!old) throw new Error("nobody leads before the round");
-  const { writer, endpoints } = await writerFor(run);
-  writer.start();
-  await sleep(2000);
-  const t0 = Date.now();
-  const tKill = writer.now();
-  pair.killPostmaster9(old);
-  const newName = endpoints.find((e) => !e.host.endsWith(old === "primary" ? ".11" : ".12"))?.name;
-  await waitFor(
-    () => writer.acks.some((a) => a.at > tKill && a.host === newName),
-    60_000,
-    "the first write accepted on the new master",
-  ).catch(async (e: unknown) => {
-    await writer.stop(); // a writer left running keeps jest (and the machine's lock) alive
-    throw e;
-  });
-  const firstNew = writer.acks.find((a) => a.at > tKill && a.host === newName);
-  await sleep(500);
-  await writer.stop();
-  const newEndpoint = endpoints.find((e) => e.name === newName);
-  if (!newEndpoint || !firstNew) throw new Error("no new master");
-  const present = await writer.idsOn(newEndpoint);
-  const lost = writer.acks.filter((a) => !present.has(a.id)).length;
-  const ev = pair.events(other(old), t0);
-  const at = (name: string) => ev.find((e) => e.event === name)?.at ?? NaN;
-  const oldEv = pair.events(old, t0);
-  const released = oldEv.find((e) => e.event === "released")?.at ?? NaN;
-  const r = {
-    acked: writer.acks.length,
-    lost,
-    rtoMs: firstNew.at - tKill,
-    detectMs: at("detected") - t0,
-    releasedMs: released - t0,
-    promotedMs: at("promoted") - t0,
-  };
-  console.log(`${run}: ${JSON.stringify(r)}`);
-  expect({ run, lost }).toEqual({ run, lost: 0 });
-  expect(pair.holder()).toBe(other(old));
-  // pulumi up follows the agents (no config change) and rebuilds the old master as standby.
-  const result = await pair.up();
-  expect(result.summary.result).toBe("succeeded");
-  expect(pair.outputs["automaticFailover"].value).toMatchObject({
-    leaderAtStart: other(old),
-  });
-  expect(pair.builtAs(pair.node("primary"))).toBe(other(old));
-  expect(pair.outputs["replication"].value).toMatchObject({ state: "streaming" });
-  await waitFor(
-    () => pair.agentState(old)["role"] === "standby",
-    30_000,
-    "the old master's agent to follow as standby",
-  );
-  return r;
-}
-
 async function isolateRound(run: string): Promise<Record<string, number>> {
   const old = pair.holder();
   if (!old) throw new Error("nobody leads before the round");
-  const { writer, endpoints } = await writerFor(run);
+  const { writer, endpoints } = await writerFor(pair, run);
   const oldNode = endpoints.find((e) => e.host.endsWith(old === "primary" ? ".11" : ".12"));
   const prober = pair.startProber(old, oldNode?.port ?? 5432);
   // The worst case: the cut-off host's etcd member leads etcd, and answers its agent's

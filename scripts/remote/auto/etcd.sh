@@ -1,6 +1,6 @@
 # etcd.sh: one member of the etcd that decides who leads (automatic failover), under its
 # supervisor; restarted only when its flags or certificates changed. Parameters:
-#   GPM_AUTO_DIR   this host's directory for etcd and the agent
+#   GPM_AUTO_DIR   this host's directory for etcd and the agent (absolute, or ~/...)
 #   GPM_ETCD_NAME, GPM_ETCD_ADDRESS   this member
 #   GPM_ETCD_CLUSTER  name=https://address:2380,... (all members)
 #   GPM_ETCD_TOKEN    initial cluster token

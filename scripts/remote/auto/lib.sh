@@ -2,6 +2,10 @@
 # Helpers of the automatic failover steps (etcd.sh, agent.sh): TLS files and the supervisor.
 # Sent after scripts/remote/common.sh; SUPERVISE_TEXT holds supervise.sh's text.
 
+# A witness on hosts you run keeps etcd under its login's home by default (hosts.witness.dir):
+# GPM_AUTO_DIR may be ~/...
+if [[ "${GPM_AUTO_DIR:-}" == "~/"* ]]; then GPM_AUTO_DIR="$HOME/${GPM_AUTO_DIR#"~/"}"; fi
+
 # auto_write FILE MODE: stdin to FILE (atomically); prints "changed" when its content changed.
 auto_write() {
   local file="$1" mode="$2" tmp
@@ -52,12 +56,22 @@ auto_stop() {
 }
 
 # auto_start DIR NAME CMD...: CMD under the supervisor, detached from this session (logs in
-# DIR/NAME.log, pid file DIR/NAME.pid).
+# DIR/NAME.log, pid file DIR/NAME.pid), through DIR/start.sh, which it writes.
 auto_start() {
   local dir="$1" name="$2"
   shift 2
   printf '%s\n' "$SUPERVISE_TEXT" | auto_write "$dir/supervise.sh" 0755 >/dev/null
-  setsid nohup bash "$dir/supervise.sh" "$dir/$name.pid" "$dir/$name.log" "$@" </dev/null >/dev/null 2>&1 &
+  # The start as a file of its own: what a person or a boot job runs after a reboot (nothing
+  # starts them again then; README "Automatic failover on existing hosts").
+  {
+    printf '#!/usr/bin/env bash\n# Starts %s under its supervisor (after a reboot); nothing when it runs.\n' "$name"
+    printf 'pid="$(cat %q 2>/dev/null || true)"\n' "$dir/$name.pid"
+    printf '[[ -n "$pid" ]] && grep -qF supervise.sh "/proc/$pid/cmdline" 2>/dev/null && exit 0\n'
+    printf 'setsid nohup bash %q %q %q' "$dir/supervise.sh" "$dir/$name.pid" "$dir/$name.log"
+    printf ' %q' "$@"
+    printf ' </dev/null >/dev/null 2>&1 &\n'
+  } | auto_write "$dir/start.sh" 0700 >/dev/null
+  bash "$dir/start.sh"
   local i
   for ((i = 0; i < 50; i++)); do
     auto_running "$dir/$name.pid" && return 0

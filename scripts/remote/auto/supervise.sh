@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # supervise.sh PIDFILE LOG CMD...: runs CMD, and again 0.5 s after each exit, until this
-# loop gets TERM (then CMD gets it too). The supervisor of etcd and the agent where systemd is
-# not available (network namespaces); on real hosts a systemd unit with Restart=always does
+# loop gets TERM (then CMD gets it too). The supervisor of etcd and the agent, on namespace
+# hosts and on hosts you run alike (no systemd or root needed); after a reboot the start.sh
+# that auto_start leaves beside it starts it again; a systemd unit with Restart=always does
 # the same (README "Automatic failover").
 set -u
 pidfile="$1" log="$2"
