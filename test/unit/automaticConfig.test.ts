@@ -85,9 +85,9 @@ describe("automatic failover settings", () => {
   it("runs on the local Greenplum stack, with the agent's defaults", () => {
     const c = parseSettings({ engine: "greenplum", activation: { automatic: "true" } }, ctx);
     expect(c.activation.automatic).toEqual({
-      leaseTtlSeconds: 6,
+      leaseTtlSeconds: 8,
       renewIntervalMs: 500,
-      retryWindowMs: 4000,
+      retryWindowMs: 6500,
     });
   });
 
@@ -98,8 +98,8 @@ describe("automatic failover settings", () => {
       activation: { automatic: "true" },
     });
     expect(msg).toMatch(
-      /greenplum\.walSenderTimeoutSeconds.*must be longer than activation\.retryWindowMs plus the fence \(5000 ms\)/,
+      /greenplum\.walSenderTimeoutSeconds.*must be longer than activation\.retryWindowMs plus the fence \(7500 ms\)/,
     );
-    expect(msg).toMatch(/greenplum\.walSenderTimeoutSeconds 10/);
+    expect(msg).toMatch(/greenplum\.walSenderTimeoutSeconds 13/);
   });
 });

@@ -86,7 +86,7 @@ describe("automatic failover on existing hosts: settings", () => {
 
   it("is still refused with Greenplum", () => {
     expect(problems({ ...settings(login("10.0.3.10")), engine: "greenplum" }).join()).toMatch(
-      /activation\.automatic: is built for engine postgres so far/,
+      /activation\.automatic: is built for engine greenplum on platform local so far/,
     );
   });
 });
