@@ -8,4 +8,7 @@ source "$root/scripts/pulumi-env.sh"
 cd "$root"
 # `pulumi up` runs the program without type-checking it (pulumi-env.sh): this is where it is.
 tsc --noEmit -p .
+# The failover agent's own tests (Go; scripts/setup.sh installs it).
+command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
+(cd agent && go test ./...)
 jest --runInBand "$@"

@@ -64,7 +64,7 @@ auto_start() {
   # The start as a file of its own: what a person or a boot job runs after a reboot (nothing
   # starts them again then; README "Automatic failover on existing hosts").
   {
-    printf '#!/usr/bin/env bash\n# Starts %s under its supervisor (after a reboot); nothing when it runs.\n' "$name"
+    printf '#!/usr/bin/env bash\n# Starts %s under its supervisor (after a reboot); nothing when it runs.\nset -euo pipefail\n' "$name"
     printf 'pid="$(cat %q 2>/dev/null || true)"\n' "$dir/$name.pid"
     printf '[[ -n "$pid" ]] && grep -qF supervise.sh "/proc/$pid/cmdline" 2>/dev/null && exit 0\n'
     printf 'setsid nohup bash %q %q %q' "$dir/supervise.sh" "$dir/$name.pid" "$dir/$name.log"
