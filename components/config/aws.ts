@@ -308,11 +308,12 @@ function parseNetwork(r: Reader): AwsNetworkSettings {
     r.string("aws.network.vpcCidr", "10.42.0.0/16"),
     true,
   );
-  if (vpcCidr && Number(vpcCidr.split("/")[1]) > 23) {
+  // The masters' subnets are the VPC's second and third /24 (components/hosts/aws/network.ts).
+  if (vpcCidr && Number(vpcCidr.split("/")[1]) > 22) {
     r.fail(
       "aws.network.vpcCidr",
-      `${vpcCidr} is too small for two /24 subnets`,
-      "use a /16 to /23, such as 10.42.0.0/16",
+      `${vpcCidr} is too small: the masters' subnets are its second and third /24, which need a /22 or wider`,
+      "use a /16 to /22, such as 10.42.0.0/16",
     );
   }
   const zonesRaw = r.value("aws.network.zones");

@@ -276,6 +276,8 @@ const badInputs: [string, Tree, string][] = [
   ["VPC id of the wrong form", { network: { vpcId: "my-vpc" } }, "aws.network.vpcId"],
   ["VPC CIDR not a CIDR", { network: { vpcCidr: "10.42.0.0" } }, "aws.network.vpcCidr"],
   ["VPC CIDR too small", { network: { vpcCidr: "10.42.0.0/24" } }, "aws.network.vpcCidr"],
+  // Its third /24 (the standby's subnet) would lie outside a /23.
+  ["VPC CIDR a /23", { network: { vpcCidr: "10.42.0.0/23" } }, "aws.network.vpcCidr"],
   [
     "client CIDR not a CIDR",
     { access: { clientCidrs: ["10.1.2.3"] } },

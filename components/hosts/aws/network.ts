@@ -110,7 +110,7 @@ export function checkPlacement(s: AwsSettings, p: Placement, standbyVpcId: strin
   return p;
 }
 
-/** The i-th /24 of a VPC CIDR of /23 or wider (config checks the size). */
+/** The i-th /24 of a VPC CIDR (config checks that a /22 or wider holds the ones used). */
 export function subnetCidr(vpcCidr: string, i: number): string {
   const [base] = vpcCidr.split("/");
   const n = base.split(".").reduce((a, o) => a * 256 + Number(o), 0) + i * 256;
