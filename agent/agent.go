@@ -144,8 +144,7 @@ func (a *Agent) lead(pg PgState) {
 	a.mu.Lock()
 	lease := clientv3.LeaseID(a.st.LeaseID)
 	a.mu.Unlock()
-	sent := mono()
-	r, err := renewOnce(a.cli, lease, a.cfg.leaderKey(), a.cfg.renewInterval())
+	r, err := a.renew(lease)
 	a.mu.Lock()
 	if !a.st.Holding || a.st.LeaseID != int64(lease) { // the watchdog fenced meanwhile
 		a.mu.Unlock()
@@ -155,12 +154,10 @@ func (a *Agent) lead(pg PgState) {
 	switch {
 	case errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && r.TTL <= 0):
 		lost = "the lease is gone"
-	case err == nil && r.Confirmed && (r.Holder != a.cfg.Name || r.HolderID != lease):
-		lost = "the leader key is no longer this host's (" + r.Holder + ")"
-	case err == nil && r.Confirmed:
-		a.st.LastRenewMono = int64(sent)
-		a.st.LeaseTTL = r.TTL
+	case err == nil && r.ours(a.cfg.Name, lease):
 		a.st.Role, a.st.Leader = "leader", a.cfg.Name
+	case err == nil && r.Confirmed:
+		lost = "the leader key is no longer this host's (" + r.Holder + ")"
 	}
 	if lost != "" {
 		a.fenceLocked(lost)
@@ -198,6 +195,19 @@ func (a *Agent) lead(pg PgState) {
 		_, _ = a.cli.Put(ctx, a.cfg.statusKey(), string(b), clientv3.WithLease(lease))
 		cancel()
 	}
+}
+
+// renew renews lease once; when etcd's leader confirmed it as this host's (renewal.ours), the
+// fence deadline moves to the renewal's send time.
+func (a *Agent) renew(lease clientv3.LeaseID) (renewal, error) {
+	sent := mono()
+	r, err := renewOnce(a.cli, lease, a.cfg.leaderKey(), a.cfg.renewInterval())
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err == nil && r.ours(a.cfg.Name, lease) && a.st.Holding && a.st.LeaseID == int64(lease) {
+		a.st.LastRenewMono, a.st.LeaseTTL = int64(sent), r.TTL
+	}
+	return r, err
 }
 
 // read: the leader key's holder ("" none) and its lease, and the last published status.
@@ -263,7 +273,7 @@ func (a *Agent) claim() {
 	case a.cfg.Name:
 		sent := mono()
 		r, err := renewOnce(a.cli, lease, a.cfg.leaderKey(), a.cfg.renewInterval())
-		if err == nil && r.TTL > 0 && r.Confirmed && r.Holder == a.cfg.Name && r.HolderID == lease {
+		if err == nil && r.ours(a.cfg.Name, lease) {
 			a.mu.Lock()
 			a.st.Holding, a.st.LeaseID, a.st.LeaseTTL = true, int64(lease), r.TTL
 			a.st.LastRenewMono, a.st.HeldSince = int64(sent), time.Now().UnixMilli()
@@ -350,15 +360,8 @@ func (a *Agent) keepAlive(done <-chan struct{}) {
 		if !holding {
 			return
 		}
-		sent := mono()
-		r, err := renewOnce(a.cli, lease, a.cfg.leaderKey(), a.cfg.renewInterval())
-		a.mu.Lock()
-		if err == nil && r.TTL > 0 && r.Confirmed && r.Holder == a.cfg.Name && r.HolderID == lease &&
-			a.st.Holding && a.st.LeaseID == int64(lease) {
-			a.st.LastRenewMono, a.st.LeaseTTL = int64(sent), r.TTL
-		}
-		a.saveLocked()
-		a.mu.Unlock()
+		_, _ = a.renew(lease)
+		a.save()
 	}
 }
 

@@ -45,3 +45,8 @@ func renewOnce(cli *clientv3.Client, lease clientv3.LeaseID, key string, timeout
 	}
 	return r, nil
 }
+
+// ours: etcd's leader confirmed the renewal, and the key was still this host's, on lease.
+func (r renewal) ours(name string, lease clientv3.LeaseID) bool {
+	return r.TTL > 0 && r.Confirmed && r.Holder == name && r.HolderID == lease
+}

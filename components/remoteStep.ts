@@ -63,9 +63,13 @@ export class RemoteStep extends pulumi.ComponentResource {
         create: boundedCommand(name, args.timeoutSeconds),
         update: boundedCommand(name, args.timeoutSeconds),
         delete: args.onDelete
-          ? stepInput(args.onDelete.script, args.onDelete.env).apply(
-              (text) =>
-                `timeout --kill-after=10 ${args.timeoutSeconds} bash -c ${shellQuote(text)}`,
+          ? stepInput(args.onDelete.script, args.onDelete.env).apply((text) =>
+              // stdin is the create step's: the delete's script travels on the command line.
+              boundedCommand(
+                `${name} (delete)`,
+                args.timeoutSeconds,
+                `bash -c ${shellQuote(text)}`,
+              ),
             )
           : undefined,
         stdin,
@@ -91,12 +95,12 @@ export class RemoteStep extends pulumi.ComponentResource {
  * `bash -s` under `timeout` on the host, with a message that says which bound ended it.
  * POSIX sh: it runs in the login user's shell.
  */
-export function boundedCommand(step: string, seconds: number): string {
+export function boundedCommand(step: string, seconds: number, run = "bash -s"): string {
   const message = shellQuote(
     `gpmirror: step ${step} did not finish within ${seconds} s on this host and was stopped`,
   );
   return (
-    `timeout --kill-after=10 ${seconds} bash -s; rc=$?; ` +
+    `timeout --kill-after=10 ${seconds} ${run}; rc=$?; ` +
     `if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo ${message} >&2; fi; exit "$rc"`
   );
 }
