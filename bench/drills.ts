@@ -14,6 +14,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { drill } from "./drill";
+import { activationSettings } from "./settings";
 import { summarize } from "./stats";
 import { BenchStack, commit, ROOT } from "./stack";
 
@@ -44,7 +45,7 @@ function parseArgs(argv: string[]): Options {
     else if (argv[i] === "--async") o.synchronous = false;
     else if (argv[i] === "--automatic") o.automatic = true;
     else if (argv[i] === "--rounds") o.rounds = Number(argv[++i]);
-    else if (argv[i] === "--set") Object.assign(o.settings, activationSetting(argv[++i] ?? ""));
+    else if (argv[i] === "--set") Object.assign(o.settings, activationSettings([argv[++i] ?? ""]));
     else if (argv[i] === "--label") o.label = argv[++i] ?? "";
     else throw new Error(`unknown argument ${argv[i]}; see the top of bench/drills.ts`);
   }
@@ -61,13 +62,6 @@ function parseArgs(argv: string[]): Options {
   if (!/^[a-z0-9-]{0,20}$/.test(o.label))
     throw new Error(`--label takes a short name (a-z, 0-9, -), got "${o.label}"`);
   return o;
-}
-
-/** One --set activation.KEY=VALUE, for the bench stack's config (checked there as usual). */
-function activationSetting(arg: string): Record<string, string> {
-  const m = /^(activation\.[A-Za-z]+)=([A-Za-z0-9._-]+)$/.exec(arg);
-  if (!m) throw new Error(`--set takes activation.KEY=VALUE, got "${arg}"`);
-  return { [m[1]]: m[2] };
 }
 
 function log(m: string): void {
