@@ -26,17 +26,18 @@ export const CLOCK_MARGIN_MS = 500;
  * How long etcd renews no lease when its leader is lost, measured from the last renewal sent
  * before the loss to the first answered after it (bench/etcd-election.sh: kills of the leader
  * member, two CPU burners on a loaded 2-core machine; bench/results/*-etcd-election-*): the
- * others start an election after a randomized 1-2 election timeouts, then pre-vote, vote and
- * the client's move to a live member take the rest, which does not shrink with the timeout
- * (longest gaps: 2.5 s at 1000 ms, 1.06 s at 500 ms, 0.81 s at 250 ms). So the floor is two
- * election timeouts plus ETCD_ELECTION_OVERHEAD_MS. The agent's next try comes up to one renew
- * interval later, so the window must exceed the floor plus renewIntervalMs, or the master
- * fences itself whenever etcd's leader member is lost.
+ * others start an election after a randomized 1-2 election timeouts, a split vote costs
+ * another, and pre-vote, vote and the client's move to a live member take the rest, which does
+ * not shrink with the timeout (longest gaps, 32 kills each: 2.6 s at 1000 ms, 1.6 s at 500 ms,
+ * 0.81 s at 250 ms, 0.33 s at 100 ms). So the floor is three election timeouts plus
+ * ETCD_ELECTION_OVERHEAD_MS. The agent's next try comes up to one renew interval later, so
+ * the window must exceed the floor plus renewIntervalMs, or the master fences itself whenever
+ * etcd's leader member is lost.
  */
 export const ETCD_ELECTION_OVERHEAD_MS = 500;
 
 export function etcdElectionFloorMs(electionTimeoutMs: number): number {
-  return 2 * electionTimeoutMs + ETCD_ELECTION_OVERHEAD_MS;
+  return 3 * electionTimeoutMs + ETCD_ELECTION_OVERHEAD_MS;
 }
 
 /**
@@ -82,7 +83,7 @@ export function parseAutomatic(r: Reader): AutomaticSettings {
   if (retryWindowMs <= election) {
     r.fail(
       "activation.retryWindowMs",
-      `must be longer than etcd's election after the loss of its leader (2 x activation.etcdElectionTimeoutMs ${etcdElectionTimeoutMs} + ${ETCD_ELECTION_OVERHEAD_MS}) plus one renew interval (${floor} + ${renewIntervalMs} = ${election} ms), got ${retryWindowMs} ms: the master would fence itself whenever etcd's leader member is lost`,
+      `must be longer than etcd's election after the loss of its leader (3 x activation.etcdElectionTimeoutMs ${etcdElectionTimeoutMs} + ${ETCD_ELECTION_OVERHEAD_MS}) plus one renew interval (${floor} + ${renewIntervalMs} = ${election} ms), got ${retryWindowMs} ms: the master would fence itself whenever etcd's leader member is lost`,
       `${set("retryWindowMs", election + 1000)} (and a lease TTL above it), or a shorter activation.etcdElectionTimeoutMs`,
     );
   }

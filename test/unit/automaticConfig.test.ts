@@ -33,8 +33,8 @@ describe("automatic failover settings", () => {
   });
 
   it.each([
-    ["500", "3000", 3000],
-    ["200", "2700", 2700],
+    ["500", "4000", 4000],
+    ["200", "3700", 3700],
   ])(
     "refuses a retry window that an etcd election after its leader's loss outlasts (renew every %s ms, window %s ms)",
     (renewIntervalMs, retryWindowMs, needed) => {
@@ -56,7 +56,7 @@ describe("automatic failover settings", () => {
           automatic: "true",
           leaseTtlSeconds: "5",
           renewIntervalMs: "200",
-          retryWindowMs: "2701",
+          retryWindowMs: "3701",
         },
       },
       ctx,
@@ -64,7 +64,7 @@ describe("automatic failover settings", () => {
     expect(auto).toEqual({
       leaseTtlSeconds: 5,
       renewIntervalMs: 200,
-      retryWindowMs: 2701,
+      retryWindowMs: 3701,
       etcdHeartbeatMs: 100,
       etcdElectionTimeoutMs: 1000,
     });
@@ -75,14 +75,14 @@ describe("automatic failover settings", () => {
       automatic: "true",
       leaseTtlSeconds: "2",
       renewIntervalMs: "100",
-      retryWindowMs: "900",
+      retryWindowMs: "950",
       etcdHeartbeatMs: "20",
       etcdElectionTimeoutMs: "100",
     };
     expect(parseSettings({ activation: fast }, ctx).activation.automatic).toEqual({
       leaseTtlSeconds: 2,
       renewIntervalMs: 100,
-      retryWindowMs: 900,
+      retryWindowMs: 950,
       etcdHeartbeatMs: 20,
       etcdElectionTimeoutMs: 100,
     });
@@ -91,11 +91,11 @@ describe("automatic failover settings", () => {
       activation: { ...fast, etcdHeartbeatMs: "100", etcdElectionTimeoutMs: "1000" },
     });
     expect(msg).toMatch(
-      /activation\.retryWindowMs.*longer than etcd's election.*etcdElectionTimeoutMs 1000 \+ 500\) plus one renew interval \(2500 \+ 100 = 2600 ms\), got 900 ms/,
+      /activation\.retryWindowMs.*longer than etcd's election.*etcdElectionTimeoutMs 1000 \+ 500\) plus one renew interval \(3500 \+ 100 = 3600 ms\), got 950 ms/,
     );
-    const short = errorOf({ activation: { ...fast, retryWindowMs: "800" } });
-    expect(short).toMatch(/\(700 \+ 100 = 800 ms\), got 800 ms/);
-    expect(short).toMatch(/activation\.retryWindowMs 1800\b/);
+    const short = errorOf({ activation: { ...fast, retryWindowMs: "900" } });
+    expect(short).toMatch(/\(800 \+ 100 = 900 ms\), got 900 ms/);
+    expect(short).toMatch(/activation\.retryWindowMs 1900\b/);
   });
 
   it("refuses an election timeout shorter than 5 etcd heartbeats, which etcd would not start with", () => {
