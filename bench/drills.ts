@@ -1,5 +1,5 @@
 // npm run bench:drills -- [--failures kill,kill,partition,isolate] [--async] [--rounds N]
-//   [--automatic]
+//   [--automatic [--set activation.KEY=VALUE ...] [--label NAME]]
 // The drill figures the README quotes, with their evidence: one local PostgreSQL stack of its
 // own (bench-drills, subnet 10.201.8, synchronous replication unless --async), one
 // `npm run drill` per failure listed (the list run N times with --rounds), each drill's
@@ -7,11 +7,14 @@
 // summary (<date>-<kind>-drills.md) that names the command, with each failure's RTO
 // distribution. --automatic: automatic failover (stack bench-auto, subnet 10.201.9,
 // activation.automatic; kill and isolate only), each drill with `--automatic`: no pulumi up
-// until the agents took over. As root (netns hosts: partition and isolate cut links between
+// until the agents took over; --set: an activation.* setting of the stack (a timing profile,
+// e.g. --set activation.leaseTtlSeconds=3), --label: a name for its results
+// (<date>-automatic-NAME-...), so they sit beside the defaults' instead of replacing them. As root (netns hosts: partition and isolate cut links between
 // them). The stack is destroyed at the end.
 import * as fs from "fs";
 import * as path from "path";
 import { drill } from "./drill";
+import { activationSettings } from "./settings";
 import { summarize } from "./stats";
 import { BenchStack, commit, ROOT } from "./stack";
 
@@ -24,15 +27,26 @@ interface Options {
   synchronous: boolean;
   rounds: number;
   automatic: boolean;
+  settings: Record<string, string>;
+  label: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { failures: [], synchronous: true, rounds: 1, automatic: false };
+  const o: Options = {
+    failures: [],
+    synchronous: true,
+    rounds: 1,
+    automatic: false,
+    settings: {},
+    label: "",
+  };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--failures") o.failures = (argv[++i] ?? "").split(",");
     else if (argv[i] === "--async") o.synchronous = false;
     else if (argv[i] === "--automatic") o.automatic = true;
     else if (argv[i] === "--rounds") o.rounds = Number(argv[++i]);
+    else if (argv[i] === "--set") Object.assign(o.settings, activationSettings([argv[++i] ?? ""]));
+    else if (argv[i] === "--label") o.label = argv[++i] ?? "";
     else throw new Error(`unknown argument ${argv[i]}; see the top of bench/drills.ts`);
   }
   if (!o.failures.length)
@@ -43,6 +57,10 @@ function parseArgs(argv: string[]): Options {
     throw new Error(`--failures takes a list of ${allowed.join(", ")}; got ${bad.join(",")}`);
   if (!Number.isInteger(o.rounds) || o.rounds < 1 || o.rounds > 100)
     throw new Error("--rounds takes a whole number from 1 to 100");
+  if (!o.automatic && (o.label !== "" || Object.keys(o.settings).length > 0))
+    throw new Error("--set and --label are for --automatic drills");
+  if (!/^[a-z0-9-]{0,20}$/.test(o.label))
+    throw new Error(`--label takes a short name (a-z, 0-9, -), got "${o.label}"`);
   return o;
 }
 
@@ -74,14 +92,14 @@ async function main(): Promise<void> {
   const outDir = path.join(ROOT, "bench", "results");
   const tmp = path.join(outDir, "tmp", "drills");
   fs.mkdirSync(tmp, { recursive: true });
-  const kind = o.automatic ? "automatic" : "postgres";
+  const kind = o.automatic ? `automatic${o.label ? `-${o.label}` : ""}` : "postgres";
   const stackName = o.automatic ? "bench-auto" : "bench-drills";
   const s = await BenchStack.open(stackName, {
     "local.subnet": o.automatic ? "10.201.9" : "10.201.8",
     "local.bridge": o.automatic ? "gpm-bauto" : "gpm-bdrill",
     "local.sshPortBase": o.automatic ? "22340" : "22330",
     "replication.synchronous": String(o.synchronous),
-    ...(o.automatic ? { "activation.automatic": "true" } : {}),
+    ...(o.automatic ? { "activation.automatic": "true", ...o.settings } : {}),
   });
   const rows: string[] = [];
   const byFailure = new Map<string, { rto: number[]; lost: number; acked: number; met: number }>();
@@ -122,6 +140,13 @@ async function main(): Promise<void> {
     "",
     `Command: \`${command}\` (as root, from the repository; commit ${commit()}).`,
     `Stack: ${stackName}, two network-namespace hosts on one machine${o.automatic ? " and a witness (etcd's third member)" : ""}, ${o.synchronous ? "synchronous" : "asynchronous"} replication.`,
+    ...(Object.keys(o.settings).length > 0
+      ? [
+          `Settings: ${Object.entries(o.settings)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ")} (the others at their defaults).`,
+        ]
+      : []),
     "",
     "| failure | drills with a takeover | RTO min | RTO median | RTO max | acknowledged commits lost | drills meeting the objectives (exit 0) |",
     "| --- | --- | --- | --- | --- | --- | --- |",

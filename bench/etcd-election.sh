@@ -7,12 +7,16 @@
 # last successful renewal to the answer of the next one (what the agent's watchdog compares
 # with the retry window). Run as root, under the machine's heavy lock. Settings (env):
 #   ELECTION_MS (1000)  HEARTBEAT_MS (100)  ROUNDS (6)  BURNERS (2)  NET (127.0.208)
+#   RENEW_MS (500) and TTL_S (8): the probe's renew interval and lease TTL (the profile's)
+#   SETTLE_S (8): seconds after a kill before the round's gap is read (well above the election)
+# The last line is a summary: count, min, median, p90 and max of the rounds' longest gaps.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 election="${ELECTION_MS:-1000}" heartbeat="${HEARTBEAT_MS:-100}" rounds="${ROUNDS:-6}"
-burners="${BURNERS:-2}" net="${NET:-127.0.208}"
-for v in "$election" "$heartbeat" "$rounds" "$burners"; do
-  [[ "$v" =~ ^[0-9]+$ ]] || { echo "ELECTION_MS, HEARTBEAT_MS, ROUNDS and BURNERS must be whole numbers" >&2; exit 1; }
+burners="${BURNERS:-2}" net="${NET:-127.0.208}" renew="${RENEW_MS:-500}" ttl="${TTL_S:-8}"
+settle="${SETTLE_S:-8}"
+for v in "$election" "$heartbeat" "$rounds" "$burners" "$renew" "$ttl" "$settle"; do
+  [[ "$v" =~ ^[0-9]+$ ]] || { echo "ELECTION_MS, HEARTBEAT_MS, ROUNDS, BURNERS, RENEW_MS, TTL_S and SETTLE_S must be whole numbers" >&2; exit 1; }
 done
 [[ "$net" =~ ^127\.[0-9]+\.[0-9]+$ ]] || { echo "NET must be a loopback /24 such as 127.0.208, got '$net'" >&2; exit 1; }
 work="$(mktemp -d /tmp/gpm-etcd-election.XXXXXX)"
@@ -75,7 +79,7 @@ agent="$(bash "$root/scripts/auto/build-agent.sh" | jq -r .path)"
 cat >"$work/probe.json" <<JSON
 {"name":"probe","peer":"none","prefix":"/bench","endpoints":[$endpoints],
  "caCert":"$tls/ca.crt","cert":"$tls/m1.crt","key":"$tls/m1.key",
- "leaseTtlSeconds":8,"renewIntervalMs":500,"retryWindowMs":6500,
+ "leaseTtlSeconds":$ttl,"renewIntervalMs":$renew,"retryWindowMs":$((renew * 3)),
  "pgBin":"/nonexistent","dataDir":"/nonexistent","socketDir":"/nonexistent","port":1,"stateFile":"$work/state"}
 JSON
 "$agent" -config "$work/probe.json" -lease-probe >"$work/probe.log" 2>&1 &
@@ -86,21 +90,27 @@ for ((i = 0; i < burners; i++)); do
   pids+=("$!")
 done
 sleep 3
-printf '{"electionTimeoutMs":%s,"heartbeatMs":%s,"burners":%s}\n' "$election" "$heartbeat" "$burners"
+printf '{"electionTimeoutMs":%s,"heartbeatMs":%s,"burners":%s,"renewMs":%s,"ttlS":%s}\n' \
+  "$election" "$heartbeat" "$burners" "$renew" "$ttl"
+gaps=()
 for ((r = 1; r <= rounds; r++)); do
   lead="$(wait_leader)"
   sleep 2
   t_kill="$(date +%s%3N)"
   kill -KILL "${etcd_pid[$lead]}"
   wait "${etcd_pid[$lead]}" 2>/dev/null || true
-  sleep 8
+  sleep "$settle"
   # The longest renewal gap answered after the kill, and when that answer came.
   gap="$(jq -rs --argjson t "$t_kill" '[.[] | select(.event == "renewal-gap" and .at > $t)] | max_by(.gapMs) // {} | "\(.gapMs // "none") \(.at // 0)"' "$work/probe.log")"
   printf '{"round":%s,"killed":"%s","longestRenewalGapMs":"%s","killToRenewalMs":%s}\n' \
     "$r" "${names[$lead]}" "${gap% *}" "$(( ${gap#* } > 0 ? ${gap#* } - t_kill : 0 ))"
+  [[ "${gap% *}" == none ]] || gaps+=("${gap% *}")
   start_member "$lead"
   sleep 3
 done
 kill -TERM "$probe_pid"
 sleep 1
 grep -E 'probe-(stopped|lease-lost|failed)' "$work/probe.log" || true
+printf '%s\n' "${gaps[@]}" | jq -cs --argjson rounds "$rounds" 'sort as $g | ($g | length) as $n
+  | {summary: true, rounds: $rounds, gaps: $n, minMs: $g[0], medianMs: $g[($n / 2 | floor)],
+     p90Ms: $g[(($n * 9 / 10) | floor)], maxMs: $g[-1]}'

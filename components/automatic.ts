@@ -42,6 +42,8 @@ export interface AgentsSummary {
   leaseTtlSeconds: number;
   renewIntervalMs: number;
   retryWindowMs: number;
+  etcdHeartbeatMs: number;
+  etcdElectionTimeoutMs: number;
 }
 
 /** Each host's working directory for etcd and the agent: beside its data directory. */
@@ -108,6 +110,8 @@ export class AutomaticFailover extends pulumi.ComponentResource {
               GPM_ETCD_ADDRESS: h.address,
               GPM_ETCD_CLUSTER: cluster,
               GPM_ETCD_TOKEN: `gpmirror-${args.stack}`,
+              GPM_ETCD_HEARTBEAT_MS: String(args.settings.etcdHeartbeatMs),
+              GPM_ETCD_ELECTION_MS: String(args.settings.etcdElectionTimeoutMs),
               ...tlsEnv(h),
             },
             timeoutSeconds: args.stepTimeoutSeconds,
@@ -195,6 +199,8 @@ export class AutomaticFailover extends pulumi.ComponentResource {
       leaseTtlSeconds: s.leaseTtlSeconds,
       renewIntervalMs: s.renewIntervalMs,
       retryWindowMs: s.retryWindowMs,
+      etcdHeartbeatMs: s.etcdHeartbeatMs,
+      etcdElectionTimeoutMs: s.etcdElectionTimeoutMs,
     }));
     this.registerOutputs({ summary: this.summary });
   }

@@ -1,3 +1,4 @@
+import { AutomaticSettings, parseAutomatic } from "./automatic";
 import { CONFIG_NAMESPACE, Reader } from "./reader";
 
 export type HostRole = "primary" | "standby";
@@ -32,33 +33,6 @@ export interface ActivationSettings {
   /** Automatic failover (etcd and an agent beside each master); undefined: off. */
   automatic?: AutomaticSettings;
 }
-
-/**
- * Timings of automatic failover. The rule that makes two masters impossible: the leader's
- * agent fences its server once it could not renew for retryWindowMs, and that fence is done
- * before the lease can expire: retryWindowMs + FENCE_BUDGET_MS + CLOCK_MARGIN_MS < TTL.
- */
-export interface AutomaticSettings {
-  leaseTtlSeconds: number;
-  renewIntervalMs: number;
-  retryWindowMs: number;
-}
-
-/** What the agent allows a fence (stop and kill of every server process) to take. */
-export const FENCE_BUDGET_MS = 500;
-/** Clock rate differences between the agent's host and etcd's over one TTL, and scheduling. */
-export const CLOCK_MARGIN_MS = 500;
-/**
- * How long etcd renews no lease when its leader is lost, before a renew interval's wait: a new
- * election starts after a randomized 1-2 election timeouts (scripts/remote/auto/etcd.sh:
- * 1000 ms), then pre-vote and vote, slower under load. The agent's next try comes up to one
- * renew interval later, so the window must exceed this plus renewIntervalMs, or the master
- * fences itself whenever etcd's leader member is lost. Measured (bench/etcd-election.sh, two
- * CPU burners on 2 cores, 47 kills of the leader member): renewal gaps of 1.1-2.5 s. That is
- * the floor the config refuses below; the default window (6.5 s) also covers the tail seen
- * once on a full stack (an election of about 5 s: split votes between the two members left).
- */
-export const ETCD_ELECTION_MS = 2500;
 
 export function parseActivation(r: Reader): ActivationSettings {
   const fence = parseHookCommand(
@@ -126,34 +100,4 @@ export function parseHookCommand(
 export function activationSwitch(current: HostRole): string {
   const other = current === "primary" ? "standby" : "primary";
   return `pulumi config set ${CONFIG_NAMESPACE}:activeMaster ${other} && pulumi up --yes`;
-}
-
-function parseAutomatic(r: Reader): AutomaticSettings {
-  const leaseTtlSeconds = r.integer("activation.leaseTtlSeconds", 8, 2, 60);
-  const renewIntervalMs = r.integer("activation.renewIntervalMs", 500, 50, 10_000);
-  const retryWindowMs = r.integer("activation.retryWindowMs", 6500, 100, 60_000);
-  if (renewIntervalMs >= retryWindowMs) {
-    r.fail(
-      "activation.renewIntervalMs",
-      `must be shorter than activation.retryWindowMs (${retryWindowMs} ms), got ${renewIntervalMs} ms: the leader must get more than one try per window`,
-      `pulumi config set ${CONFIG_NAMESPACE}:activation.renewIntervalMs ${Math.floor(retryWindowMs / 3)}`,
-    );
-  }
-  const election = ETCD_ELECTION_MS + renewIntervalMs;
-  if (retryWindowMs <= election) {
-    r.fail(
-      "activation.retryWindowMs",
-      `must be longer than etcd's election after the loss of its leader plus one renew interval (${ETCD_ELECTION_MS} + ${renewIntervalMs} = ${election} ms), got ${retryWindowMs} ms: the master would fence itself whenever etcd's leader member is lost`,
-      `pulumi config set ${CONFIG_NAMESPACE}:activation.retryWindowMs ${election + 1000} (and a lease TTL above it)`,
-    );
-  }
-  const budget = retryWindowMs + FENCE_BUDGET_MS + CLOCK_MARGIN_MS;
-  if (budget >= leaseTtlSeconds * 1000) {
-    r.fail(
-      "activation.retryWindowMs",
-      `retry window ${retryWindowMs} ms + fence ${FENCE_BUDGET_MS} ms + clock margin ${CLOCK_MARGIN_MS} ms = ${budget} ms is not less than the lease TTL (${leaseTtlSeconds * 1000} ms): the old master could still accept writes after the standby took over`,
-      `pulumi config set ${CONFIG_NAMESPACE}:activation.leaseTtlSeconds ${Math.floor(budget / 1000) + 1}, or a shorter retryWindowMs`,
-    );
-  }
-  return { leaseTtlSeconds, renewIntervalMs, retryWindowMs };
 }

@@ -4,13 +4,8 @@
 import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings, parseAws } from "./aws";
-import {
-  ActivationSettings,
-  AutomaticSettings,
-  CLOCK_MARGIN_MS,
-  FENCE_BUDGET_MS,
-  parseActivation,
-} from "./activation";
+import { ActivationSettings, parseActivation } from "./activation";
+import { AutomaticSettings, CLOCK_MARGIN_MS, FENCE_BUDGET_MS } from "./automatic";
 import { DrillObjectives, OperatorSettings, parseDrill, parseOperator } from "./operator";
 import {
   ExistingHostSettings,
@@ -42,7 +37,8 @@ export type { ConfigContext, RawSettings } from "./reader";
 export type { LocalMode, LocalSettings } from "./local";
 export { LOCAL_SEGMENT_ROLES, localHostName } from "./local";
 export type { ExistingHostSettings, ExistingWitnessSettings } from "./existing";
-export type { ActivationMode, ActivationSettings, AutomaticSettings, HostRole } from "./activation";
+export type { ActivationMode, ActivationSettings, HostRole } from "./activation";
+export type { AutomaticSettings } from "./automatic";
 export type { DrillObjectives, OperatorSettings } from "./operator";
 export type { AwsHostSettings, AwsSettings, PortRange, ProxySettings } from "./aws";
 export type { GreenplumSettings, GreenplumVersionHint } from "./greenplum";

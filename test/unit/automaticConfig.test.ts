@@ -18,6 +18,8 @@ describe("automatic failover settings", () => {
       leaseTtlSeconds: 8,
       renewIntervalMs: 500,
       retryWindowMs: 6500,
+      etcdHeartbeatMs: 100,
+      etcdElectionTimeoutMs: 1000,
     });
   });
 
@@ -31,8 +33,8 @@ describe("automatic failover settings", () => {
   });
 
   it.each([
-    ["500", "3000", 3000],
-    ["200", "2700", 2700],
+    ["500", "4000", 4000],
+    ["200", "3700", 3700],
   ])(
     "refuses a retry window that an etcd election after its leader's loss outlasts (renew every %s ms, window %s ms)",
     (renewIntervalMs, retryWindowMs, needed) => {
@@ -54,12 +56,82 @@ describe("automatic failover settings", () => {
           automatic: "true",
           leaseTtlSeconds: "5",
           renewIntervalMs: "200",
-          retryWindowMs: "2701",
+          retryWindowMs: "3701",
         },
       },
       ctx,
     ).activation.automatic;
-    expect(auto).toEqual({ leaseTtlSeconds: 5, renewIntervalMs: 200, retryWindowMs: 2701 });
+    expect(auto).toEqual({
+      leaseTtlSeconds: 5,
+      renewIntervalMs: 200,
+      retryWindowMs: 3701,
+      etcdHeartbeatMs: 100,
+      etcdElectionTimeoutMs: 1000,
+    });
+  });
+
+  it("scales etcd's election floor with its election timeout: a 100 ms timeout allows a 2 s lease", () => {
+    const fast = {
+      automatic: "true",
+      leaseTtlSeconds: "2",
+      renewIntervalMs: "100",
+      retryWindowMs: "950",
+      etcdHeartbeatMs: "20",
+      etcdElectionTimeoutMs: "100",
+    };
+    expect(parseSettings({ activation: fast }, ctx).activation.automatic).toEqual({
+      leaseTtlSeconds: 2,
+      renewIntervalMs: 100,
+      retryWindowMs: 950,
+      etcdHeartbeatMs: 20,
+      etcdElectionTimeoutMs: 100,
+    });
+    // The same window with etcd's default election timeout: its elections take longer.
+    const msg = errorOf({
+      activation: { ...fast, etcdHeartbeatMs: "100", etcdElectionTimeoutMs: "1000" },
+    });
+    expect(msg).toMatch(
+      /activation\.retryWindowMs.*longer than etcd's election.*etcdElectionTimeoutMs 1000 \+ 500\) plus one renew interval \(3500 \+ 100 = 3600 ms\), got 950 ms/,
+    );
+    const short = errorOf({ activation: { ...fast, retryWindowMs: "900" } });
+    expect(short).toMatch(/\(800 \+ 100 = 900 ms\), got 900 ms/);
+    expect(short).toMatch(/activation\.retryWindowMs 1900\b/);
+  });
+
+  it("refuses an election timeout shorter than 5 etcd heartbeats, which etcd would not start with", () => {
+    const msg = errorOf({
+      activation: { automatic: "true", etcdHeartbeatMs: "250", etcdElectionTimeoutMs: "1000" },
+    });
+    expect(msg).toMatch(
+      /activation\.etcdElectionTimeoutMs.*must be at least 5 etcd heartbeats \(5 x 250 ms\), got 1000 ms/,
+    );
+    expect(msg).toMatch(/activation\.etcdElectionTimeoutMs 2500\b/);
+  });
+
+  it("refuses a lease TTL shorter than etcd grants with its election timeout", () => {
+    const msg = errorOf({
+      activation: {
+        automatic: "true",
+        leaseTtlSeconds: "2",
+        renewIntervalMs: "100",
+        retryWindowMs: "900",
+        etcdHeartbeatMs: "100",
+        etcdElectionTimeoutMs: "1400",
+      },
+    });
+    expect(msg).toMatch(
+      /activation\.leaseTtlSeconds.*must be at least 3 s with activation\.etcdElectionTimeoutMs 1400, got 2 s/,
+    );
+    expect(msg).toMatch(/activation\.leaseTtlSeconds 3\b/);
+  });
+
+  it.each([
+    ["etcdHeartbeatMs", "5"],
+    ["etcdElectionTimeoutMs", "60000"],
+    ["etcdElectionTimeoutMs", "fast"],
+  ])("refuses activation.%s %s, naming the range", (key, value) => {
+    const msg = errorOf({ activation: { automatic: "true", [key]: value } });
+    expect(msg).toMatch(new RegExp(`activation\\.${key}.*must be a whole number from`));
   });
 
   it("refuses a renew interval that gives the leader one try per window", () => {
@@ -88,6 +160,8 @@ describe("automatic failover settings", () => {
       leaseTtlSeconds: 8,
       renewIntervalMs: 500,
       retryWindowMs: 6500,
+      etcdHeartbeatMs: 100,
+      etcdElectionTimeoutMs: 1000,
     });
   });
 

@@ -24,6 +24,17 @@ export interface WriterLogin {
 
 const CONNECT_TIMEOUT_MS = 2000;
 const QUERY_TIMEOUT_MS = 3000;
+/** How long none accepts writes before connectToPrimary gives up (the loop asks again). */
+const PATIENCE_MS = 10_000;
+/** Between two tries of one host while looking for the primary. */
+const RETRY_MS = 200;
+/** A write unanswered this long makes the writer look whether another host took over. */
+const HEDGE_AFTER_MS = 300;
+
+interface Connection {
+  client: Client;
+  endpoint: Endpoint;
+}
 
 export class Writer {
   readonly acks: Ack[] = [];
@@ -90,41 +101,103 @@ export class Writer {
     });
   }
 
-  /** The first host that accepts a connection and is not in recovery. */
-  async connectToPrimary(): Promise<{ client: Client; endpoint: Endpoint }> {
-    for (const endpoint of this.endpoints) {
-      const client = this.client(endpoint);
-      client.on("error", () => undefined);
-      try {
-        await client.connect();
-        const r = await client.query<{ rec: boolean }>("SELECT pg_is_in_recovery() AS rec");
-        if (!r.rows[0].rec) return { client, endpoint };
-        await client.end();
-      } catch {
-        await client.end().catch(() => undefined);
+  /**
+   * The first host that accepts a connection and is not in recovery, asked of every host at
+   * once (again every RETRY_MS) so that a host that drops packets, whose connect only ends
+   * with its timeout, does not delay finding the one that answers; none within patienceMs: an
+   * error.
+   */
+  connectToPrimary(patienceMs = PATIENCE_MS, among = this.endpoints): Promise<Connection> {
+    if (among.length === 0) return Promise.reject(new Error("no host to write to"));
+    return new Promise((resolve, reject) => {
+      const deadline = Date.now() + patienceMs;
+      let done = false;
+      let left = among.length;
+      for (const endpoint of among) {
+        void (async () => {
+          while (!done && !this.stopped && Date.now() < deadline) {
+            const c = await this.tryPrimary(endpoint);
+            if (c && !done) {
+              done = true;
+              resolve(c);
+              return;
+            }
+            if (c) {
+              await c.client.end().catch(() => undefined);
+              return;
+            }
+            await sleep(RETRY_MS);
+          }
+          if (--left === 0 && !done) reject(new Error("no host accepts writes"));
+        })();
       }
+    });
+  }
+
+  private async tryPrimary(endpoint: Endpoint): Promise<Connection | undefined> {
+    const client = this.client(endpoint);
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+      const r = await client.query<{ rec: boolean }>("SELECT pg_is_in_recovery() AS rec");
+      if (!r.rows[0].rec) return { client, endpoint };
+    } catch {
+      // not reachable, or not up: asked again
     }
-    throw new Error("no host accepts writes");
+    await client.end().catch(() => undefined);
+    return undefined;
+  }
+
+  /**
+   * Another host that accepts writes while a write on `current` has had no answer for
+   * HEDGE_AFTER_MS (a master cut off from everything keeps it waiting until its timeout):
+   * undefined once the write answered or the writer stops.
+   */
+  private async otherPrimary(
+    current: Endpoint,
+    answered: () => boolean,
+  ): Promise<Connection | undefined> {
+    await sleep(HEDGE_AFTER_MS);
+    const others = this.endpoints.filter((e) => e !== current);
+    while (!answered() && !this.stopped && others.length > 0) {
+      const c = await this.connectToPrimary(RETRY_MS, others).catch(() => undefined);
+      if (c && answered()) {
+        await c.client.end().catch(() => undefined);
+        return undefined;
+      }
+      if (c) return c;
+    }
+    return undefined;
   }
 
   private async writeLoop(): Promise<void> {
     let next = 1;
+    let moved: Connection | undefined;
     while (!this.stopped) {
-      let conn: { client: Client; endpoint: Endpoint };
+      let conn: Connection;
       try {
-        conn = await this.connectToPrimary();
+        conn = moved ?? (await this.connectToPrimary());
+        moved = undefined;
       } catch (e) {
         this.errors.push({ at: this.now(), host: "-", message: (e as Error).message });
-        await sleep(200);
         continue;
       }
       try {
         while (!this.stopped) {
           const id = next;
-          await conn.client.query("INSERT INTO drill_acks (run, id) VALUES ($1, $2)", [
-            this.run,
-            id,
-          ]);
+          let answered = false;
+          const insert = conn.client
+            .query("INSERT INTO drill_acks (run, id) VALUES ($1, $2)", [this.run, id])
+            .finally(() => (answered = true));
+          const other = this.otherPrimary(conn.endpoint, () => answered);
+          const first = await Promise.race([insert.then(() => undefined), other]);
+          if (first) {
+            // Another host took over while this write waited: its outcome is unknown, so it
+            // is not counted; the writer goes on there.
+            insert.catch(() => undefined);
+            moved = first;
+            throw new Error(`no answer; ${first.endpoint.name} accepts writes`);
+          }
           // Acknowledged: the client saw the commit succeed.
           this.acks.push({ id, host: conn.endpoint.name, at: this.now() });
           next++;
@@ -139,7 +212,9 @@ export class Writer {
           message: (e as Error).message,
         });
       } finally {
-        await conn.client.end().catch(() => undefined);
+        // Not awaited when the writer moved on: a host cut off would hold it.
+        const end = conn.client.end().catch(() => undefined);
+        if (!moved) await end;
       }
     }
   }

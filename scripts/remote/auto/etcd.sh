@@ -4,6 +4,8 @@
 #   GPM_ETCD_NAME, GPM_ETCD_ADDRESS   this member
 #   GPM_ETCD_CLUSTER  name=https://address:2380,... (all members)
 #   GPM_ETCD_TOKEN    initial cluster token
+#   GPM_ETCD_HEARTBEAT_MS, GPM_ETCD_ELECTION_MS   etcd's timings (activation.etcdHeartbeatMs,
+#     activation.etcdElectionTimeoutMs; checked against the agents' timings by the config)
 #   GPM_TLS_CA, GPM_TLS_CERT, GPM_TLS_KEY (secret)
 GPM_TAG=gpmirror-etcd
 gpm_need_match GPM_AUTO_DIR '^/[A-Za-z0-9_./-]+$' "absolute directory"
@@ -11,6 +13,8 @@ gpm_need_match GPM_ETCD_NAME '^[a-z0-9-]{1,40}$' "member name"
 gpm_need_match GPM_ETCD_ADDRESS '^[A-Za-z0-9.-]+$' "member address"
 gpm_need_match GPM_ETCD_CLUSTER '^[a-z0-9=:/.,-]+$' "name=https://address:2380,..."
 gpm_need_match GPM_ETCD_TOKEN '^[A-Za-z0-9-]{1,64}$' "cluster token"
+gpm_need_match GPM_ETCD_HEARTBEAT_MS '^[0-9]{1,5}$' "milliseconds"
+gpm_need_match GPM_ETCD_ELECTION_MS '^[0-9]{1,5}$' "milliseconds"
 ETCD="$(command -v etcd || true)"
 [[ -n "$ETCD" ]] || gpm_die "etcd is not installed on this host (Debian/Ubuntu: apt-get install etcd-server)"
 DIR="$GPM_AUTO_DIR/etcd"
@@ -26,11 +30,11 @@ flags=(
   --client-cert-auth --trusted-ca-file "$DIR/tls/ca.crt" --cert-file "$DIR/tls/host.crt" --key-file "$DIR/tls/host.key"
   --peer-client-cert-auth --peer-trusted-ca-file "$DIR/tls/ca.crt" --peer-cert-file "$DIR/tls/host.crt" --peer-key-file "$DIR/tls/host.key"
   # When etcd's leader is lost, nothing is renewed until the others elect a new one: after a
-  # randomized 1-2 election timeouts, so activation.retryWindowMs must be longer than 2 s and
-  # a vote (the config checks it). 500 ms made a 0.5 s blip start an election and cost the
-  # master its lease; 1000 ms does not. Leases of 2 s and more are granted (3.4: min TTL 1.5 x
-  # election timeout).
-  --heartbeat-interval 100 --election-timeout 1000 --logger zap --log-level warn
+  # randomized 1-2 election timeouts and a vote, so activation.retryWindowMs must be longer
+  # (the config checks it, and that leases of the TTL set are granted: 3.4's min TTL is 1.5
+  # election timeouts). A change restarts this member (its flags changed).
+  --heartbeat-interval "$GPM_ETCD_HEARTBEAT_MS" --election-timeout "$GPM_ETCD_ELECTION_MS"
+  --logger zap --log-level warn
   # A member cut off from the others keeps raising its term (3.4 default); when it comes back
   # it forces the leader down, and the election takes longer than the agents' retry window:
   # the new master's agent fences it. Pre-vote keeps a member that cannot win from raising it.
