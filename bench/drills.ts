@@ -1,5 +1,5 @@
 // npm run bench:drills -- [--failures kill,kill,partition,isolate] [--async] [--rounds N]
-//   [--automatic]
+//   [--automatic] [--engine postgres|greenplum]
 // The drill figures the README quotes, with their evidence: one local PostgreSQL stack of its
 // own (bench-drills, subnet 10.201.8, synchronous replication unless --async), one
 // `npm run drill` per failure listed (the list run N times with --rounds), each drill's
@@ -8,12 +8,17 @@
 // distribution. --automatic: automatic failover (stack bench-auto, subnet 10.201.9,
 // activation.automatic; kill and isolate only), each drill with `--automatic`: no pulumi up
 // until the agents took over. As root (netns hosts: partition and isolate cut links between
-// them). The stack is destroyed at the end.
+// them). --engine greenplum (with --automatic): the local Greenplum stack instead (stack
+// bench-gpauto, subnet 10.213.1: coordinator, standby, a segment host, the witness); during
+// each drill a prober writes through the old coordinator's own unix socket, which no network
+// cut reaches, counting what it still accepted after the cut and after the new coordinator's
+// first write. The stack is destroyed at the end.
 import * as fs from "fs";
 import * as path from "path";
 import { drill } from "./drill";
 import { summarize } from "./stats";
 import { BenchStack, commit, ROOT } from "./stack";
+import { Prober, startProber } from "../test/faults/agentFiles";
 
 const FAILURES = ["kill", "partition", "isolate"];
 /** A master cut off from its standby only keeps its lease: nothing to drill automatically. */
@@ -24,16 +29,28 @@ interface Options {
   synchronous: boolean;
   rounds: number;
   automatic: boolean;
+  engine: "postgres" | "greenplum";
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { failures: [], synchronous: true, rounds: 1, automatic: false };
+  const o: Options = {
+    failures: [],
+    synchronous: true,
+    rounds: 1,
+    automatic: false,
+    engine: "postgres",
+  };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--failures") o.failures = (argv[++i] ?? "").split(",");
     else if (argv[i] === "--async") o.synchronous = false;
     else if (argv[i] === "--automatic") o.automatic = true;
     else if (argv[i] === "--rounds") o.rounds = Number(argv[++i]);
-    else throw new Error(`unknown argument ${argv[i]}; see the top of bench/drills.ts`);
+    else if (argv[i] === "--engine") {
+      const e = argv[++i];
+      if (e !== "postgres" && e !== "greenplum")
+        throw new Error(`--engine takes postgres or greenplum; got ${e ?? "nothing"}`);
+      o.engine = e;
+    } else throw new Error(`unknown argument ${argv[i]}; see the top of bench/drills.ts`);
   }
   if (!o.failures.length)
     o.failures = o.automatic ? ["kill", "isolate"] : ["kill", "kill", "partition", "isolate"];
@@ -41,6 +58,12 @@ function parseArgs(argv: string[]): Options {
   const bad = o.failures.filter((f) => !allowed.includes(f));
   if (bad.length)
     throw new Error(`--failures takes a list of ${allowed.join(", ")}; got ${bad.join(",")}`);
+  if (o.engine === "greenplum" && !o.automatic)
+    throw new Error("--engine greenplum drills automatic failover only: add --automatic");
+  if (o.engine === "greenplum" && !o.synchronous)
+    throw new Error(
+      "--engine greenplum --async: the coordinator always waits for its streaming standby; drop --async",
+    );
   if (!Number.isInteger(o.rounds) || o.rounds < 1 || o.rounds > 100)
     throw new Error("--rounds takes a whole number from 1 to 100");
   return o;
@@ -65,8 +88,80 @@ function keep(report: string, name: string, outDir: string): string {
   return name;
 }
 
+/** The bench's stack: its name and config by engine and mode. */
+function stackFor(o: Options): { name: string; config: Record<string, string> } {
+  if (o.engine === "greenplum")
+    return {
+      name: "bench-gpauto",
+      config: {
+        platform: "local",
+        engine: "greenplum",
+        "local.subnet": "10.213.1",
+        "local.bridge": "gpm-bgpauto",
+        "activation.automatic": "true",
+      },
+    };
+  return {
+    name: o.automatic ? "bench-auto" : "bench-drills",
+    config: {
+      "local.subnet": o.automatic ? "10.201.9" : "10.201.8",
+      "local.bridge": o.automatic ? "gpm-bauto" : "gpm-bdrill",
+      "local.sshPortBase": o.automatic ? "22340" : "22330",
+      "replication.synchronous": String(o.synchronous),
+      ...(o.automatic ? { "activation.automatic": "true" } : {}),
+    },
+  };
+}
+
+/** What a prober on the old master's own socket saw, against the drill's report. */
+interface OldMasterWrites {
+  beforeFailure: number;
+  afterFailure: number;
+  afterNewFirst: number;
+}
+
+interface ReportTimes {
+  workloadStartedMs?: number;
+  oldPrimary: string;
+  events: { at: number; what: string }[];
+}
+
+function oldMasterWrites(prober: Prober, reportFile: string): OldMasterWrites | undefined {
+  const r = JSON.parse(fs.readFileSync(reportFile, "utf8")) as ReportTimes;
+  if (r.workloadStartedMs === undefined) return undefined;
+  const at = (pred: (what: string) => boolean) => {
+    const e = r.events.find((x) => pred(x.what));
+    return e ? (r.workloadStartedMs as number) + e.at : Infinity;
+  };
+  // The failure's event names the old primary after a colon; an agent's names its event.
+  const failed = at((w) => w.endsWith(`: ${r.oldPrimary}`) && !w.startsWith("agent on"));
+  const firstNew = at((w) => w.startsWith("first write accepted by"));
+  const accepted = prober.accepted();
+  return {
+    beforeFailure: accepted.filter((t) => t < failed).length,
+    afterFailure: accepted.filter((t) => t >= failed).length,
+    afterNewFirst: accepted.filter((t) => t >= firstNew).length,
+  };
+}
+
+/** ms of the first phase whose name starts with PREFIX ("fenced (", "promoted ("). */
+function phase(phases: Record<string, number>, prefix: string): number | undefined {
+  return Object.entries(phases).find(([k]) => k.startsWith(prefix))?.[1];
+}
+
+interface PerFailure {
+  rto: number[];
+  fenced: number[];
+  promoted: number[];
+  lost: number;
+  acked: number;
+  met: number;
+  oldWritesAfterNew: number;
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  const explicitFailures = process.argv.includes("--failures");
   const command = ["npm run bench:drills --", ...process.argv.slice(2)]
     .join(" ")
     .replace(/ --$/, "");
@@ -74,65 +169,120 @@ async function main(): Promise<void> {
   const outDir = path.join(ROOT, "bench", "results");
   const tmp = path.join(outDir, "tmp", "drills");
   fs.mkdirSync(tmp, { recursive: true });
-  const kind = o.automatic ? "automatic" : "postgres";
-  const stackName = o.automatic ? "bench-auto" : "bench-drills";
-  const s = await BenchStack.open(stackName, {
-    "local.subnet": o.automatic ? "10.201.9" : "10.201.8",
-    "local.bridge": o.automatic ? "gpm-bauto" : "gpm-bdrill",
-    "local.sshPortBase": o.automatic ? "22340" : "22330",
-    "replication.synchronous": String(o.synchronous),
-    ...(o.automatic ? { "activation.automatic": "true" } : {}),
-  });
+  const greenplum = o.engine === "greenplum";
+  const kind = o.automatic ? (greenplum ? "automatic-greenplum" : "automatic") : "postgres";
+  // A run of some failures only gets a summary of its own, beside the full run's.
+  const summaryName = `${date}-${kind}-drills${explicitFailures ? `-${[...new Set(o.failures)].join("-")}` : ""}.md`;
+  const spec = stackFor(o);
+  const stackName = spec.name;
+  const s = await BenchStack.open(stackName, spec.config);
   const rows: string[] = [];
-  const byFailure = new Map<string, { rto: number[]; lost: number; acked: number; met: number }>();
+  const byFailure = new Map<string, PerFailure>();
   const runs = Array.from({ length: o.rounds }, () => o.failures).flat();
   try {
     log(`pulumi up of ${stackName}`);
     await s.up();
     for (const [i, failure] of runs.entries()) {
       log(`drill ${i + 1} of ${runs.length}: --failure ${failure}`);
-      const r = drill(s, tmp, ["--failure", failure, ...(o.automatic ? ["--automatic"] : [])]);
+      let prober: Prober | undefined;
+      if (greenplum) {
+        await s.refreshOutputs();
+        const old = s.host("primary");
+        // Through the old coordinator's own /tmp socket (its host's, bound on this machine).
+        prober = startProber(
+          `${stackName}-${old.role}`,
+          `/var/lib/gpmirror/${stackName}/hosts/${old.role}/tmp`,
+          old.dbPort,
+          old.user,
+        );
+      }
+      let r: ReturnType<typeof drill>;
+      try {
+        r = drill(s, tmp, ["--failure", failure, ...(o.automatic ? ["--automatic"] : [])]);
+      } finally {
+        prober?.stop();
+      }
       const name = keep(r.report, `${date}-${kind}-drill-${i + 1}-${failure}`, outDir);
-      const f = byFailure.get(failure) ?? { rto: [], lost: 0, acked: 0, met: 0 };
+      const old = prober && oldMasterWrites(prober, path.join(outDir, `${name}.json`));
+      const f = byFailure.get(failure) ?? {
+        rto: [],
+        fenced: [],
+        promoted: [],
+        lost: 0,
+        acked: 0,
+        met: 0,
+        oldWritesAfterNew: 0,
+      };
       if (r.rtoSeconds !== null) f.rto.push(r.rtoSeconds);
+      const fenced = phase(r.phases, "fenced (");
+      const promoted = phase(r.phases, "promoted (");
+      if (fenced !== undefined) f.fenced.push(fenced / 1000);
+      if (promoted !== undefined) f.promoted.push(promoted / 1000);
       f.lost += r.missingCommits;
       f.acked += r.ackedCommits;
+      f.oldWritesAfterNew += old?.afterNewFirst ?? 0;
       if (r.exitCode === 0) f.met += 1;
       byFailure.set(failure, f);
       const lost = `${r.missingCommits} of ${r.ackedCommits}`;
       const phases = Object.entries(r.phases)
         .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
         .join(", ");
+      const oldCell = old
+        ? ` ${old.beforeFailure} / ${old.afterFailure} / ${old.afterNewFirst} |`
+        : greenplum
+          ? " - |"
+          : "";
       rows.push(
-        `| ${i + 1} | ${failure} | ${r.exitCode} | ${r.rtoSeconds?.toFixed(2) ?? "none"} s | ${lost} | ${phases} | [${name}.md](${name}.md) |`,
+        `| ${i + 1} | ${failure} | ${r.exitCode} | ${r.rtoSeconds?.toFixed(2) ?? "none"} s | ${lost} | ${phases} |${oldCell} [${name}.md](${name}.md) |`,
       );
-      log(`drill ${i + 1}: exit ${r.exitCode}, RTO ${r.rtoSeconds ?? "none"} s, lost ${lost}`);
+      log(
+        `drill ${i + 1}: exit ${r.exitCode}, RTO ${r.rtoSeconds ?? "none"} s, lost ${lost}${old ? `, old master's writes before/after the failure/after the new one's first: ${old.beforeFailure}/${old.afterFailure}/${old.afterNewFirst}` : ""}`,
+      );
     }
   } finally {
     log(`destroying ${stackName}`);
     await s.destroy();
   }
+  const s2 = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)} s` : "-");
+  const range = (xs: number[]) => {
+    const d = summarize(xs);
+    return xs.length ? `${s2(d.min)} / ${s2(d.median)} / ${s2(d.max)}` : "-";
+  };
   const distribution = [...byFailure.entries()].map(([failure, f]) => {
     const d = summarize(f.rto);
-    const s2 = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)} s` : "-");
-    return `| ${failure} | ${f.rto.length} | ${s2(d.min)} | ${s2(d.median)} | ${s2(d.max)} | ${f.lost} of ${f.acked} | ${f.met} |`;
+    return `| ${failure} | ${f.rto.length} | ${s2(d.min)} | ${s2(d.median)} | ${s2(d.max)} | ${range(f.fenced)} | ${range(f.promoted)} | ${f.lost} of ${f.acked} |${greenplum ? ` ${f.oldWritesAfterNew} |` : ""} ${f.met} |`;
   });
+  const title = o.automatic
+    ? `Automatic failover${greenplum ? " on Greenplum" : ""}`
+    : "PostgreSQL";
+  const hosts = greenplum
+    ? "a coordinator host, a standby host and a segment host (two segments), network namespaces on one machine, and a witness (etcd's third member)"
+    : `two network-namespace hosts on one machine${o.automatic ? " and a witness (etcd's third member)" : ""}`;
+  const replication = greenplum
+    ? "the coordinator waits for its streaming standby at commit"
+    : `${o.synchronous ? "synchronous" : "asynchronous"} replication`;
   const summary = [
-    `# ${o.automatic ? "Automatic failover" : "PostgreSQL"} drills on the local stack (${date})`,
+    `# ${title} drills on the local stack (${date})`,
     "",
     `Command: \`${command}\` (as root, from the repository; commit ${commit()}).`,
-    `Stack: ${stackName}, two network-namespace hosts on one machine${o.automatic ? " and a witness (etcd's third member)" : ""}, ${o.synchronous ? "synchronous" : "asynchronous"} replication.`,
+    `Stack: ${stackName}, ${hosts}, ${replication}.`,
+    ...(greenplum
+      ? [
+          "",
+          "Old master's writes: a prober writing every 100 ms through the old coordinator's own unix socket (which no network cut reaches; synchronous_commit local): writes it got accepted before the failure / after it / after the new coordinator's first write.",
+        ]
+      : []),
     "",
-    "| failure | drills with a takeover | RTO min | RTO median | RTO max | acknowledged commits lost | drills meeting the objectives (exit 0) |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    `| failure | drills with a takeover | RTO min | RTO median | RTO max | old master fenced (min / median / max) | new master promoted (min / median / max) | acknowledged commits lost |${greenplum ? " old master's writes after the new one's first |" : ""} drills meeting the objectives (exit 0) |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- |${greenplum ? " --- |" : ""} --- |`,
     ...distribution,
     "",
-    "| # | failure | drill exit | RTO | acknowledged commits lost | phases | report |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    `| # | failure | drill exit | RTO | acknowledged commits lost | phases |${greenplum ? " old master's writes (before / after the failure / after the new one's first) |" : ""} report |`,
+    `| --- | --- | --- | --- | --- | --- |${greenplum ? " --- |" : ""} --- |`,
     ...rows,
     "",
   ].join("\n");
-  fs.writeFileSync(path.join(outDir, `${date}-${kind}-drills.md`), summary);
+  fs.writeFileSync(path.join(outDir, summaryName), summary);
   process.stdout.write(summary);
 }
 
