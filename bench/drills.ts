@@ -1,5 +1,5 @@
 // npm run bench:drills -- [--failures kill,kill,partition,isolate] [--async] [--rounds N]
-//   [--automatic] [--engine postgres|greenplum]
+//   [--automatic] [--engine postgres|greenplum] [--minutes N]
 // The drill figures the README quotes, with their evidence: one local PostgreSQL stack of its
 // own (bench-drills, subnet 10.201.8, synchronous replication unless --async), one
 // `npm run drill` per failure listed (the list run N times with --rounds), each drill's
@@ -12,7 +12,8 @@
 // bench-gpauto, subnet 10.213.1: coordinator, standby, a segment host, the witness); during
 // each drill a prober writes through the old coordinator's own unix socket, which no network
 // cut reaches, counting what it still accepted after the cut and after the new coordinator's
-// first write. The stack is destroyed at the end.
+// first write. --minutes N: no drill starts after N minutes (the summary says how many ran);
+// the summary is written after every drill. The stack is destroyed at the end.
 import * as fs from "fs";
 import * as path from "path";
 import { drill } from "./drill";
@@ -30,6 +31,8 @@ interface Options {
   rounds: number;
   automatic: boolean;
   engine: "postgres" | "greenplum";
+  /** No drill starts after this many minutes. */
+  minutes: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -39,12 +42,14 @@ function parseArgs(argv: string[]): Options {
     rounds: 1,
     automatic: false,
     engine: "postgres",
+    minutes: Infinity,
   };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--failures") o.failures = (argv[++i] ?? "").split(",");
     else if (argv[i] === "--async") o.synchronous = false;
     else if (argv[i] === "--automatic") o.automatic = true;
     else if (argv[i] === "--rounds") o.rounds = Number(argv[++i]);
+    else if (argv[i] === "--minutes") o.minutes = Number(argv[++i]);
     else if (argv[i] === "--engine") {
       const e = argv[++i];
       if (e !== "postgres" && e !== "greenplum")
@@ -66,6 +71,7 @@ function parseArgs(argv: string[]): Options {
     );
   if (!Number.isInteger(o.rounds) || o.rounds < 1 || o.rounds > 100)
     throw new Error("--rounds takes a whole number from 1 to 100");
+  if (!(o.minutes > 0)) throw new Error("--minutes takes a number of minutes above 0");
   return o;
 }
 
@@ -179,10 +185,61 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   const byFailure = new Map<string, PerFailure>();
   const runs = Array.from({ length: o.rounds }, () => o.failures).flat();
+  const ranOn = commit();
+  const started = Date.now();
+  let stopped = false;
+  /** The summary of the drills so far (written after each one: a run cut short keeps it). */
+  function summaryText(): string {
+    const s2 = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)} s` : "-");
+    const range = (xs: number[]) => {
+      const d = summarize(xs);
+      return xs.length ? `${s2(d.min)} / ${s2(d.median)} / ${s2(d.max)}` : "-";
+    };
+    const distribution = [...byFailure.entries()].map(([failure, f]) => {
+      const d = summarize(f.rto);
+      return `| ${failure} | ${f.rto.length} | ${s2(d.min)} | ${s2(d.median)} | ${s2(d.max)} | ${range(f.fenced)} | ${range(f.promoted)} | ${f.lost} of ${f.acked} |${greenplum ? ` ${f.oldWritesAfterNew} |` : ""} ${f.met} |`;
+    });
+    const title = o.automatic
+      ? `Automatic failover${greenplum ? " on Greenplum" : ""}`
+      : "PostgreSQL";
+    const hosts = greenplum
+      ? "a coordinator host, a standby host and a segment host (two segments), network namespaces on one machine, and a witness (etcd's third member)"
+      : `two network-namespace hosts on one machine${o.automatic ? " and a witness (etcd's third member)" : ""}`;
+    const replication = greenplum
+      ? "the coordinator waits for its streaming standby at commit"
+      : `${o.synchronous ? "synchronous" : "asynchronous"} replication`;
+    return [
+      `# ${title} drills on the local stack (${date})`,
+      "",
+      `Command: \`${command}\` (as root, from the repository; commit ${ranOn}).`,
+      `Stack: ${stackName}, ${hosts}, ${replication}.`,
+      `${rows.length} of ${runs.length} drills ran${stopped ? ` (--minutes ${o.minutes}: no drill started after that)` : ""}.`,
+      ...(greenplum
+        ? [
+            "",
+            "Old master's writes: a prober writing every 100 ms through the old coordinator's own unix socket (which no network cut reaches; synchronous_commit local): writes it got accepted before the failure / after it / after the new coordinator's first write.",
+          ]
+        : []),
+      "",
+      `| failure | drills with a takeover | RTO min | RTO median | RTO max | old master fenced (min / median / max) | new master promoted (min / median / max) | acknowledged commits lost |${greenplum ? " old master's writes after the new one's first |" : ""} drills meeting the objectives (exit 0) |`,
+      `| --- | --- | --- | --- | --- | --- | --- | --- |${greenplum ? " --- |" : ""} --- |`,
+      ...distribution,
+      "",
+      `| # | failure | drill exit | RTO | acknowledged commits lost | phases |${greenplum ? " old master's writes (before / after the failure / after the new one's first) |" : ""} report |`,
+      `| --- | --- | --- | --- | --- | --- |${greenplum ? " --- |" : ""} --- |`,
+      ...rows,
+      "",
+    ].join("\n");
+  }
   try {
     log(`pulumi up of ${stackName}`);
     await s.up();
     for (const [i, failure] of runs.entries()) {
+      if (Date.now() - started > o.minutes * 60_000) {
+        stopped = true;
+        log(`${o.minutes} minutes passed: no more drills (${i} of ${runs.length} ran)`);
+        break;
+      }
       log(`drill ${i + 1} of ${runs.length}: --failure ${failure}`);
       let prober: Prober | undefined;
       if (greenplum) {
@@ -238,50 +295,13 @@ async function main(): Promise<void> {
       log(
         `drill ${i + 1}: exit ${r.exitCode}, RTO ${r.rtoSeconds ?? "none"} s, lost ${lost}${old ? `, old master's writes before/after the failure/after the new one's first: ${old.beforeFailure}/${old.afterFailure}/${old.afterNewFirst}` : ""}`,
       );
+      fs.writeFileSync(path.join(outDir, summaryName), summaryText());
     }
   } finally {
     log(`destroying ${stackName}`);
     await s.destroy();
   }
-  const s2 = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)} s` : "-");
-  const range = (xs: number[]) => {
-    const d = summarize(xs);
-    return xs.length ? `${s2(d.min)} / ${s2(d.median)} / ${s2(d.max)}` : "-";
-  };
-  const distribution = [...byFailure.entries()].map(([failure, f]) => {
-    const d = summarize(f.rto);
-    return `| ${failure} | ${f.rto.length} | ${s2(d.min)} | ${s2(d.median)} | ${s2(d.max)} | ${range(f.fenced)} | ${range(f.promoted)} | ${f.lost} of ${f.acked} |${greenplum ? ` ${f.oldWritesAfterNew} |` : ""} ${f.met} |`;
-  });
-  const title = o.automatic
-    ? `Automatic failover${greenplum ? " on Greenplum" : ""}`
-    : "PostgreSQL";
-  const hosts = greenplum
-    ? "a coordinator host, a standby host and a segment host (two segments), network namespaces on one machine, and a witness (etcd's third member)"
-    : `two network-namespace hosts on one machine${o.automatic ? " and a witness (etcd's third member)" : ""}`;
-  const replication = greenplum
-    ? "the coordinator waits for its streaming standby at commit"
-    : `${o.synchronous ? "synchronous" : "asynchronous"} replication`;
-  const summary = [
-    `# ${title} drills on the local stack (${date})`,
-    "",
-    `Command: \`${command}\` (as root, from the repository; commit ${commit()}).`,
-    `Stack: ${stackName}, ${hosts}, ${replication}.`,
-    ...(greenplum
-      ? [
-          "",
-          "Old master's writes: a prober writing every 100 ms through the old coordinator's own unix socket (which no network cut reaches; synchronous_commit local): writes it got accepted before the failure / after it / after the new coordinator's first write.",
-        ]
-      : []),
-    "",
-    `| failure | drills with a takeover | RTO min | RTO median | RTO max | old master fenced (min / median / max) | new master promoted (min / median / max) | acknowledged commits lost |${greenplum ? " old master's writes after the new one's first |" : ""} drills meeting the objectives (exit 0) |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- |${greenplum ? " --- |" : ""} --- |`,
-    ...distribution,
-    "",
-    `| # | failure | drill exit | RTO | acknowledged commits lost | phases |${greenplum ? " old master's writes (before / after the failure / after the new one's first) |" : ""} report |`,
-    `| --- | --- | --- | --- | --- | --- |${greenplum ? " --- |" : ""} --- |`,
-    ...rows,
-    "",
-  ].join("\n");
+  const summary = summaryText();
   fs.writeFileSync(path.join(outDir, summaryName), summary);
   process.stdout.write(summary);
 }
