@@ -357,6 +357,7 @@ function conclude(
     run: r.run,
     failure: `${FAILURE_TEXT[args.failure]}${args.automatic ? " (automatic failover)" : ""}`,
     startedAt: new Date(t0).toISOString(),
+    workloadStartedMs: r.writer.started,
     rtoSeconds: m.rtoSeconds,
     rpo: {
       ackedCommits: r.writer.acks.length,

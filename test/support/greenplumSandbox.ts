@@ -111,7 +111,8 @@ if [[ -f "$S/gpinitsystem.rc" ]]; then exit "$(cat "$S/gpinitsystem.rc")"; fi`,
   // ping ... HOST: fails for a host marked noping_HOST.
   ping: `${REC}\nrec ping "$@"\nfor a; do h="$a"; done\n[[ ! -f "$STUB_STATE/noping_$h" ]]`,
   // With gpactivatestandby.rc: prints its output and exits so, promoting nothing (a refusal).
-  gpactivatestandby: `${REC}\nrec gpactivatestandby "$@"\ncat "$STUB_STATE/gpactivatestandby.out"\n[[ ! -f "$STUB_STATE/gpactivatestandby.rc" ]] || exit "$(cat "$STUB_STATE/gpactivatestandby.rc")"\necho f >"$STUB_STATE/in_recovery"\nrm -f "$STUB_STATE/standby.signal.path"`,
+  // It also keeps GPMIRROR_PEER_FENCED, which shortens its ssh toward the old host (trust.sh).
+  gpactivatestandby: `${REC}\nrec gpactivatestandby "$@"\necho "\${GPMIRROR_PEER_FENCED-<unset>}" >"$STUB_STATE/gpactivatestandby.peer_fenced"\ncat "$STUB_STATE/gpactivatestandby.out"\n[[ ! -f "$STUB_STATE/gpactivatestandby.rc" ]] || exit "$(cat "$STUB_STATE/gpactivatestandby.rc")"\necho f >"$STUB_STATE/in_recovery"\nrm -f "$STUB_STATE/standby.signal.path"`,
   gpconfig: `${REC}\nrec gpconfig "$@"\nprintf '%s' "$4" >"$STUB_STATE/setting_$2.pending"`,
   // gpstop -m -d DIR (coordinator only): ends the process named in DIR/postmaster.pid, as a
   // fast stop would, unless told to fail. gpstop -u: applies what gpconfig wrote.

@@ -79,15 +79,26 @@ export class GreenplumStack {
   readonly log: string[] = [];
   private disposeStack?: () => Promise<void>;
 
+  readonly name: string;
+  readonly subnet: string;
+
   /**
    * @param name stack name (it names hosts and directories: keep it short)
    * @param subnet the /24 of its hosts, e.g. 10.203.1 (one per test file)
+   * GPMIRROR_GP_STACK=NAME/SUBNET instead: one file run beside another run of it.
    */
   constructor(
-    readonly name: string,
-    readonly subnet: string,
+    name: string,
+    subnet: string,
     private readonly extraConfig: Record<string, string> = {},
-  ) {}
+  ) {
+    const other = process.env["GPMIRROR_GP_STACK"];
+    const m = other === undefined ? null : /^([a-z][a-z0-9-]{0,9})\/(\d+\.\d+\.\d+)$/.exec(other);
+    if (other !== undefined && !m)
+      throw new Error(`GPMIRROR_GP_STACK must be NAME/SUBNET (e.g. gpx/10.212.1), got '${other}'`);
+    this.name = m?.[1] ?? name;
+    this.subnet = m?.[2] ?? subnet;
+  }
 
   get config(): Record<string, string> {
     return {

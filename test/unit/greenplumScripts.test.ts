@@ -57,6 +57,11 @@ function pair(sb: Sandbox) {
   return { primaryDir, standbyDir, env };
 }
 
+/** GPMIRROR_PEER_FENCED as gpactivatestandby got it (trust.sh's ssh config reads it). */
+function peerFenced(sb: Sandbox): string {
+  return fs.readFileSync(path.join(sb.state, "gpactivatestandby.peer_fenced"), "utf8").trim();
+}
+
 afterAll(removeSandboxes);
 const make = makeSandbox;
 
@@ -420,6 +425,8 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     expect(fs.existsSync(primaryDir)).toBe(false);
     // Marked as a standby's: started by hand, it comes up in recovery and takes no writes.
     expect(fs.existsSync(path.join(String(out.oldDataDirMovedTo), "standby.signal"))).toBe(true);
+    // The old host answered: gpactivatestandby's own ssh to it keeps the full connect timeout.
+    expect(peerFenced(sb)).toBe("<unset>");
   });
 
   it("marks a fenced Greenplum 6 directory with recovery.conf (standby_mode on)", () => {
@@ -635,6 +642,8 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     // The takeover waits on ssh's connect timeout toward the cut-off host: the agent's, first.
     const toOld = sb.calls("ssh").find((c) => c.args.includes("127.0.0.9"));
     expect(toOld?.args.slice(0, 2)).toEqual(["-o", "ConnectTimeout=2"]);
+    // Then gpactivatestandby's own ssh to it (its lock check): 2 s, not 10 (trust.sh's config).
+    expect(peerFenced(sb)).toBe("1");
     expect(r.stderr).not.toMatch(/NOT FENCED: the old coordinator's host/);
   });
 
@@ -815,9 +824,18 @@ describe("prepare and trust steps", () => {
     expect(fs.readFileSync(path.join(ssh, "known_hosts"), "utf8")).toContain(
       "10.0.1.10,mdw ecdsa-sha2-nistp256 AAAAhostpeer2",
     );
-    expect(fs.readFileSync(path.join(ssh, "config"), "utf8")).toMatch(
-      /^# BEGIN gpmirror.*\nHost 10\.0\.1\.10 mdw\n {2}Port 22\n {2}ConnectTimeout 10\n/,
-    );
+    // As the real ssh reads it: 10 s toward the other host, 2 s only where the activate step
+    // found it silent and fenced (GPMIRROR_PEER_FENCED); this host's own names keep 10 s.
+    const connectTimeout = (host: string, fenced: boolean) =>
+      /^connecttimeout (\d+)$/m.exec(
+        execFileSync("ssh", ["-F", path.join(ssh, "config"), "-G", host], {
+          encoding: "utf8",
+          env: { PATH: "/usr/bin:/bin", ...(fenced ? { GPMIRROR_PEER_FENCED: "1" } : {}) },
+        }),
+      )?.[1];
+    expect(["10.0.1.10", "mdw"].map((h) => connectTimeout(h, false))).toEqual(["10", "10"]);
+    expect(["10.0.1.10", "mdw"].map((h) => connectTimeout(h, true))).toEqual(["2", "2"]);
+    expect(["localhost", "10.0.1.20"].map((h) => connectTimeout(h, true))).toEqual(["10", "10"]);
     const second = sb.run("trust", trustEnv);
     expect(lastJson(second.stdout)).toMatchObject({
       authorizedKeysChanged: false,

@@ -11,6 +11,8 @@ export interface DrillReport {
   run: string;
   failure: string;
   startedAt: string;
+  /** When the workload started (ms since the epoch): every event's `at` counts from it. */
+  workloadStartedMs?: number;
   /** Failure injected -> first write accepted by the new primary. */
   rtoSeconds: number | null;
   rpo: {

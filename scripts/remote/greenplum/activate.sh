@@ -543,8 +543,14 @@ if ! gpm_postmaster_running "$DATA_DIR"; then
     args+=(-f)
   fi
 fi
+# The old host already found silent and fenced: its check of the old master's lock file
+# (over ssh, failure ignored) waits 2 s, not 10 (the trust step's ssh config).
+peer_fenced=()
+if [[ "$proof" =~ ^(fenced-by-(command|lease|platform)|unreachable-forced)$ ]]; then
+  peer_fenced=(env GPMIRROR_PEER_FENCED=1)
+fi
 gpm_run_utility "$HOME/gpAdminLogs/gpmirror-gpactivatestandby.out" \
-  timeout --kill-after=30 "$GPM_ACTIVATION_TIMEOUT_SECONDS" gpactivatestandby "${args[@]}"
+  "${peer_fenced[@]}" timeout --kill-after=30 "$GPM_ACTIVATION_TIMEOUT_SECONDS" gpactivatestandby "${args[@]}"
 utility_rc="$UTIL_RC"
 ((UTIL_RC != 124)) || gpm_log "WARNING: gpactivatestandby did not finish within ${GPM_ACTIVATION_TIMEOUT_SECONDS}s"
 if [[ " ${args[*]} " == *" -f "* ]] && grep -qE '^[[:space:]]*promote_trigger_file[[:space:]]*=' "$DATA_DIR/postgresql.conf"; then

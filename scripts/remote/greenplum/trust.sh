@@ -104,9 +104,16 @@ fi
 # ssh_config: first match wins, so ours goes on top. ConnectTimeout bounds the utilities'
 # own ssh (gpactivatestandby's lock check has none and waited 134 s on a silent host). This
 # host's own names go to its own sshd port, as the utilities reach them.
+# 10 s for every flow (a real network may drop a SYN or two: Linux resends after 1 and 3 s,
+# and the key exchange follows), except where the activate step already found the other
+# host silent and fenced it (lease, fence command, platform, or forced): it runs
+# gpactivatestandby with GPMIRROR_PEER_FENCED set, and that utility's check of the old
+# master's lock file, whose failure it ignores anyway, gives up after 2 s instead of 10.
 config_changed=false
 if {
   echo "# BEGIN gpmirror (managed: the pair's hosts)"
+  echo "Match host ${GPM_PEER_NAMES// /,} exec \"printenv GPMIRROR_PEER_FENCED\""
+  echo "  ConnectTimeout 2"
   for block in "$GPM_PEER_NAMES|$GPM_PEER_SSH_PORT" "$GPM_SELF_NAMES localhost 127.0.0.1|$GPM_SELF_SSH_PORT"; do
     echo "Host ${block%|*}"
     echo "  Port ${block#*|}"
