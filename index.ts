@@ -14,6 +14,7 @@ import {
   MirrorConfig,
   password,
   PostgresEngine,
+  memberEndpoints,
   readLeader,
 } from "./components";
 
@@ -53,6 +54,10 @@ function hostsFor(config: MirrorConfig, activation: pulumi.Output<unknown>) {
  * ~/.gpmirror/<stack> of the user who runs Pulumi.
  */
 function autoPlaces(c: MirrorConfig) {
+  if (c.aws?.witness) {
+    const tlsDir = `${c.aws.witness.stateDir}/etcd-tls`;
+    return { tlsDir, endpoints: memberEndpoints(tlsDir) };
+  }
   if (c.existing) {
     const e = c.existing;
     const addresses = [e.primary.address, e.standby.address, e.witness?.address ?? ""];
@@ -129,9 +134,7 @@ const mirror = new MasterMirror("mirror", {
 activationDone(mirror.activation);
 
 const automatic =
-  config.activation.automatic &&
-  (hosts instanceof LocalHosts || hosts instanceof ExistingHosts) &&
-  hosts.witness
+  config.activation.automatic && hosts.witness
     ? new AutomaticFailover("auto", {
         stack: config.stack,
         settings: config.activation.automatic,
@@ -144,6 +147,7 @@ const automatic =
         stepTimeoutSeconds: config.stepTimeoutSeconds,
         engineAgent: engine.agent?.bind(engine),
         stopOnDestroy: hosts instanceof ExistingHosts,
+        clientRecord: hosts instanceof AwsHosts ? hosts.clientRecord : undefined,
       })
     : undefined;
 /** Automatic failover: etcd, the agents' timings, who held the leader key when this update began. */
@@ -156,7 +160,9 @@ export const automaticFailover = automatic
       activeMaster: config.activation.activeMaster,
       followedAgents: leader?.holder !== undefined && leader.holder !== preferredMaster,
       clientEndpointNote:
-        "clients follow the leader with a libpq multi-host string: host=<primary>,<standby> target_session_attrs=read-write",
+        hosts instanceof AwsHosts
+          ? "clients use the DNS name of clientEndpoint: the agent that promotes points that Route53 record at its own host"
+          : "clients follow the leader with a libpq multi-host string: host=<primary>,<standby> target_session_attrs=read-write",
     }))
   : undefined;
 

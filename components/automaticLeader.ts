@@ -24,6 +24,20 @@ export function etcdctlFlags(tlsDir: string, endpoints: string[]): string[] {
   ];
 }
 
+/**
+ * The members' client URLs from the certificates tls.sh made (platform aws: the private
+ * addresses are known only once the instances exist); none before the first update.
+ */
+export function memberEndpoints(tlsDir: string): string[] {
+  return ["primary", "standby", "witness"].flatMap((m) => {
+    const san = fs.existsSync(`${tlsDir}/${m}.san`)
+      ? fs.readFileSync(`${tlsDir}/${m}.san`, "utf8")
+      : "";
+    const address = /^(?:IP|DNS):([^,]+)/.exec(san)?.[1];
+    return address ? [`https://${address}:2379`] : [];
+  });
+}
+
 /** Who holds the leader key, read with etcdctlFlags. */
 export function readLeader(stack: string, tlsDir: string, endpoints: string[]): LeaderReading {
   if (!fs.existsSync(`${tlsDir}/ca.crt`)) return { note: "no etcd yet" };

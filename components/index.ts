@@ -56,7 +56,7 @@ export type { AwsHostsArgs } from "./hosts/aws";
 
 export { AutomaticFailover } from "./automatic";
 export type { AutomaticFailoverArgs } from "./automatic";
-export { readLeader } from "./automaticLeader";
+export { memberEndpoints, readLeader } from "./automaticLeader";
 
 export { PostgresEngine } from "./engines/postgres";
 export { GreenplumEngine } from "./engines/greenplum";
