@@ -145,7 +145,7 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
       : undefined;
     const witnessSg = s.witness
       ? new aws.ec2.SecurityGroup(
-          `${name}-witness`,
+          `${name}-witness-group`,
           {
             vpcId: this.vpcId,
             description: `gpmirror ${args.stack}: etcd's witness for automatic failover`,
@@ -412,7 +412,13 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
     }
     this.clientEndpoint = pulumi.interpolate`${record.fqdn}:${active.dbPort}`;
 
-    knownHosts(name, s.connection.knownHostsFile, [this.primary, this.standby], s, parent);
+    knownHosts(
+      name,
+      s.connection.knownHostsFile,
+      [this.primary, this.standby, ...(this.witness ? [this.witness] : [])],
+      s,
+      parent,
+    );
     this.registerOutputs({
       vpcId: this.vpcId,
       securityGroupId: this.securityGroupId,

@@ -1,0 +1,190 @@
+// Automatic failover on platform aws, the whole program under mocks: the witness instance in
+// a third zone, etcd's ports open only among the three hosts' groups, the masters' role
+// allowed to UPSERT the one client record only, and the agents told which record to move.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { AWS_BASE, PRIVATE_IP, Registered, mockAwsProgram } from "../support/awsProgram";
+import { isSecretValue, plain, value } from "../support/mockValues";
+
+// This machine's state directory (the etcd CA) goes under HOME: a fresh one, no etcd yet.
+process.env["HOME"] = fs.mkdtempSync(path.join(os.tmpdir(), "gpm-awsauto-home-"));
+const tls = fs.mkdtempSync(path.join(os.tmpdir(), "gpm-awsauto-tls-"));
+for (const m of ["primary", "standby", "witness"]) {
+  fs.writeFileSync(`${tls}/${m}.crt`, `CERT ${m}`);
+  fs.writeFileSync(`${tls}/${m}.key`, `KEY ${m}`);
+}
+const agentBinary = path.join(tls, "gpmirror-agent");
+fs.writeFileSync(agentBinary, "binary");
+
+const registered = mockAwsProgram(
+  {
+    "gpmirror:aws": JSON.stringify({
+      ...AWS_BASE,
+      access: { ...AWS_BASE.access, httpsEgressCidrs: ["10.0.0.0/8"] },
+    }),
+    "gpmirror:activation": JSON.stringify({ automatic: true }),
+  },
+  {},
+  {
+    "auto-tls": JSON.stringify({ dir: tls, caCert: "CA CERT" }),
+    "auto-agent-build": JSON.stringify({ path: agentBinary, sha256: "ab12" }),
+  },
+  ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"],
+);
+const custom = (type: string) =>
+  registered
+    .filter((r) => r.type === type)
+    .map((r) => ({ ...r, inputs: plain(r.inputs) as Record<string, unknown> }));
+const named = (name: string): Registered => {
+  const r = registered.find((x) => x.name === name && !x.type.startsWith("gpmirror:"));
+  if (!r) throw new Error(`${name} was not registered`);
+  return { ...r, inputs: plain(r.inputs) as Record<string, unknown> };
+};
+
+describe("automatic failover on platform aws", () => {
+  let program: typeof import("../../index");
+  const summary = () => {
+    if (!program.automaticFailover) throw new Error("no automaticFailover output");
+    return value(program.automaticFailover);
+  };
+  beforeAll(async () => {
+    program = await import("../../index");
+    await summary();
+    await value(program.clientEndpoint);
+    // The agents' steps come once the pair is built (mirror.built): wait for them.
+    for (let i = 0; i < 100 && !registered.some((r) => r.name === "auto-agent-standby"); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  afterAll(() => new Promise((r) => setTimeout(r, 1000)));
+
+  it("puts a small witness instance, with no role, in its own subnet in a third zone", () => {
+    const subnets = custom("aws:ec2/subnet:Subnet");
+    expect(
+      subnets.map((s) => [s.name, s.inputs["availabilityZone"], s.inputs["cidrBlock"]]).sort(),
+    ).toEqual([
+      ["aws-primary-subnet", "us-east-1a", "10.42.1.0/24"],
+      ["aws-standby-subnet", "us-east-1b", "10.42.2.0/24"],
+      ["aws-witness-subnet", "us-east-1c", "10.42.3.0/24"],
+    ]);
+    const w = named("aws-witness");
+    expect(w.type).toBe("aws:ec2/instance:Instance");
+    expect(w.inputs).toMatchObject({
+      instanceType: "t3.small",
+      subnetId: "aws-witness-subnet-id",
+      vpcSecurityGroupIds: ["aws-witness-group-id"],
+      associatePublicIpAddress: false,
+      metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
+    });
+    expect(w.inputs["iamInstanceProfile"]).toBeUndefined();
+    // Its first boot makes no data volume and installs no Greenplum.
+    expect(String(w.inputs["userData"])).toContain("export GPM_DATA_VOLUME_ID=''");
+    expect(
+      isSecretValue(registered.find((r) => r.name === "aws-witness")?.inputs["userData"]),
+    ).toBe(true);
+  });
+
+  it("opens etcd's ports (2379-2380) only among the masters' group and the witness's", () => {
+    const rules = [
+      ...custom("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => ({
+        ...r,
+        dir: "in",
+      })),
+      ...custom("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => ({
+        ...r,
+        dir: "out",
+      })),
+    ];
+    const touches = (r: (typeof rules)[number]) =>
+      Number(r.inputs["fromPort"]) <= 2380 && Number(r.inputs["toPort"]) >= 2379;
+    const etcd = rules
+      .filter(touches)
+      .map((r) => [
+        r.dir,
+        r.inputs["securityGroupId"],
+        r.inputs["referencedSecurityGroupId"] ?? r.inputs["cidrIpv4"],
+        r.inputs["ipProtocol"],
+        r.inputs["fromPort"],
+        r.inputs["toPort"],
+      ]);
+    // The interconnect range (10000-65535) does not reach 2379; nothing else does.
+    expect(etcd.sort()).toEqual(
+      [
+        ["in", "aws-masters-id", "aws-masters-id"],
+        ["in", "aws-masters-id", "aws-witness-group-id"],
+        ["in", "aws-witness-group-id", "aws-masters-id"],
+        ["out", "aws-masters-id", "aws-masters-id"],
+        ["out", "aws-masters-id", "aws-witness-group-id"],
+        ["out", "aws-witness-group-id", "aws-masters-id"],
+      ]
+        .map((r) => [...r, "tcp", 2379, 2380])
+        .sort(),
+    );
+    // The witness's group: etcd with the masters, SSH from the admins; nothing more.
+    const witness = rules.filter((r) => r.inputs["securityGroupId"] === "aws-witness-group-id");
+    expect(
+      witness
+        .map(
+          (r) =>
+            `${r.dir} ${r.inputs["fromPort"]}-${r.inputs["toPort"]} ${r.inputs["referencedSecurityGroupId"] ?? r.inputs["cidrIpv4"]}`,
+        )
+        .sort(),
+    ).toEqual([
+      "in 22-22 10.0.0.0/24",
+      "in 2379-2380 aws-masters-id",
+      "out 2379-2380 aws-masters-id",
+    ]);
+    expect(rules.filter((r) => r.inputs["cidrIpv4"] === "0.0.0.0/0")).toEqual([]);
+  });
+
+  it("lets the masters' role UPSERT the client record's A record in its zone, and nothing else", () => {
+    const policies = custom("aws:iam/rolePolicy:RolePolicy");
+    expect(policies.map((p) => p.name)).toEqual(["aws-client-record"]);
+    expect(policies[0].inputs["role"]).toBe("aws-role-id");
+    expect(JSON.parse(String(policies[0].inputs["policy"]))).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: "route53:ChangeResourceRecordSets",
+          Resource: "arn:aws:route53:::hostedzone/ZUNIT",
+          Condition: {
+            "ForAllValues:StringEquals": {
+              "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["mdw.gpmirror.internal"],
+              "route53:ChangeResourceRecordSetsRecordTypes": ["A"],
+              "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+            },
+          },
+        },
+      ],
+    });
+  });
+
+  it("runs etcd on the three hosts at their private addresses, and tells each agent its record", async () => {
+    const s = await summary();
+    expect(s.endpoints).toEqual(
+      ["primary", "standby", "witness"].map((r) => `https://${PRIVATE_IP[r]}:2379`),
+    );
+    expect(s.clientEndpointNote).toMatch(/DNS name/);
+    for (const role of ["primary", "standby", "witness"]) {
+      expect(registered.some((r) => r.name === `auto-etcd-${role}`)).toBe(true);
+    }
+    for (const role of ["primary", "standby"]) {
+      const step = registered.find(
+        (r) => r.name === `auto-agent-${role}` && r.type === "command:remote:Command",
+      );
+      // The TLS key goes on stdin, so the whole input is a secret.
+      expect(isSecretValue(step?.inputs["stdin"])).toBe(true);
+      const stdin = String(plain(step?.inputs["stdin"]));
+      const config = /GPM_AGENT_CONFIG='(\{.*?\})'/.exec(stdin)?.[1];
+      expect(JSON.parse(config ?? "{}").dnsRecord).toEqual({
+        zoneId: "ZUNIT",
+        name: "mdw.gpmirror.internal",
+        ttl: 30,
+        address: PRIVATE_IP[role],
+      });
+    }
+    expect(await value(program.clientEndpoint)).toBe("mdw.gpmirror.internal:5432");
+  });
+});
