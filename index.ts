@@ -1,5 +1,6 @@
 // gpmirror, the standalone program: config -> hosts -> MasterMirror -> stack outputs, on the
 // package's public API (components/index.ts), as a program of your own would use it.
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
   activationSwitch,
@@ -14,7 +15,9 @@ import {
   MirrorConfig,
   password,
   PostgresEngine,
+  memberAddress,
   memberEndpoints,
+  operatorSsh,
   readLeader,
 } from "./components";
 
@@ -51,12 +54,21 @@ function hostsFor(config: MirrorConfig, activation: pulumi.Output<unknown>) {
 /**
  * The etcd endpoints (the three hosts' addresses) and this machine's TLS directory of
  * automatic failover: local stacks keep it in their state directory, existing hosts in
- * ~/.gpmirror/<stack> of the user who runs Pulumi.
+ * ~/.gpmirror/<stack> of the user who runs Pulumi (AWS too, and etcd is read on the witness).
  */
 function autoPlaces(c: MirrorConfig) {
   if (c.aws?.witness) {
+    // etcd's ports are open among the three hosts only: it is read on the witness, over SSH.
     const tlsDir = `${c.aws.witness.stateDir}/etcd-tls`;
-    return { tlsDir, endpoints: memberEndpoints(tlsDir) };
+    const endpoints = memberEndpoints(tlsDir);
+    const witness = memberAddress(tlsDir, "witness");
+    const onWitness = witness
+      ? {
+          ssh: operatorSsh(c.aws.connection, c.aws.osUser, witness),
+          autoDir: `${path.posix.dirname(c.aws.dataDir)}/auto`,
+        }
+      : undefined;
+    return { tlsDir, endpoints, onWitness };
   }
   if (c.existing) {
     const e = c.existing;
@@ -76,8 +88,9 @@ function autoPlaces(c: MirrorConfig) {
 const config = loadConfig();
 // After an automatic failover the agents decided: the holder of the leader key is the active
 // master, whatever activeMaster says (it stays the preferred master for a planned switchover).
+const places = autoPlaces(config);
 const leader = config.activation.automatic
-  ? readLeader(config.stack, autoPlaces(config).tlsDir, autoPlaces(config).endpoints)
+  ? readLeader(config.stack, places.tlsDir, places.endpoints, places.onWitness)
   : undefined;
 const preferredMaster = config.activation.activeMaster;
 if (leader?.holder && leader.holder !== preferredMaster) {
@@ -140,7 +153,7 @@ const automatic =
         settings: config.activation.automatic,
         masters: [hosts.primary, hosts.standby],
         witness: hosts.witness,
-        tlsDir: autoPlaces(config).tlsDir,
+        tlsDir: places.tlsDir,
         maxLagBytes: config.activation.maxLagBytes,
         synchronous: replicationSettings.synchronous,
         after: [mirror.built],

@@ -51,12 +51,12 @@ export type { StepResult } from "./remoteStep";
 export { LocalHosts } from "./hosts/local";
 export type { LocalHostsArgs } from "./hosts/local";
 export { ExistingHosts } from "./hosts/existing";
-export { AwsHosts } from "./hosts/aws";
+export { AwsHosts, operatorSsh } from "./hosts/aws";
 export type { AwsHostsArgs } from "./hosts/aws";
 
 export { AutomaticFailover } from "./automatic";
 export type { AutomaticFailoverArgs } from "./automatic";
-export { memberEndpoints, readLeader } from "./automaticLeader";
+export { memberAddress, memberEndpoints, readLeader } from "./automaticLeader";
 
 export { PostgresEngine } from "./engines/postgres";
 export { GreenplumEngine } from "./engines/greenplum";

@@ -7,8 +7,15 @@ import * as path from "path";
 import { AWS_BASE, PRIVATE_IP, Registered, mockAwsProgram } from "../support/awsProgram";
 import { isSecretValue, plain, value } from "../support/mockValues";
 
-// This machine's state directory (the etcd CA) goes under HOME: a fresh one, no etcd yet.
-process.env["HOME"] = fs.mkdtempSync(path.join(os.tmpdir(), "gpm-awsauto-home-"));
+// The program's home directory, where ~/.gpmirror/<stack> is kept: one of this test's own,
+// with no etcd yet.
+jest.mock("os", () => {
+  const real = jest.requireActual<typeof import("os")>("os");
+  const dir = `${real.tmpdir()}/gpm-awsauto-home-${process.pid}`;
+  return { ...real, homedir: () => dir };
+});
+fs.rmSync(os.homedir(), { recursive: true, force: true });
+
 const tls = fs.mkdtempSync(path.join(os.tmpdir(), "gpm-awsauto-tls-"));
 for (const m of ["primary", "standby", "witness"]) {
   fs.writeFileSync(`${tls}/${m}.crt`, `CERT ${m}`);
@@ -57,7 +64,10 @@ describe("automatic failover on platform aws", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
   });
-  afterAll(() => new Promise((r) => setTimeout(r, 1000)));
+  afterAll(async () => {
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const d of [os.homedir(), tls]) fs.rmSync(d, { recursive: true, force: true });
+  });
 
   it("puts a small witness instance, with no role, in its own subnet in a third zone", () => {
     const subnets = custom("aws:ec2/subnet:Subnet");

@@ -5,13 +5,14 @@ import { AwsSettings, HostRole } from "../../config";
 import { SshCommandLine } from "../../engines/engine";
 import { Host, SshProxy, sshConnection } from "../../host";
 import { boundedCommand } from "../../remoteStep";
-import { exportLines, shellQuote } from "../../shell";
+import { exportLines } from "../../shell";
 import { Role, Tags, script } from "./common";
 import type { FenceRecord } from "./fence";
 import { AWS_FENCE, bootTrigger, checkFence, fenceRecord, instancePower } from "./fence";
 import { cloudConfig } from "./firstBoot";
 import { bootstrapHostKey, firstContact } from "./firstContact";
 import { knownHosts } from "./knownHosts";
+import { operatorSsh } from "./operatorSsh";
 import { statusAlarms, snapshotPolicy } from "./monitoring";
 import { Placement, placeHosts } from "./network";
 import {
@@ -28,6 +29,7 @@ import { witnessHost } from "./witness";
 
 export { cloudConfig } from "./firstBoot";
 export { checkPlacement, subnetCidr } from "./network";
+export { operatorSsh } from "./operatorSsh";
 export type { Placement } from "./network";
 export { RECORD_OUTPUT, checkChanges } from "./previous";
 export type { AwsRecord, HostRecord } from "./previous";
@@ -456,14 +458,13 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
 
   /** The command line an operator uses: pinned keys from the known_hosts file, via the bastion. */
   prefix(host: Host): pulumi.Output<string> {
-    const key = this.privateKeyPath === "" ? "" : `-i ${shellQuote(this.privateKeyPath)} `;
-    const checked = `${key}-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${shellQuote(this.knownHostsFile)}`;
-    const p = this.proxy;
-    const jump = p
-      ? ` -o ProxyCommand=${shellQuote(`ssh ${checked} -W %h:%p -p ${p.sshPort} ${p.user}@${p.address}`)}`
-      : "";
+    const c = {
+      privateKeyPath: this.privateKeyPath,
+      knownHostsFile: this.knownHostsFile,
+      proxy: this.proxy,
+    };
     return pulumi
       .all([host.sshPort, host.user, host.address])
-      .apply(([port, user, address]) => `ssh ${checked}${jump} -p ${port} ${user}@${address}`);
+      .apply(([port, user, address]) => operatorSsh(c, user, address, port));
   }
 }
