@@ -20,6 +20,23 @@ export const AWS_BASE = {
   },
 };
 
+/** Automatic failover's settings on AWS: the masters may reach Route53's API. */
+export const AWS_AUTOMATIC = {
+  "gpmirror:aws": JSON.stringify({
+    ...AWS_BASE,
+    access: { ...AWS_BASE.access, httpsEgressCidrs: ["10.0.0.0/8"] },
+  }),
+  "gpmirror:activation": JSON.stringify({ automatic: true }),
+};
+
+/** What tls.sh and build-agent.sh print, for the AutomaticFailover component to read. */
+export function automaticStdout(tlsDir: string, agentBinary: string): Record<string, string> {
+  return {
+    "auto-tls": JSON.stringify({ dir: tlsDir, caCert: "CA" }),
+    "auto-agent-build": JSON.stringify({ path: agentBinary, sha256: "ab12" }),
+  };
+}
+
 /** The instances' private addresses, by role. */
 export const PRIVATE_IP: Record<string, string> = {
   primary: "10.42.1.10",

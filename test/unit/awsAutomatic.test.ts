@@ -4,7 +4,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { AWS_BASE, PRIVATE_IP, Registered, mockAwsProgram } from "../support/awsProgram";
+import {
+  AWS_AUTOMATIC,
+  PRIVATE_IP,
+  Registered,
+  automaticStdout,
+  mockAwsProgram,
+} from "../support/awsProgram";
 import { isSecretValue, plain, value } from "../support/mockValues";
 
 // The program's home directory, where ~/.gpmirror/<stack> is kept: one of this test's own,
@@ -24,21 +30,12 @@ for (const m of ["primary", "standby", "witness"]) {
 const agentBinary = path.join(tls, "gpmirror-agent");
 fs.writeFileSync(agentBinary, "binary");
 
-const registered = mockAwsProgram(
-  {
-    "gpmirror:aws": JSON.stringify({
-      ...AWS_BASE,
-      access: { ...AWS_BASE.access, httpsEgressCidrs: ["10.0.0.0/8"] },
-    }),
-    "gpmirror:activation": JSON.stringify({ automatic: true }),
-  },
-  {},
-  {
-    "auto-tls": JSON.stringify({ dir: tls, caCert: "CA CERT" }),
-    "auto-agent-build": JSON.stringify({ path: agentBinary, sha256: "ab12" }),
-  },
-  ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"],
-);
+const registered = mockAwsProgram(AWS_AUTOMATIC, {}, automaticStdout(tls, agentBinary), [
+  "us-east-1a",
+  "us-east-1b",
+  "us-east-1c",
+  "us-east-1d",
+]);
 const custom = (type: string) =>
   registered
     .filter((r) => r.type === type)

@@ -4,7 +4,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { AWS_BASE, PRIVATE_IP, mockAwsProgram, recordedHost } from "../support/awsProgram";
+import {
+  AWS_AUTOMATIC,
+  PRIVATE_IP,
+  automaticStdout,
+  mockAwsProgram,
+  recordedHost,
+} from "../support/awsProgram";
 import { plain, value } from "../support/mockValues";
 
 // The program's home directory, where ~/.gpmirror/<stack> is kept: one of this test's own.
@@ -38,11 +44,7 @@ fs.writeFileSync(agentBinary, "binary");
 
 const registered = mockAwsProgram(
   {
-    "gpmirror:aws": JSON.stringify({
-      ...AWS_BASE,
-      access: { ...AWS_BASE.access, httpsEgressCidrs: ["10.0.0.0/8"] },
-    }),
-    "gpmirror:activation": JSON.stringify({ automatic: true }),
+    ...AWS_AUTOMATIC,
     // The preferred master, as before the failover.
     "gpmirror:activeMaster": "primary",
   },
@@ -55,10 +57,7 @@ const registered = mockAwsProgram(
       activeMaster: "primary",
     },
   },
-  {
-    "auto-tls": JSON.stringify({ dir: tls, caCert: "CA" }),
-    "auto-agent-build": JSON.stringify({ path: agentBinary, sha256: "ab12" }),
-  },
+  automaticStdout(tls, agentBinary),
   ["us-east-1a", "us-east-1b", "us-east-1c"],
 );
 

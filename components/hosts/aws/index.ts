@@ -6,7 +6,7 @@ import { SshCommandLine } from "../../engines/engine";
 import { Host, SshProxy, sshConnection } from "../../host";
 import { boundedCommand } from "../../remoteStep";
 import { exportLines } from "../../shell";
-import { Role, Tags, script } from "./common";
+import { IMDS_V2_ONLY, Role, Tags, rootDisk, script } from "./common";
 import type { FenceRecord } from "./fence";
 import { AWS_FENCE, bootTrigger, checkFence, fenceRecord, instancePower } from "./fence";
 import { cloudConfig } from "./firstBoot";
@@ -263,23 +263,10 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
           vpcSecurityGroupIds: [fenceSg && args.fence === role ? fenceSg.id : sg.id],
           associatePublicIpAddress: s.associatePublicIp,
           iamInstanceProfile: profile.name,
-          // IMDSv2 only, one hop: a process in a container on the host cannot take the role.
-          metadataOptions: {
-            httpEndpoint: "enabled",
-            httpTokens: "required",
-            httpPutResponseHopLimit: 1,
-          },
+          metadataOptions: IMDS_V2_ONLY,
           ebsOptimized: true,
-          // The root disk holds nothing that is not made again at first boot; the data is on
-          // the volume of its own (volume.ts).
-          rootBlockDevice: {
-            volumeType: "gp3",
-            volumeSize: s.rootVolumeSizeGiB,
-            encrypted: true,
-            kmsKeyId: s.dataVolume.kmsKeyId,
-            deleteOnTermination: true,
-            tags: tags(`${role}-root`, role),
-          },
+          // The data is on a volume of its own (volume.ts).
+          rootBlockDevice: rootDisk(s, tags(`${role}-root`, role)),
           // Terminating a master takes turning this off first (README: destroying a stack).
           disableApiTermination: s.terminationProtection,
           // Never stop-protected: a forced failover and an instance type change stop it.

@@ -4,7 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings, AwsWitnessSettings } from "../../config";
 import { Host, SshProxy } from "../../host";
-import { Tags } from "./common";
+import { IMDS_V2_ONLY, Tags, rootDisk } from "./common";
 import { cloudConfig } from "./firstBoot";
 import { bootstrapHostKey, firstContact } from "./firstContact";
 import { Placement } from "./network";
@@ -34,19 +34,8 @@ export function witnessHost(
       subnetId,
       vpcSecurityGroupIds: [securityGroupId],
       associatePublicIpAddress: false,
-      metadataOptions: {
-        httpEndpoint: "enabled",
-        httpTokens: "required",
-        httpPutResponseHopLimit: 1,
-      },
-      rootBlockDevice: {
-        volumeType: "gp3",
-        volumeSize: s.rootVolumeSizeGiB,
-        encrypted: true,
-        kmsKeyId: s.dataVolume.kmsKeyId,
-        deleteOnTermination: true,
-        tags: tags("witness-root"),
-      },
+      metadataOptions: IMDS_V2_ONLY,
+      rootBlockDevice: rootDisk(s, tags("witness-root")),
       // First boot as a master's, less the data volume and Greenplum (user-data.sh).
       userData: pulumi.secret(
         keys.apply((k) =>
