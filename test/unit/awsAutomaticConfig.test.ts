@@ -1,7 +1,8 @@
 // Automatic failover on platform aws, as config reads it: the witness's settings, and the
 // refusals (bad instance type, too few zones, a witness in a master's zone, a VPC too small
 // for its subnet, no HTTPS egress for the agent's Route53 call), each naming the setting.
-import { ConfigContext, parseSettings, RawSettings } from "../../components/config";
+import { AwsSettings, ConfigContext, parseSettings, RawSettings } from "../../components/config";
+import { checkPlacement, regionZones } from "../../components/hosts/aws";
 import { fakeKey } from "../fixtures/keys";
 import { problemsOf } from "../support/configProblems";
 
@@ -108,5 +109,52 @@ describe("automatic failover on platform aws: config", () => {
     );
     const off = parseSettings(settings({}, { activation: { automatic: false } }), ctx);
     expect(off.aws?.witness).toBeUndefined();
+  });
+
+  const aws = (over: Record<string, unknown> = {}): AwsSettings => {
+    const a = parseSettings(settings(over), ctx).aws;
+    if (!a) throw new Error("no aws settings");
+    return a;
+  };
+
+  it("takes the region's third zone for the witness, and refuses a region of two", () => {
+    expect(regionZones(["eu-west-1a", "eu-west-1b", "eu-west-1c"], aws())).toEqual([
+      "eu-west-1a",
+      "eu-west-1b",
+      "eu-west-1c",
+    ]);
+    expect(() => regionZones(["eu-west-1a", "eu-west-1b"], aws())).toThrow(
+      /activation\.automatic: this region offers 2 availability zone\(s\).*needs a third/,
+    );
+    const off = parseSettings(settings({}, { activation: { automatic: false } }), ctx).aws;
+    expect(off && regionZones(["eu-west-1a", "eu-west-1b"], off)).toEqual([
+      "eu-west-1a",
+      "eu-west-1b",
+    ]);
+  });
+
+  it("refuses, at preview, a given witness subnet in another VPC or in a master's zone", () => {
+    const s = aws({
+      network: {
+        primarySubnetId: "subnet-0aaaaaaaaaaaaaaaa",
+        standbySubnetId: "subnet-0bbbbbbbbbbbbbbbb",
+      },
+      witness: { subnetId: "subnet-0cccccccccccccccc" },
+    });
+    const placement = (zone: string) => ({
+      vpcId: "vpc-0f0f0f0f0f",
+      subnetIds: { primary: "subnet-0aaaaaaaaaaaaaaaa", standby: "subnet-0bbbbbbbbbbbbbbbb" },
+      zones: { primary: "eu-west-1a", standby: "eu-west-1b" },
+      witness: { subnetId: "subnet-0cccccccccccccccc", zone },
+    });
+    expect(checkPlacement(s, placement("eu-west-1c"), "vpc-0f0f0f0f0f", "vpc-0f0f0f0f0f")).toEqual(
+      placement("eu-west-1c"),
+    );
+    expect(() =>
+      checkPlacement(s, placement("eu-west-1c"), "vpc-0f0f0f0f0f", "vpc-0e0e0e0e0e"),
+    ).toThrow(/aws\.witness\.subnetId: subnet-0cccccccccccccccc is in vpc-0e0e0e0e0e/);
+    expect(() =>
+      checkPlacement(s, placement("eu-west-1b"), "vpc-0f0f0f0f0f", "vpc-0f0f0f0f0f"),
+    ).toThrow(/aws\.witness\.subnetId: the witness would be in eu-west-1b with a master/);
   });
 });

@@ -28,7 +28,7 @@ import { attachVolume, dataVolume } from "./volume";
 import { witnessHost } from "./witness";
 
 export { cloudConfig } from "./firstBoot";
-export { checkPlacement, subnetCidr } from "./network";
+export { checkPlacement, regionZones, subnetCidr } from "./network";
 export { operatorSsh } from "./operatorSsh";
 export type { Placement } from "./network";
 export { RECORD_OUTPUT, checkChanges } from "./previous";

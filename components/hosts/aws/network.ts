@@ -55,22 +55,7 @@ export function placeHosts(
     ? pulumi.output([...n.zones, ...(witness?.zone ? [witness.zone] : [])])
     : aws
         .getAvailabilityZonesOutput({ state: "available" }, parent)
-        .names.apply((names): string[] => {
-          if (names.length < 2 && !s.allowSameZone) {
-            throw new pulumi.RunError(
-              "gpmirror:aws.network.zones: this region offers fewer than two availability zones. Fix: use another region, or set aws.allowSameZone to true",
-            );
-          }
-          const pair = [names[0], names[1] ?? names[0]];
-          if (!witness) return pair;
-          const third = witness.zone ?? names.find((z) => !pair.includes(z));
-          if (!third) {
-            throw new pulumi.RunError(
-              `gpmirror:activation.automatic: this region offers ${names.length} availability zone(s) (${names.join(", ")}), and etcd's witness needs a third, or losing one zone would take two of its three members. Fix: use a region with three zones, or turn activation.automatic off`,
-            );
-          }
-          return [...pair, third];
-        });
+        .names.apply((names) => regionZones(names, s));
   const vpc = new aws.ec2.Vpc(
     `${name}-vpc`,
     {
@@ -165,6 +150,27 @@ export function checkPlacement(
     );
   }
   return p;
+}
+
+/**
+ * The masters' two zones of the region's available ones, and the witness's third when
+ * automatic failover is on; refused (at preview) where the region has too few.
+ */
+export function regionZones(names: string[], s: AwsSettings): string[] {
+  if (names.length < 2 && !s.allowSameZone) {
+    throw new pulumi.RunError(
+      "gpmirror:aws.network.zones: this region offers fewer than two availability zones. Fix: use another region, or set aws.allowSameZone to true",
+    );
+  }
+  const pair = [names[0], names[1] ?? names[0]];
+  if (!s.witness) return pair;
+  const third = s.witness.zone ?? names.find((z) => !pair.includes(z));
+  if (!third) {
+    throw new pulumi.RunError(
+      `gpmirror:activation.automatic: this region offers ${names.length} availability zone(s) (${names.join(", ")}), and etcd's witness needs a third, or losing one zone would take two of its three members. Fix: use a region with three zones, or turn activation.automatic off`,
+    );
+  }
+  return [...pair, third];
 }
 
 /** The i-th /24 of a VPC CIDR (config checks that a /22 or wider holds the ones used). */
