@@ -54,14 +54,7 @@ export function parseAwsWitness(
       "name a third zone of the region",
     );
   }
-  // Four /24s: the masters' (1, 2) and the witness's (3).
-  if (!n.primarySubnetId && Number(n.vpcCidr.split("/")[1]) > 22) {
-    r.fail(
-      "aws.network.vpcCidr",
-      `${n.vpcCidr} is too small for the witness's subnet besides the masters' (the fourth /24)`,
-      `pulumi config set --path ${CONFIG_NAMESPACE}:aws.network.vpcCidr 10.42.0.0/16`,
-    );
-  }
+  // Its subnet is the VPC's fourth /24 (index 3): the /22 parseAws requires already holds it.
   if (aws.access.httpsEgressCidrs.length === 0) {
     r.fail(
       "aws.access.httpsEgressCidrs",

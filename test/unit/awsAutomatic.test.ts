@@ -60,7 +60,7 @@ describe("automatic failover on platform aws", () => {
     for (let i = 0; i < 100 && !registered.some((r) => r.name === "auto-agent-standby"); i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
-  });
+  }, 60_000);
   afterAll(async () => {
     await new Promise((r) => setTimeout(r, 1000));
     for (const d of [os.homedir(), tls]) fs.rmSync(d, { recursive: true, force: true });

@@ -90,9 +90,10 @@ describe("automatic failover on platform aws: config", () => {
     ]);
   });
 
-  it("refuses a created VPC too small for the witness's subnet", () => {
+  it("fits the witness's subnet in the smallest created VPC allowed (a /22), refusing a /23 once", () => {
+    expect(problemsOf(settings({ network: { vpcCidr: "10.42.0.0/22" } }), ctx)).toEqual([]);
     expect(problemsOf(settings({ network: { vpcCidr: "10.42.0.0/23" } }), ctx)).toEqual([
-      expect.stringMatching(/aws\.network\.vpcCidr.*too small for the witness's subnet/),
+      expect.stringMatching(/aws\.network\.vpcCidr: 10\.42\.0\.0\/23 is too small/),
     ]);
   });
 
