@@ -79,3 +79,56 @@ auto_start() {
   done
   gpm_die "$name did not start under its supervisor; see $dir/$name.log"
 }
+
+# auto_join DIR NAME PEER_URL CLUSTER: this member's place in the running cluster, asked of the
+# other members (their client ports, with this host's certificate from DIR/tls). Prints:
+#   new       nobody answered: the cluster is being made, this is one of its initial members
+#   member    the cluster has a member at PEER_URL (this host's data, if any, is that member's)
+#   rejoined  it had none (this member moved to this host), or another one than this host's
+#             data names: the stale member of NAME is removed and one at PEER_URL added; the
+#             caller starts etcd from a fresh data directory, --initial-cluster-state existing
+# The member's id is kept in DIR/member-id. Run again, it changes nothing.
+auto_join() {
+  local dir="$1" name="$2" peer="$3" cluster="$4" m url eps="" list id stale recorded
+  local -a members
+  IFS=',' read -ra members <<<"$cluster"
+  for m in "${members[@]}"; do
+    url="${m#*=}"
+    [[ "$url" == "$peer" ]] || eps+="${eps:+,}${url%:2380}:2379"
+  done
+  local -a ctl=(etcdctl "--endpoints=$eps" "--cacert=$dir/tls/ca.crt" "--cert=$dir/tls/host.crt"
+    "--key=$dir/tls/host.key" --dial-timeout=2s --command-timeout=5s)
+  # "id, status, name, peer URLs, client URLs, learner"; an unstarted member has no name yet.
+  if ! list="$(ETCDCTL_API=3 "${ctl[@]}" member list -w simple 2>/dev/null)" || [[ -z "$list" ]]; then
+    echo new
+    return 0
+  fi
+  id="$(awk -F', ' -v p="$peer" '$4 == p { print $1 }' <<<"$list")"
+  recorded="$(cat "$dir/member-id" 2>/dev/null || true)"
+  if [[ -n "$id" ]]; then
+    printf '%s\n' "$id" >"$dir/member-id"
+    # Data of another membership (this host was a member before, and was replaced since).
+    if [[ -d "$dir/data/member" && -n "$recorded" && "$recorded" != "$id" ]]; then
+      echo rejoined
+    else
+      echo member
+    fi
+    return 0
+  fi
+  # The member of this name elsewhere, or one added for this name that never started, at an
+  # address that is no longer in the cluster: the host it was on is gone.
+  stale="$(awk -F', ' -v n="$name" -v c=",$cluster," '
+    ($3 == n || $3 == "") && index(c, "=" $4 ",") == 0 { print $1 }' <<<"$list")"
+  for id in $stale; do
+    gpm_log "removing etcd member $id (the former $name)"
+    ETCDCTL_API=3 "${ctl[@]}" member remove "$id" >&2 ||
+      gpm_die "could not remove the former $name ($id) from etcd; is a quorum of the others up? ($eps)"
+  done
+  gpm_log "adding etcd member $name at $peer"
+  ETCDCTL_API=3 "${ctl[@]}" member add "$name" "--peer-urls=$peer" >&2 ||
+    gpm_die "could not add $name at $peer to etcd ($eps)"
+  id="$(ETCDCTL_API=3 "${ctl[@]}" member list -w simple | awk -F', ' -v p="$peer" '$4 == p { print $1 }')"
+  [[ -n "$id" ]] || gpm_die "etcd does not list $name at $peer after adding it"
+  printf '%s\n' "$id" >"$dir/member-id"
+  echo rejoined
+}
