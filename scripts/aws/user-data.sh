@@ -17,6 +17,9 @@
 #   GPM_GP_PREINSTALLED    true: the AMI has Greenplum, install nothing
 #   GPM_GP_PACKAGE_URL     https:// or s3:// URL of the Greenplum .rpm or .deb
 #   GPM_GP_PACKAGE_SHA256  its SHA-256, checked before installing
+#   GPM_AUTO_PACKAGES      true (automatic failover): etcd, etcdctl and jq installed unless the
+#                          AMI has them (/var/lib/gpmirror/auto-packages.sh, which cloud-config
+#                          writes); a failure is left in user-data.error for first contact
 set -euo pipefail
 exec > >(tee -a /var/log/gpmirror-user-data.log) 2>&1
 log() { echo "gpmirror user-data: $*"; }
@@ -197,6 +200,9 @@ if [ "$GPM_GP_PREINSTALLED" != "true" ]; then
   rm -f "$package"
 fi
 chown -R "$GPM_OS_USER:$GPM_OS_USER" /usr/local/greenplum-db* 2>/dev/null || true
+
+# --- automatic failover: etcd, etcdctl and jq ----------------------------------------------
+if [ "$GPM_AUTO_PACKAGES" = "true" ]; then bash /var/lib/gpmirror/auto-packages.sh; fi
 
 mkdir -p /var/lib/gpmirror
 touch /var/lib/gpmirror/user-data.done

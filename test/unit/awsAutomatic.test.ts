@@ -92,6 +92,23 @@ describe("automatic failover on platform aws", () => {
     ).toBe(true);
   });
 
+  it("has every host install etcd, etcdctl and jq at first boot (auto-packages.sh), before first contact", () => {
+    for (const name of ["aws-primary", "aws-standby", "aws-witness"]) {
+      const cc = JSON.parse(
+        String(named(name).inputs["userData"]).replace(/^#cloud-config\n/, ""),
+      ) as {
+        write_files: { path: string; content: string }[];
+      };
+      const files = new Map(cc.write_files.map((f) => [f.path, f.content]));
+      expect(files.get("/var/lib/gpmirror/user-data.sh")).toContain(
+        "export GPM_AUTO_PACKAGES='true'",
+      );
+      expect(files.get("/var/lib/gpmirror/auto-packages.sh")).toBe(
+        fs.readFileSync(path.join(__dirname, "../../scripts/aws/auto-packages.sh"), "utf8"),
+      );
+    }
+  });
+
   it("opens etcd's ports (2379-2380) only among the masters' group and the witness's", () => {
     const rules = [
       ...custom("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => ({

@@ -251,6 +251,7 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
             GPM_GP_PREINSTALLED: String(s.greenplum.preinstalled),
             GPM_GP_PACKAGE_URL: s.greenplum.packageUrl,
             GPM_GP_PACKAGE_SHA256: s.greenplum.packageSha256,
+            GPM_AUTO_PACKAGES: String(s.witness !== undefined),
           }),
         ),
       );

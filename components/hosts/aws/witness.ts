@@ -48,6 +48,7 @@ export function witnessHost(
             GPM_GP_PREINSTALLED: "true",
             GPM_GP_PACKAGE_URL: "",
             GPM_GP_PACKAGE_SHA256: "",
+            GPM_AUTO_PACKAGES: "true",
           }),
         ),
       ),
