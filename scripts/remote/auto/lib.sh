@@ -80,13 +80,26 @@ auto_start() {
   gpm_die "$name did not start under its supervisor; see $dir/$name.log"
 }
 
+# auto_retry ETCDCTL...: a membership change, tried 3 times 2 s apart (output to stderr): a
+# member that just went away may have led etcd, and the others elect a new leader first.
+auto_retry() {
+  local i
+  for i in 1 2 3; do
+    ETCDCTL_API=3 "$@" >&2 && return 0
+    ((i == 3)) || sleep 2
+  done
+  return 1
+}
+
 # auto_join DIR NAME PEER_URL CLUSTER: this member's place in the running cluster, asked of the
 # other members (their client ports, with this host's certificate from DIR/tls). Prints:
 #   new       nobody answered: the cluster is being made, this is one of its initial members
 #   member    the cluster has a member at PEER_URL (this host's data, if any, is that member's)
-#   rejoined  it had none (this member moved to this host), or another one than this host's
-#             data names: the stale member of NAME is removed and one at PEER_URL added; the
-#             caller starts etcd from a fresh data directory, --initial-cluster-state existing
+#   rejoined  it had none (this member moved to this host), or one this host has no data of
+#             (a new instance at the old address; etcd must not restart a member's log from
+#             nothing), or another one than this host's data names: the stale member of NAME
+#             is removed and one at PEER_URL added; the caller starts etcd from a fresh data
+#             directory, --initial-cluster-state existing
 # The member's id is kept in DIR/member-id. Run again, it changes nothing.
 auto_join() {
   local dir="$1" name="$2" peer="$3" cluster="$4" m url eps="" list id stale recorded
@@ -105,6 +118,13 @@ auto_join() {
   fi
   id="$(awk -F', ' -v p="$peer" '$4 == p { print $1 }' <<<"$list")"
   recorded="$(cat "$dir/member-id" 2>/dev/null || true)"
+  if [[ -n "$id" && ! -d "$dir/data/member" ]] &&
+    awk -F', ' -v p="$peer" '$4 == p && $2 == "started" { f = 1 } END { exit !f }' <<<"$list"; then
+    gpm_log "removing etcd member $id ($name at $peer ran elsewhere: this host has none of its data)"
+    auto_remove "$id" "${ctl[@]}"
+    id=""
+    list="$(ETCDCTL_API=3 "${ctl[@]}" member list -w simple)"
+  fi
   if [[ -n "$id" ]]; then
     printf '%s\n' "$id" >"$dir/member-id"
     # Data of another membership (this host was a member before, and was replaced since).
@@ -121,14 +141,22 @@ auto_join() {
     ($3 == n || $3 == "") && index(c, "=" $4 ",") == 0 { print $1 }' <<<"$list")"
   for id in $stale; do
     gpm_log "removing etcd member $id (the former $name)"
-    ETCDCTL_API=3 "${ctl[@]}" member remove "$id" >&2 ||
-      gpm_die "could not remove the former $name ($id) from etcd; is a quorum of the others up? ($eps)"
+    auto_remove "$id" "${ctl[@]}"
   done
   gpm_log "adding etcd member $name at $peer"
-  ETCDCTL_API=3 "${ctl[@]}" member add "$name" "--peer-urls=$peer" >&2 ||
-    gpm_die "could not add $name at $peer to etcd ($eps)"
+  # A try that timed out may have been done: the list says.
+  auto_retry "${ctl[@]}" member add "$name" "--peer-urls=$peer" || true
   id="$(ETCDCTL_API=3 "${ctl[@]}" member list -w simple | awk -F', ' -v p="$peer" '$4 == p { print $1 }')"
-  [[ -n "$id" ]] || gpm_die "etcd does not list $name at $peer after adding it"
+  [[ -n "$id" ]] || gpm_die "could not add $name at $peer to etcd; is a quorum of the others up? ($eps)"
   printf '%s\n' "$id" >"$dir/member-id"
   echo rejoined
+}
+
+# auto_remove ID ETCDCTL...: member ID removed (done when etcd no longer lists it).
+auto_remove() {
+  local id="$1"
+  shift
+  auto_retry "$@" member remove "$id" || true
+  ! ETCDCTL_API=3 "$@" member list -w simple | grep -q "^$id," ||
+    gpm_die "could not remove etcd member $id; is a quorum of the other members up?"
 }
