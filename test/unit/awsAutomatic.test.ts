@@ -211,4 +211,21 @@ describe("automatic failover on platform aws", () => {
     }
     expect(await value(program.clientEndpoint)).toBe("mdw.gpmirror.internal:5432");
   });
+
+  it("runs the witness's etcd step again on a replaced witness instance, which then replaces its etcd member", () => {
+    const step = registered.find(
+      (r) => r.name === "auto-etcd-witness" && r.type === "command:remote:Command",
+    );
+    // A new instance is a new trigger: the step runs on it (RemoteStep), as on a new address.
+    expect(plain(step?.inputs["triggers"])).toEqual(["aws-witness-id"]);
+    const stdin = String(plain(step?.inputs["stdin"]));
+    expect(stdin).toContain(`export GPM_ETCD_ADDRESS='${PRIVATE_IP["witness"]}'`);
+    expect(stdin).toContain(
+      `export GPM_ETCD_CLUSTER='${["primary", "standby", "witness"].map((r) => `${r}=https://${PRIVATE_IP[r]}:2380`).join(",")}'`,
+    );
+    // etcd.sh asks the masters for its membership first (auto_join: member remove of the
+    // stale witness, member add, a fresh data directory, --initial-cluster-state existing).
+    expect(stdin).toMatch(/join="\$\(auto_join "\$DIR" "\$GPM_ETCD_NAME"/);
+    expect(stdin).toContain("auto_join() {");
+  });
 });
