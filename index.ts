@@ -4,6 +4,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
   activationSwitch,
+  autoDir,
+  hostAccess,
   AutomaticFailover,
   AwsHosts,
   Engine,
@@ -186,8 +188,21 @@ export const replication = mirror.replication;
 /** How the standby was last built: a snapshot, a rewind of the old primary, or kept. */
 export const standbyOrigin = mirror.standbyOrigin;
 export const activation = mirror.activation;
-/** Secret: what `npm run status` and the drill need to reach the hosts. */
-export const operatorAccess = mirror.operatorAccess;
+/**
+ * Secret: what `npm run status` and the drill need to reach the hosts; with automatic
+ * failover the witness too (status reads etcd there as well, as pulumi up does on AWS).
+ */
+export const operatorAccess =
+  automatic && hosts.witness && mirror.operatorAccess
+    ? pulumi.secret(
+        pulumi
+          .all([mirror.operatorAccess, hostAccess(hosts.witness), autoDir(hosts.witness)])
+          .apply(([access, witness, dir]) => ({
+            ...access,
+            witness: { ...witness, autoDir: dir },
+          })),
+      )
+    : mirror.operatorAccess;
 /** What `npm run drill` must achieve (config: drill.rtoSeconds, drill.rpoCommits). */
 export const drillObjectives = config.drill;
 /**

@@ -54,7 +54,7 @@ export { ExistingHosts } from "./hosts/existing";
 export { AwsHosts, operatorSsh } from "./hosts/aws";
 export type { AwsHostsArgs } from "./hosts/aws";
 
-export { AutomaticFailover } from "./automatic";
+export { AutomaticFailover, autoDir } from "./automatic";
 export type { AutomaticFailoverArgs } from "./automatic";
 export { memberAddress, memberEndpoints, readLeader } from "./automaticLeader";
 
@@ -76,5 +76,6 @@ export type * from "./config";
 export { activationSwitch } from "./config/activation";
 
 export { password } from "./password";
-export type { AccessHost, OperatorAccess, ProbeParams } from "./operator/access";
+export type { AccessHost, OperatorAccess, ProbeParams, WitnessAccess } from "./operator/access";
+export { hostAccess } from "./operator/access";
 export { PACKAGE_ROOT } from "./packageRoot";

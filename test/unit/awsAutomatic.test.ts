@@ -212,6 +212,24 @@ describe("automatic failover on platform aws", () => {
     expect(await value(program.clientEndpoint)).toBe("mdw.gpmirror.internal:5432");
   });
 
+  it("gives npm run status the witness's SSH login (secret operatorAccess), where it reads etcd as pulumi up does", async () => {
+    // It holds the stack's private key, and the bastion's when there is one.
+    expect(
+      await (program.operatorAccess as unknown as { isSecret: Promise<boolean> }).isSecret,
+    ).toBe(true);
+    const access = (await value(program.operatorAccess!)) as unknown as {
+      witness?: Record<string, unknown>;
+    };
+    expect(access.witness).toMatchObject({
+      name: "witness_unit",
+      address: PRIVATE_IP["witness"],
+      sshPort: 22,
+      user: "gpadmin",
+      hostKey: "ssh-ed25519 AAAAr",
+      autoDir: "/data/master/auto",
+    });
+  });
+
   it("runs the witness's etcd step again on a replaced witness instance, which then replaces its etcd member", () => {
     const step = registered.find(
       (r) => r.name === "auto-etcd-witness" && r.type === "command:remote:Command",
