@@ -217,7 +217,8 @@ describe("automatic failover on platform aws", () => {
     expect(
       await (program.operatorAccess as unknown as { isSecret: Promise<boolean> }).isSecret,
     ).toBe(true);
-    const access = (await value(program.operatorAccess!)) as unknown as {
+    if (!program.operatorAccess) throw new Error("no operatorAccess output");
+    const access = (await value(program.operatorAccess)) as unknown as {
       witness?: Record<string, unknown>;
     };
     expect(access.witness).toMatchObject({
