@@ -93,7 +93,8 @@ auto_retry() {
 
 # auto_join DIR NAME PEER_URL CLUSTER: this member's place in the running cluster, asked of the
 # other members (their client ports, with this host's certificate from DIR/tls). Prints:
-#   new       nobody answered: the cluster is being made, this is one of its initial members
+#   new       nobody answered, or the cluster lists this member as one of its initial ones,
+#             not started yet: the cluster is being made
 #   member    the cluster has a member at PEER_URL (this host's data, if any, is that member's)
 #   rejoined  it had none (this member moved to this host), or one this host has no data of
 #             (a new instance at the old address; etcd must not restart a member's log from
@@ -111,7 +112,8 @@ auto_join() {
   done
   local -a ctl=(etcdctl "--endpoints=$eps" "--cacert=$dir/tls/ca.crt" "--cert=$dir/tls/host.crt"
     "--key=$dir/tls/host.key" --dial-timeout=2s --command-timeout=5s)
-  # "id, status, name, peer URLs, client URLs, learner"; an unstarted member has no name yet.
+  # "id, status, name, peer URLs, client URLs, learner": a member added has no name until it
+  # starts; one of the initial members has its name at once; client URLs only once it ran.
   if ! list="$(ETCDCTL_API=3 "${ctl[@]}" member list -w simple 2>/dev/null)" || [[ -z "$list" ]]; then
     echo new
     return 0
@@ -119,11 +121,16 @@ auto_join() {
   id="$(awk -F', ' -v p="$peer" '$4 == p { print $1 }' <<<"$list")"
   recorded="$(cat "$dir/member-id" 2>/dev/null || true)"
   if [[ -n "$id" && ! -d "$dir/data/member" ]] &&
-    awk -F', ' -v p="$peer" '$4 == p && $2 == "started" { f = 1 } END { exit !f }' <<<"$list"; then
+    awk -F', ' -v p="$peer" '$4 == p && $5 != "" { f = 1 } END { exit !f }' <<<"$list"; then
     gpm_log "removing etcd member $id ($name at $peer ran elsewhere: this host has none of its data)"
     auto_remove "$id" "${ctl[@]}"
     id=""
     list="$(ETCDCTL_API=3 "${ctl[@]}" member list -w simple)"
+  fi
+  if [[ -n "$id" && ! -d "$dir/data/member" && "$recorded" != "$id" ]]; then
+    # One of the initial members, not started yet: the cluster is being made.
+    echo new
+    return 0
   fi
   if [[ -n "$id" ]]; then
     printf '%s\n' "$id" >"$dir/member-id"
