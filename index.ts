@@ -1,8 +1,11 @@
 // gpmirror, the standalone program: config -> hosts -> MasterMirror -> stack outputs, on the
 // package's public API (components/index.ts), as a program of your own would use it.
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
   activationSwitch,
+  autoDir,
+  hostAccess,
   AutomaticFailover,
   AwsHosts,
   Engine,
@@ -14,6 +17,9 @@ import {
   MirrorConfig,
   password,
   PostgresEngine,
+  memberAddress,
+  memberEndpoints,
+  operatorSsh,
   readLeader,
 } from "./components";
 
@@ -50,9 +56,22 @@ function hostsFor(config: MirrorConfig, activation: pulumi.Output<unknown>) {
 /**
  * The etcd endpoints (the three hosts' addresses) and this machine's TLS directory of
  * automatic failover: local stacks keep it in their state directory, existing hosts in
- * ~/.gpmirror/<stack> of the user who runs Pulumi.
+ * ~/.gpmirror/<stack> of the user who runs Pulumi (AWS too, and etcd is read on the witness).
  */
 function autoPlaces(c: MirrorConfig) {
+  if (c.aws?.witness) {
+    // etcd's ports are open among the three hosts only: it is read on the witness, over SSH.
+    const tlsDir = `${c.aws.witness.stateDir}/etcd-tls`;
+    const endpoints = memberEndpoints(tlsDir);
+    const witness = memberAddress(tlsDir, "witness");
+    const onWitness = witness
+      ? {
+          ssh: operatorSsh(c.aws.connection, c.aws.osUser, witness),
+          autoDir: `${path.posix.dirname(c.aws.dataDir)}/auto`,
+        }
+      : undefined;
+    return { tlsDir, endpoints, onWitness };
+  }
   if (c.existing) {
     const e = c.existing;
     const addresses = [e.primary.address, e.standby.address, e.witness?.address ?? ""];
@@ -71,8 +90,9 @@ function autoPlaces(c: MirrorConfig) {
 const config = loadConfig();
 // After an automatic failover the agents decided: the holder of the leader key is the active
 // master, whatever activeMaster says (it stays the preferred master for a planned switchover).
+const places = autoPlaces(config);
 const leader = config.activation.automatic
-  ? readLeader(config.stack, autoPlaces(config).tlsDir, autoPlaces(config).endpoints)
+  ? readLeader(config.stack, places.tlsDir, places.endpoints, places.onWitness)
   : undefined;
 const preferredMaster = config.activation.activeMaster;
 if (leader?.holder && leader.holder !== preferredMaster) {
@@ -129,21 +149,20 @@ const mirror = new MasterMirror("mirror", {
 activationDone(mirror.activation);
 
 const automatic =
-  config.activation.automatic &&
-  (hosts instanceof LocalHosts || hosts instanceof ExistingHosts) &&
-  hosts.witness
+  config.activation.automatic && hosts.witness
     ? new AutomaticFailover("auto", {
         stack: config.stack,
         settings: config.activation.automatic,
         masters: [hosts.primary, hosts.standby],
         witness: hosts.witness,
-        tlsDir: autoPlaces(config).tlsDir,
+        tlsDir: places.tlsDir,
         maxLagBytes: config.activation.maxLagBytes,
         synchronous: replicationSettings.synchronous,
         after: [mirror.built],
         stepTimeoutSeconds: config.stepTimeoutSeconds,
         engineAgent: engine.agent?.bind(engine),
         stopOnDestroy: hosts instanceof ExistingHosts,
+        clientRecord: hosts instanceof AwsHosts ? hosts.clientRecord : undefined,
       })
     : undefined;
 /** Automatic failover: etcd, the agents' timings, who held the leader key when this update began. */
@@ -156,7 +175,9 @@ export const automaticFailover = automatic
       activeMaster: config.activation.activeMaster,
       followedAgents: leader?.holder !== undefined && leader.holder !== preferredMaster,
       clientEndpointNote:
-        "clients follow the leader with a libpq multi-host string: host=<primary>,<standby> target_session_attrs=read-write",
+        hosts instanceof AwsHosts
+          ? "clients use the DNS name of clientEndpoint: the agent that promotes points that Route53 record at its own host"
+          : "clients follow the leader with a libpq multi-host string: host=<primary>,<standby> target_session_attrs=read-write",
     }))
   : undefined;
 
@@ -167,8 +188,21 @@ export const replication = mirror.replication;
 /** How the standby was last built: a snapshot, a rewind of the old primary, or kept. */
 export const standbyOrigin = mirror.standbyOrigin;
 export const activation = mirror.activation;
-/** Secret: what `npm run status` and the drill need to reach the hosts. */
-export const operatorAccess = mirror.operatorAccess;
+/**
+ * Secret: what `npm run status` and the drill need to reach the hosts; with automatic
+ * failover the witness too (status reads etcd there as well, as pulumi up does on AWS).
+ */
+export const operatorAccess =
+  automatic && hosts.witness && mirror.operatorAccess
+    ? pulumi.secret(
+        pulumi
+          .all([mirror.operatorAccess, hostAccess(hosts.witness), autoDir(hosts.witness)])
+          .apply(([access, witness, dir]) => ({
+            ...access,
+            witness: { ...witness, autoDir: dir },
+          })),
+      )
+    : mirror.operatorAccess;
 /** What `npm run drill` must achieve (config: drill.rtoSeconds, drill.rpoCommits). */
 export const drillObjectives = config.drill;
 /**

@@ -50,10 +50,17 @@ type Agent struct {
 	mu       sync.Mutex
 	st       State
 	downRuns int
+	dns      *recordMover // platform aws: the record clients use
 }
+
+// dnsMoveWithin bounds the retries of the record's move after a promotion.
+const dnsMoveWithin = 2 * time.Minute
 
 func newAgent(cfg Config, cli *clientv3.Client) *Agent {
 	a := &Agent{cfg: cfg, cli: cli, st: State{Name: cfg.Name}}
+	if cfg.DNSRecord != nil {
+		a.dns = newRecordMover(*cfg.DNSRecord)
+	}
 	// A restarted agent continues from its predecessor's lease and last renewal (machine
 	// monotonic clock): if that renewal is older than the retry window, it fences at once.
 	if b, err := os.ReadFile(cfg.StateFile); err == nil {
@@ -342,6 +349,10 @@ func (a *Agent) follow(pg PgState) {
 		fields["result"] = result
 	}
 	event("promoted", fields)
+	if a.dns != nil {
+		// Clients follow without Pulumi; the lease is not held up for it.
+		go func() { _ = a.dns.moveRecord(dnsMoveWithin, time.Second) }()
+	}
 }
 
 // keepAlive renews the lease each interval until done, while step() waits for a promotion.

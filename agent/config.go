@@ -36,6 +36,8 @@ type Config struct {
 	StandbyMarker         string `json:"standbyMarker,omitempty"`
 	PromoteScript         string `json:"promoteScript,omitempty"`
 	PromoteTimeoutSeconds int64  `json:"promoteTimeoutSeconds,omitempty"`
+	// DNSRecord (platform aws): the record clients use, moved to this host after a promotion.
+	DNSRecord *DNSRecord `json:"dnsRecord,omitempty"`
 }
 
 func (c Config) greenplum() bool { return c.Engine == "greenplum" }
@@ -81,6 +83,11 @@ func loadConfig(path string) (Config, error) {
 		}
 	default:
 		return c, fmt.Errorf("%s: engine must be postgres or greenplum, got %q", path, c.Engine)
+	}
+	if c.DNSRecord != nil {
+		if err := c.DNSRecord.check(); err != nil {
+			return c, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	ttl := time.Duration(c.LeaseTTLSeconds) * time.Second
 	if c.RenewIntervalMs <= 0 || c.renewInterval() >= c.retryWindow() ||

@@ -33,6 +33,11 @@ export interface AutomaticFailoverArgs {
    * members. Hosts the stack destroys itself take their processes with them.
    */
   stopOnDestroy?: boolean;
+  /**
+   * Platform aws: the Route53 A record clients use; the agent that promotes points it at its
+   * own host's address (its instance role may change that record only).
+   */
+  clientRecord?: { zoneId: pulumi.Input<string>; name: string; ttl: number };
 }
 
 export interface AgentsSummary {
@@ -149,30 +154,39 @@ export class AutomaticFailover extends pulumi.ComponentResource {
         { parent: this, dependsOn: h.ready },
       );
       const engine = args.engineAgent?.(h, peer);
-      const config = pulumi.all([endpoints, h.dataDir, h.name]).apply(([eps, dataDir, hostName]) =>
-        JSON.stringify({
-          name: h.role,
-          peer: peer.role,
-          // As a standby this host streams under its own host name (standby.sh).
-          applicationName: engine?.applicationName ?? hostName,
-          prefix: keyPrefix(args.stack),
-          endpoints: eps,
-          caCert: "TLSDIR/ca.crt",
-          cert: "TLSDIR/host.crt",
-          key: "TLSDIR/host.key",
-          leaseTtlSeconds: s.leaseTtlSeconds,
-          renewIntervalMs: s.renewIntervalMs,
-          retryWindowMs: s.retryWindowMs,
-          maxLagBytes: args.maxLagBytes,
-          synchronous: args.synchronous,
-          pgBin: "PGBIN",
-          dataDir,
-          socketDir: engine?.socketDir ?? `${path.dirname(dataDir)}/run`,
-          port: h.dbPort,
-          stateFile: "AUTODIR/state.json",
-          ...engine?.config,
-        }),
-      );
+      const rec = args.clientRecord;
+      const dnsRecord = rec
+        ? pulumi
+            .all([rec.zoneId, h.address])
+            .apply(([zoneId, address]) => ({ zoneId, name: rec.name, ttl: rec.ttl, address }))
+        : undefined;
+      const config = pulumi
+        .all([endpoints, h.dataDir, h.name, dnsRecord])
+        .apply(([eps, dataDir, hostName, dns]) =>
+          JSON.stringify({
+            name: h.role,
+            peer: peer.role,
+            // As a standby this host streams under its own host name (standby.sh).
+            applicationName: engine?.applicationName ?? hostName,
+            prefix: keyPrefix(args.stack),
+            endpoints: eps,
+            caCert: "TLSDIR/ca.crt",
+            cert: "TLSDIR/host.crt",
+            key: "TLSDIR/host.key",
+            leaseTtlSeconds: s.leaseTtlSeconds,
+            renewIntervalMs: s.renewIntervalMs,
+            retryWindowMs: s.retryWindowMs,
+            maxLagBytes: args.maxLagBytes,
+            synchronous: args.synchronous,
+            pgBin: "PGBIN",
+            dataDir,
+            socketDir: engine?.socketDir ?? `${path.dirname(dataDir)}/run`,
+            port: h.dbPort,
+            stateFile: "AUTODIR/state.json",
+            ...engine?.config,
+            ...(dns ? { dnsRecord: dns } : {}),
+          }),
+        );
       new RemoteStep(
         `${name}-agent-${h.role}`,
         {

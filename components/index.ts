@@ -51,12 +51,12 @@ export type { StepResult } from "./remoteStep";
 export { LocalHosts } from "./hosts/local";
 export type { LocalHostsArgs } from "./hosts/local";
 export { ExistingHosts } from "./hosts/existing";
-export { AwsHosts } from "./hosts/aws";
+export { AwsHosts, operatorSsh } from "./hosts/aws";
 export type { AwsHostsArgs } from "./hosts/aws";
 
-export { AutomaticFailover } from "./automatic";
+export { AutomaticFailover, autoDir } from "./automatic";
 export type { AutomaticFailoverArgs } from "./automatic";
-export { readLeader } from "./automaticLeader";
+export { memberAddress, memberEndpoints, readLeader } from "./automaticLeader";
 
 export { PostgresEngine } from "./engines/postgres";
 export { GreenplumEngine } from "./engines/greenplum";
@@ -76,5 +76,6 @@ export type * from "./config";
 export { activationSwitch } from "./config/activation";
 
 export { password } from "./password";
-export type { AccessHost, OperatorAccess, ProbeParams } from "./operator/access";
+export type { AccessHost, OperatorAccess, ProbeParams, WitnessAccess } from "./operator/access";
+export { hostAccess } from "./operator/access";
 export { PACKAGE_ROOT } from "./packageRoot";

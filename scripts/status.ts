@@ -11,6 +11,7 @@ import {
   evaluateAutomatic,
   formatAutomatic,
   readAutomatic,
+  readWitness,
 } from "../components/operator/automatic";
 
 interface Args {
@@ -46,19 +47,28 @@ async function main(): Promise<number> {
   const access = outputs["operatorAccess"]?.value as OperatorAccess | undefined;
   if (!access)
     throw new Error(`stack ${args.stack} has no operatorAccess output: run pulumi up first`);
-  const ssh = new SshSession(access.privateKey, access.hosts);
+  const ssh = new SshSession(access.privateKey, [
+    ...access.hosts,
+    ...(access.witness ? [access.witness] : []),
+  ]);
   try {
     const views: HostView[] = access.hosts.map((h) => readHost(ssh, h));
     const thresholds = { maxLagBytes: args.maxLagBytes };
     const report = evaluate(views[0], views[1], thresholds);
     report.problems = report.problems.map((m) => m.replaceAll("<stack>", args.stack));
-    // Automatic failover: the agents, the leader key and etcd, read on the master hosts.
-    const prefix = (outputs["automaticFailover"]?.value as { prefix?: string } | undefined)?.prefix;
+    // Automatic failover: the agents, the leader key and etcd, read on the master hosts and
+    // (etcd only) on the witness, where pulumi up reads the leader key on AWS.
+    const summary = outputs["automaticFailover"]?.value as
+      { prefix?: string; endpoints?: string[] } | undefined;
+    const prefix = summary?.prefix;
     const automatic = prefix
       ? evaluateAutomatic(
           access.hosts.map((h) => readAutomatic(ssh, h, prefix)),
           report.primary,
           Date.now(),
+          access.witness
+            ? readWitness(ssh, access.witness, prefix, summary.endpoints ?? [])
+            : undefined,
         )
       : undefined;
     if (args.json) console.log(JSON.stringify({ ...report, automatic }));

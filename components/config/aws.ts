@@ -108,11 +108,24 @@ export interface AwsSettings {
     proxy?: ProxySettings;
   };
   tags: Record<string, string>;
+  /** etcd's third member for automatic failover (activation.automatic); undefined: off. */
+  witness?: AwsWitnessSettings;
+}
+
+/** The witness: an instance in a third zone that runs etcd only (config/awsWitness.ts). */
+export interface AwsWitnessSettings {
+  instanceType: string;
+  /** Its subnet in the user's VPC (required with the masters' subnets), in a third zone. */
+  subnetId?: string;
+  /** Zone of the created witness subnet; the region's third zone when absent. */
+  zone?: string;
+  /** This machine's directory for the stack's files (the etcd CA and certificates). */
+  stateDir: string;
 }
 
 const AWS_ID = (prefix: string) => new RegExp(`^${prefix}-[0-9a-f]{8,17}$`);
-const ZONE = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
-const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+export const ZONE = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
+export const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const PUBLIC_KEY = /^(ssh-|ecdsa-)[A-Za-z0-9-]+ [A-Za-z0-9+/=]+/;
 
@@ -448,7 +461,7 @@ function isEmpty(v: unknown): boolean {
   return v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0);
 }
 
-function optionalId(r: Reader, key: string, prefix: string): string | undefined {
+export function optionalId(r: Reader, key: string, prefix: string): string | undefined {
   const v = r.string(key, "");
   if (v === "") return undefined;
   if (!AWS_ID(prefix).test(v)) {

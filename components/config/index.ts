@@ -4,6 +4,7 @@
 import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings, parseAws } from "./aws";
+import { parseAwsWitness } from "./awsWitness";
 import { ActivationSettings, parseActivation } from "./activation";
 import { AutomaticSettings, CLOCK_MARGIN_MS, FENCE_BUDGET_MS } from "./automatic";
 import { DrillObjectives, OperatorSettings, parseDrill, parseOperator } from "./operator";
@@ -40,7 +41,13 @@ export type { ExistingHostSettings, ExistingWitnessSettings } from "./existing";
 export type { ActivationMode, ActivationSettings, HostRole } from "./activation";
 export type { AutomaticSettings } from "./automatic";
 export type { DrillObjectives, OperatorSettings } from "./operator";
-export type { AwsHostSettings, AwsSettings, PortRange, ProxySettings } from "./aws";
+export type {
+  AwsHostSettings,
+  AwsSettings,
+  AwsWitnessSettings,
+  PortRange,
+  ProxySettings,
+} from "./aws";
 export type { GreenplumSettings, GreenplumVersionHint } from "./greenplum";
 
 export type Platform = "local" | "existing" | "aws";
@@ -187,6 +194,7 @@ export function parseSettings(raw: RawSettings, ctx: ConfigContext): MirrorConfi
     checkAutomatic(r, platform, engine, local, activation.protect);
     if (greenplum) checkAutomaticGreenplum(r, activation.automatic, greenplum);
   }
+  if (activation.automatic && aws) aws.witness = parseAwsWitness(r, ctx, aws);
   if (activation.automatic && existing) {
     existing.witness = parseExistingWitness(r, ctx, raw);
     for (const role of ["primary", "standby", "witness"] as const) {
@@ -253,10 +261,10 @@ function checkAutomatic(
   protect: boolean,
 ): void {
   const off = `pulumi config set ${CONFIG_NAMESPACE}:activation.automatic false`;
-  if (platform === "aws" || (platform === "local" && local?.mode !== "netns")) {
+  if (platform === "local" && local?.mode !== "netns") {
     r.fail(
       "activation.automatic",
-      `is built for platforms existing and local with local.mode netns so far (etcd's witness is a third host, on the local platform a third namespace), got platform ${platform}${local ? ` with local.mode ${local.mode}` : ""}`,
+      `is built for platforms existing, aws, and local with local.mode netns (etcd's witness is a third host, on the local platform a third namespace), got platform local with local.mode ${local?.mode ?? "loopback"}`,
       `run it as root on platform local, on hosts you run (platform existing), or ${off}`,
     );
   }

@@ -35,6 +35,35 @@ export interface OperatorAccess {
   /** The operator's database login, when the stack opened one (operator.cidrs). */
   database?: { user: string; password: string; name: string };
   hosts: AccessHost[];
+  /** Automatic failover: etcd's witness, where status reads etcd too (index.ts). */
+  witness?: WitnessAccess;
+}
+
+/** The witness as the status reaches it: its directory for etcd (automatic.ts autoDir). */
+export interface WitnessAccess extends HostAccess {
+  autoDir: string;
+}
+
+/** A host's login as the operator tools reach it, with its bastion when it has one. */
+export function hostAccess(h: Host): pulumi.Output<HostAccess> {
+  const p = h.proxy;
+  const proxy = p
+    ? pulumi
+        .all([p.address, p.sshPort, p.user, p.hostKey, p.privateKey])
+        .apply(([address, sshPort, user, hostKey, privateKey]) => ({
+          proxy: { address, sshPort, user, hostKey, privateKey },
+        }))
+    : {};
+  return pulumi
+    .all([h.name, h.address, h.sshPort, h.user, h.hostKey, proxy])
+    .apply(([name, address, sshPort, user, hostKey, viaProxy]) => ({
+      name,
+      address,
+      sshPort,
+      user,
+      hostKey,
+      ...viaProxy,
+    }));
 }
 
 /** Builds the operatorAccess output from the two hosts and each host's probe parameters. */
@@ -47,14 +76,10 @@ export function operatorAccess(
 ): pulumi.Output<OperatorAccess> {
   const views = hosts.map((h) =>
     pulumi
-      .all([h.name, h.address, h.sshPort, h.user, h.hostKey, h.dataDir, pulumi.all(probeEnv(h))])
-      .apply(([name, address, sshPort, user, hostKey, dataDir, env]) => ({
+      .all([hostAccess(h), h.dataDir, pulumi.all(probeEnv(h))])
+      .apply(([login, dataDir, env]) => ({
+        ...login,
         role: h.role,
-        name,
-        address,
-        sshPort,
-        user,
-        hostKey,
         dbPort: h.dbPort,
         dataDir,
         probe: { engine, env },

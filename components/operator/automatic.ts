@@ -4,8 +4,8 @@
 import { remoteScript } from "../engines/scriptText";
 import { parseStepResult } from "../remoteStep";
 import { exportLines } from "../shell";
-import { AccessHost } from "./access";
-import { SshSession } from "./ssh";
+import { AccessHost, WitnessAccess } from "./access";
+import { HostAccess, SshSession } from "./ssh";
 
 /** The agent's state file (agent/agent.go State), the fields the status uses. */
 export interface AgentState {
@@ -68,7 +68,7 @@ export interface AutomaticReport {
     updatedAgoSeconds: number | null;
     note: string;
   }[];
-  /** Each member as the master hosts see it: healthy only when every host that asked says so. */
+  /** Each member as the hosts that read etcd see it: healthy only when every one says so. */
   members: { endpoint: string; healthy: boolean; detail: string }[];
   problems: string[];
 }
@@ -76,11 +76,23 @@ export interface AutomaticReport {
 /** An agent writes its state every renew interval; older than this, it hangs or is gone. */
 export const STALE_AGENT_SECONDS = 5;
 
-/** The status script for one host: the same text a remote step gets. */
-export function automaticProbeInput(host: AccessHost, prefix: string): string {
-  const autoDir = `${host.dataDir.replace(/\/[^/]*$/, "")}/auto`;
-  const env = { GPM_AUTO_DIR: autoDir, GPM_AUTO_PREFIX: prefix };
+/** The status script for one host's directory: the same text a remote step gets. */
+export function automaticProbeInput(autoDir: string, prefix: string, endpoints?: string[]): string {
+  const env = {
+    GPM_AUTO_DIR: autoDir,
+    GPM_AUTO_PREFIX: prefix,
+    ...(endpoints ? { GPM_AUTO_ENDPOINTS: endpoints.join(",") } : {}),
+  };
   return `set -euo pipefail\n${exportLines(env)}${remoteScript("auto", "status")}`;
+}
+
+function probeOn(ssh: SshSession, host: HostAccess, input: string): AutomaticHostView["probe"] {
+  try {
+    const out = ssh.run(host, input);
+    return parseStepResult("automatic status", out) as unknown as AutomaticProbe;
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
 }
 
 export function readAutomatic(
@@ -88,34 +100,63 @@ export function readAutomatic(
   host: AccessHost,
   prefix: string,
 ): AutomaticHostView {
-  try {
-    const out = ssh.run(host, automaticProbeInput(host, prefix));
-    const probe = parseStepResult("automatic status", out) as unknown as AutomaticProbe;
-    return { name: host.name, role: host.role, probe };
-  } catch (e) {
-    return { name: host.name, role: host.role, probe: { error: (e as Error).message } };
-  }
+  const autoDir = `${host.dataDir.replace(/\/[^/]*$/, "")}/auto`;
+  return {
+    name: host.name,
+    role: host.role,
+    probe: probeOn(ssh, host, automaticProbeInput(autoDir, prefix)),
+  };
 }
 
-/** Judges the agents and etcd from what each master host read; `primary`: by the servers. */
+/**
+ * etcd read on the witness over the operators' SSH line (its own certificate), as pulumi up
+ * reads the leader key on AWS: the leader and the members' health even when no master answers.
+ */
+export function readWitness(
+  ssh: SshSession,
+  witness: WitnessAccess,
+  prefix: string,
+  endpoints: string[],
+): AutomaticHostView {
+  return {
+    name: witness.name,
+    role: "witness",
+    probe: probeOn(ssh, witness, automaticProbeInput(witness.autoDir, prefix, endpoints)),
+  };
+}
+
+/**
+ * Judges the agents and etcd from what each master host read, and the witness (etcd only)
+ * when it was read too; `primary`: by the servers.
+ */
 export function evaluateAutomatic(
   views: AutomaticHostView[],
   primary: string | null,
   nowMs: number,
+  witness?: AutomaticHostView,
 ): AutomaticReport {
   const problems: string[] = [];
-  const read = views.flatMap((v) => ("error" in v.probe ? [] : [{ view: v, probe: v.probe }]));
+  const readOf = (vs: AutomaticHostView[]) =>
+    vs.flatMap((v) => ("error" in v.probe ? [] : [{ view: v, probe: v.probe }]));
+  const read = readOf(views);
+  // Where etcd was read: the masters, then the witness.
+  const etcdRead = [...read, ...readOf(witness ? [witness] : [])];
   for (const v of views) {
     if ("error" in v.probe)
       problems.push(`the agent's status on ${v.name} cannot be read: ${v.probe.error}`);
   }
-  const withLeader = read.find((r) => r.probe.leader !== null);
+  if (witness && "error" in witness.probe) {
+    problems.push(`etcd cannot be read on the witness ${witness.name}: ${witness.probe.error}`);
+  }
+  const withLeader = etcdRead.find((r) => r.probe.leader !== null);
   const key = withLeader?.probe.leader ?? null;
   const holderView = views.find((v) => v.role === key?.holder);
   const leader = key?.holder ? (holderView?.name ?? key.holder) : null;
-  if (read.length > 0 && !withLeader) {
-    const why = read.map((r) => `${r.view.name}: ${r.probe.etcdError ?? "no answer"}`).join("; ");
-    problems.push(`etcd cannot be read from any master host (${why})`);
+  if (etcdRead.length > 0 && !withLeader) {
+    const why = etcdRead
+      .map((r) => `${r.view.name}: ${r.probe.etcdError ?? "no answer"}`)
+      .join("; ");
+    problems.push(`etcd cannot be read from any host (${why})`);
   } else if (withLeader && !leader) {
     problems.push("nobody holds the leader key: no master is protected by a lease");
   } else if (leader && primary && leader !== primary) {
@@ -161,7 +202,7 @@ export function evaluateAutomatic(
     };
   });
   const members = new Map<string, { healthy: boolean; seen: string[] }>();
-  for (const r of read) {
+  for (const r of etcdRead) {
     for (const m of r.probe.members ?? []) {
       const entry = members.get(m.endpoint) ?? { healthy: true, seen: [] };
       entry.healthy &&= m.health;

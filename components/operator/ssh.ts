@@ -4,6 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { shellQuote } from "../shell";
 
 export interface HostAccess {
   name: string;
@@ -11,23 +12,43 @@ export interface HostAccess {
   sshPort: number;
   user: string;
   hostKey: string;
+  /** The bastion SSH goes through (platform aws with aws.connection.proxy). */
+  proxy?: ProxyAccess;
+}
+
+/** A bastion: its login, pinned host key and private key (the operatorAccess output is secret). */
+export interface ProxyAccess {
+  address: string;
+  sshPort: number;
+  user: string;
+  hostKey: string;
+  privateKey: string;
 }
 
 export class SshSession {
   private readonly dir: string;
 
-  constructor(privateKey: string, hosts: HostAccess[]) {
+  /** `sshBin`: the ssh client (tests: a fake). */
+  constructor(
+    privateKey: string,
+    hosts: HostAccess[],
+    private readonly sshBin = "ssh",
+  ) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "gpmirror-ssh-"));
-    fs.writeFileSync(this.keyPath, privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`, {
-      mode: 0o600,
-    });
-    const known = hosts.flatMap((h) =>
+    writeKey(this.keyPath, privateKey);
+    const proxy = hosts.find((h) => h.proxy)?.proxy;
+    if (proxy) writeKey(this.proxyKeyPath, proxy.privateKey);
+    const known = [...hosts, ...(proxy ? [proxy] : [])].flatMap((h) =>
       h.hostKey
         .split("\n")
         .filter((k) => k.trim() !== "")
         .map((k) => `${h.sshPort === 22 ? h.address : `[${h.address}]:${h.sshPort}`} ${k.trim()}`),
     );
     fs.writeFileSync(this.knownHostsPath, `${known.join("\n")}\n`, { mode: 0o600 });
+  }
+
+  private get proxyKeyPath(): string {
+    return path.join(this.dir, "proxy-key");
   }
 
   get keyPath(): string {
@@ -40,19 +61,31 @@ export class SshSession {
 
   /** stdout of the script, or an error naming the host and what failed. */
   run(host: HostAccess, stdin: string, timeoutSeconds = 30): string {
+    const pinned = (key: string) => [
+      "-i",
+      key,
+      "-o",
+      `UserKnownHostsFile=${this.knownHostsPath}`,
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=5",
+    ];
+    const p = host.proxy;
+    // The bastion's own key and pinned host key, as pulumi up reaches the host (operatorSsh).
+    const jump = p
+      ? [
+          "-o",
+          `ProxyCommand=ssh ${[...pinned(this.proxyKeyPath), "-W", "%h:%p", "-p", String(p.sshPort), `${p.user}@${p.address}`].map(shellQuote).join(" ")}`,
+        ]
+      : [];
     const r = spawnSync(
-      "ssh",
+      this.sshBin,
       [
-        "-i",
-        this.keyPath,
-        "-o",
-        `UserKnownHostsFile=${this.knownHostsPath}`,
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "ConnectTimeout=5",
+        ...pinned(this.keyPath),
+        ...jump,
         "-p",
         String(host.sshPort),
         `${host.user}@${host.address}`,
@@ -73,4 +106,8 @@ export class SshSession {
   close(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+function writeKey(file: string, key: string): void {
+  fs.writeFileSync(file, key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
 }

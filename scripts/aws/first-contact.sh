@@ -5,9 +5,15 @@
 # (scripts/aws/rotate-host-key.sh, through the one sudo rule user data wrote). The new
 # key's public half comes back over this pinned connection, so it is learned without
 # trusting anything on first use; its private half never leaves the host.
-# Parameters: GPM_TIMEOUT_SECONDS. Prints one JSON line {"ready":true,"hostKey":"ssh-ed25519 ..."}.
+# Parameters: GPM_TIMEOUT_SECONDS (GPM_BOOT_DIR: tests only). Prints one JSON line {"ready":true,"hostKey":"ssh-ed25519 ..."}.
 deadline=$((SECONDS + GPM_TIMEOUT_SECONDS))
-until [ -e /var/lib/gpmirror/user-data.done ]; do
+boot="${GPM_BOOT_DIR:-/var/lib/gpmirror}"
+until [ -e "$boot/user-data.done" ]; do
+  # A failure user-data.sh explained (auto-packages.sh: what is missing, and the fix).
+  if [ -s "$boot/user-data.error" ]; then
+    echo "first boot failed: $(cat "$boot/user-data.error")" >&2
+    exit 1
+  fi
   if command -v cloud-init >/dev/null && cloud-init status 2>/dev/null | grep -q 'status: error'; then
     echo "first boot failed; see /var/log/gpmirror-user-data.log and cloud-init status --long" >&2
     exit 1

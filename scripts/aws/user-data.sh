@@ -12,10 +12,14 @@
 #   GPM_OS_UID             its fixed UID (and GID), the same on every host of the cluster
 #   GPM_AUTHORIZED_KEY     public key gpmirror logs in with
 #   GPM_DATA_DIR           the master's data directory; the data volume is mounted at its parent
-#   GPM_DATA_VOLUME_ID     the data volume's id (vol-...): the only disk it will mount there
+#   GPM_DATA_VOLUME_ID     the data volume's id (vol-...): the only disk it will mount there;
+#                          empty for etcd's witness, which has none
 #   GPM_GP_PREINSTALLED    true: the AMI has Greenplum, install nothing
 #   GPM_GP_PACKAGE_URL     https:// or s3:// URL of the Greenplum .rpm or .deb
 #   GPM_GP_PACKAGE_SHA256  its SHA-256, checked before installing
+#   GPM_AUTO_PACKAGES      true (automatic failover): etcd, etcdctl and jq installed unless the
+#                          AMI has them (/var/lib/gpmirror/auto-packages.sh, which cloud-config
+#                          writes); a failure is left in user-data.error for first contact
 set -euo pipefail
 exec > >(tee -a /var/log/gpmirror-user-data.log) 2>&1
 log() { echo "gpmirror user-data: $*"; }
@@ -145,35 +149,41 @@ LIMITS
 # Nitro shows an EBS volume as an NVMe disk whose serial is the volume id without its dash;
 # another disk (a local NVMe instance store, say) is never taken for it.
 mount_point=$(dirname "$GPM_DATA_DIR")
-by_id="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${GPM_DATA_VOLUME_ID//-/}"
-for _ in $(seq 1 120); do # the attachment comes after the instance: wait up to 10 minutes
-  [ -b "$by_id" ] && break
-  sleep 5
-done
-[ -b "$by_id" ] || { log "data volume $GPM_DATA_VOLUME_ID not attached ($by_id missing)"; exit 1; }
-device=$(readlink -f "$by_id")
-if ! blkid "$device" >/dev/null 2>&1; then
-  log "formatting $device ($GPM_DATA_VOLUME_ID, xfs)"
-  mkfs.xfs -q "$device"
-fi
-uuid=$(blkid -s UUID -o value "$device")
-mkdir -p "$mount_point"
-# Nothing may write to the root disk under the mount point while the volume is not mounted.
-mountpoint -q "$mount_point" || chattr +i "$mount_point"
-if ! grep -q "UUID=$uuid" /etc/fstab; then
-  # Mount options from the installation guide, and deliberately not the one that lets boot
-  # go on without the volume: a host whose data volume is missing does not finish booting,
-  # rather than run on the root disk.
-  echo "UUID=$uuid $mount_point xfs rw,nodev,noatime,inode64,x-systemd.device-timeout=300s 0 2" >>/etc/fstab
-fi
-mountpoint -q "$mount_point" || mount "$mount_point"
-chown "$GPM_OS_USER:$GPM_OS_USER" "$mount_point"
-# Read-ahead 16384 sectors and the deadline scheduler for the data disk (installation guide).
-cat >/etc/udev/rules.d/60-gpmirror-data.rules <<UDEV
+if [ -n "$GPM_DATA_VOLUME_ID" ]; then
+  by_id="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${GPM_DATA_VOLUME_ID//-/}"
+  for _ in $(seq 1 120); do # the attachment comes after the instance: wait up to 10 minutes
+    [ -b "$by_id" ] && break
+    sleep 5
+  done
+  [ -b "$by_id" ] || { log "data volume $GPM_DATA_VOLUME_ID not attached ($by_id missing)"; exit 1; }
+  device=$(readlink -f "$by_id")
+  if ! blkid "$device" >/dev/null 2>&1; then
+    log "formatting $device ($GPM_DATA_VOLUME_ID, xfs)"
+    mkfs.xfs -q "$device"
+  fi
+  uuid=$(blkid -s UUID -o value "$device")
+  mkdir -p "$mount_point"
+  # Nothing may write to the root disk under the mount point while the volume is not mounted.
+  mountpoint -q "$mount_point" || chattr +i "$mount_point"
+  if ! grep -q "UUID=$uuid" /etc/fstab; then
+    # Mount options from the installation guide, and deliberately not the one that lets boot
+    # go on without the volume: a host whose data volume is missing does not finish booting,
+    # rather than run on the root disk.
+    echo "UUID=$uuid $mount_point xfs rw,nodev,noatime,inode64,x-systemd.device-timeout=300s 0 2" >>/etc/fstab
+  fi
+  mountpoint -q "$mount_point" || mount "$mount_point"
+  chown "$GPM_OS_USER:$GPM_OS_USER" "$mount_point"
+  # Read-ahead 16384 sectors and the deadline scheduler for the data disk (installation guide).
+  cat >/etc/udev/rules.d/60-gpmirror-data.rules <<UDEV
 ACTION=="add|change", KERNEL=="nvme*n*", ATTRS{serial}=="${GPM_DATA_VOLUME_ID//-/}", ATTR{queue/scheduler}="mq-deadline", ATTR{bdi/read_ahead_kb}="8192"
 UDEV
-udevadm control --reload && udevadm trigger --action=change "$device" || true
-blockdev --setra 16384 "$device"
+  udevadm control --reload && udevadm trigger --action=change "$device" || true
+  blockdev --setra 16384 "$device"
+else
+  # etcd's witness (automatic failover): no database, no data volume; etcd's directory is
+  # on the root disk beside the (unused) data directory.
+  install -d -m 755 -o "$GPM_OS_USER" -g "$GPM_OS_USER" "$mount_point"
+fi
 
 # --- Greenplum ----------------------------------------------------------------------------
 if [ "$GPM_GP_PREINSTALLED" != "true" ]; then
@@ -190,6 +200,9 @@ if [ "$GPM_GP_PREINSTALLED" != "true" ]; then
   rm -f "$package"
 fi
 chown -R "$GPM_OS_USER:$GPM_OS_USER" /usr/local/greenplum-db* 2>/dev/null || true
+
+# --- automatic failover: etcd, etcdctl and jq ----------------------------------------------
+if [ "$GPM_AUTO_PACKAGES" = "true" ]; then bash /var/lib/gpmirror/auto-packages.sh; fi
 
 mkdir -p /var/lib/gpmirror
 touch /var/lib/gpmirror/user-data.done

@@ -4,6 +4,7 @@ import * as path from "path";
 import { AutomaticReport } from "../../components/operator/automatic";
 import { StatusReport } from "../../components/operator/status";
 import { ROOT } from "../support/engine";
+import { etcdctlFlags } from "../../components/automaticLeader";
 import { AutomaticPair, killRound } from "./automaticPair";
 import { waitFor } from "./pair";
 
@@ -40,29 +41,47 @@ function localHosts(action: string, env: Record<string, string> = {}): Record<st
   return JSON.parse(out.trim().split("\n").pop() ?? "{}") as Record<string, string>;
 }
 
+/** A namespace host with sshd (`host`, at .octet), named in the settings as `role`. */
+function makeHost(role: Built, host: string, octet: number): Record<string, string> {
+  const { publicKey, path: keyPath } = localHosts("client-key");
+  const h = localHosts("create", {
+    GPM_HOST: host,
+    GPM_ADDRESS: `${SUBNET}.${octet}`,
+    GPM_BRIDGE_ADDRESS: `${SUBNET}.1/24`,
+    GPM_SSH_PORT: "22",
+    GPM_AUTHORIZED_KEY: publicKey,
+  });
+  const k = (s: string) => `hosts.${role}.${s}`;
+  return {
+    [k("address")]: h["address"],
+    [k("user")]: h["user"],
+    [k("privateKeyPath")]: keyPath,
+    [k("hostKey")]: h["hostKey"],
+    // The witness has no database: only a directory for its etcd member.
+    ...(role === "witness" ? { [k("dir")]: h["home"] } : { [k("dataDir")]: `${h["home"]}/data` }),
+  };
+}
+
 /** The hosts a user would name: a namespace with sshd each, logged into with one key. */
 function makeHosts(): Record<string, string> {
-  const { publicKey, path: keyPath } = localHosts("client-key");
-  const settings: Record<string, string> = {};
-  for (const role of Object.keys(OCTET) as Built[]) {
-    const h = localHosts("create", {
-      GPM_HOST: role,
-      GPM_ADDRESS: `${SUBNET}.${OCTET[role]}`,
-      GPM_BRIDGE_ADDRESS: `${SUBNET}.1/24`,
-      GPM_SSH_PORT: "22",
-      GPM_AUTHORIZED_KEY: publicKey,
-    });
-    const k = (s: string) => `hosts.${role}.${s}`;
-    Object.assign(settings, {
-      [k("address")]: h["address"],
-      [k("user")]: h["user"],
-      [k("privateKeyPath")]: keyPath,
-      [k("hostKey")]: h["hostKey"],
-      // The witness has no database: only a directory for its etcd member.
-      ...(role === "witness" ? { [k("dir")]: h["home"] } : { [k("dataDir")]: `${h["home"]}/data` }),
-    });
-  }
-  return settings;
+  return Object.assign({}, ...(Object.keys(OCTET) as Built[]).map((r) => makeHost(r, r, OCTET[r])));
+}
+
+/** The witness's new host (the witness-move round), at .14. */
+const MOVED = { host: "witness2", octet: 14 };
+
+/** etcd's members as etcdctl lists them ("id, status, name, peer URL, client URL, learner"). */
+function memberList(endpoints: string[]): string[][] {
+  const out = execFileSync(
+    "etcdctl",
+    [...etcdctlFlags(tlsDir, endpoints), "member", "list", "-w", "simple"],
+    { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } },
+  );
+  return out
+    .trim()
+    .split("\n")
+    .map((l) => l.split(", "))
+    .sort((a, b) => a[2].localeCompare(b[2]));
 }
 
 function cmdline(pid: string): string {
@@ -77,6 +96,8 @@ function cmdline(pid: string): string {
   "automatic failover on existing hosts (real namespace hosts)",
   () => {
     let upSeconds = 0;
+    /** The witness's host: witness, then (the move round) witness2. */
+    let witnessHost = "witness";
 
     beforeAll(async () => {
       await pair.create();
@@ -99,6 +120,9 @@ function cmdline(pid: string): string {
       const logs = `/tmp/gpm-${NAME}-logs`;
       pair.saveLogs(logs);
       await pair.destroy();
+      if (fs.existsSync(`${pair.stateDir}/meta/${MOVED.host}.json`)) {
+        localHosts("destroy", { GPM_HOST: MOVED.host });
+      }
       console.log(`first pulumi up: ${upSeconds} s; agents' and etcd members' logs: ${logs}`);
     });
 
@@ -128,6 +152,53 @@ function cmdline(pid: string): string {
       // The witness runs etcd only, in the directory given as hosts.witness.dir.
       expect(fs.existsSync(`${pair.home("witness")}/auto/etcd/etcd.pid`)).toBe(true);
       expect(fs.existsSync(`${pair.home("witness")}/auto/agent`)).toBe(false);
+    });
+
+    it("moving the witness to another host (hosts.witness.*) with pulumi up replaces its etcd member: three healthy members, the lease kept", async () => {
+      for (const [k, v] of Object.entries(makeHost("witness", MOVED.host, MOVED.octet))) {
+        await pair.set(k, v);
+      }
+      const renewedBefore = Number(pair.agentState("primary")["updatedAt"]);
+      const t0 = Date.now();
+      const result = await pair.up();
+      console.log(`witness move, pulumi up: ${(Date.now() - t0) / 1000} s`);
+      expect(result.summary.result).toBe("succeeded");
+      const endpoints = [11, 12, MOVED.octet].map((o) => `https://${SUBNET}.${o}:2379`);
+      expect(pair.outputs["automaticFailover"].value).toMatchObject({ endpoints });
+      // The old member removed, the new one started at its address with its name.
+      expect(memberList(endpoints).map((m) => [m[1], m[2], m[3]])).toEqual(
+        (["primary", "standby", "witness"] as const).map((r) => [
+          "started",
+          r,
+          `https://${SUBNET}.${r === "witness" ? MOVED.octet : OCTET[r]}:2380`,
+        ]),
+      );
+      // The primary kept the lease throughout, and renews it still.
+      expect(pair.holder()).toBe("primary");
+      await waitFor(
+        () => Number(pair.agentState("primary")["updatedAt"]) > Math.max(renewedBefore, t0),
+        10_000,
+        "a renewal after the move",
+      );
+      const { code, report } = pair.status();
+      const auto = (report as StatusReport & { automatic: AutomaticReport }).automatic;
+      expect({ code, problems: auto.problems }).toEqual({ code: 0, problems: [] });
+      expect(auto.members.map((m) => [m.endpoint, m.healthy])).toEqual(
+        endpoints.map((e) => [e, true]),
+      );
+      // The agents were given the new endpoints.
+      for (const built of ["primary", "standby"] as const) {
+        const config = fs.readFileSync(`${pair.home(built)}/auto/agent/agent.json`, "utf8");
+        expect((JSON.parse(config) as { endpoints: string[] }).endpoints).toEqual(endpoints);
+      }
+      // pulumi up replaced the witness's step, and its delete stopped etcd on the old host
+      // (which etcd had removed from the cluster): nothing of it runs there any more.
+      expect(fs.existsSync(`${pair.home("witness")}/auto/etcd/etcd.pid`)).toBe(false);
+      const oldPids = execFileSync("ip", ["netns", "pids", `gpm-${NAME}-witness`], {
+        encoding: "utf8",
+      });
+      expect(oldPids.split("\n").filter((p) => /etcd/.test(cmdline(p)))).toEqual([]);
+      witnessHost = MOVED.host;
     });
 
     it("kill -9 of the master's postmaster: the standby takes over with no pulumi up, no acknowledged commit lost; pulumi up follows and re-protects", async () => {
@@ -178,14 +249,15 @@ function cmdline(pid: string): string {
         ["standby", "agent"],
         ["primary", "etcd"],
         ["standby", "etcd"],
-        ["witness", "etcd"],
-      ] as const) {
+        [witnessHost, "etcd"],
+      ]) {
         // Each supervisor removes its pid file when it stops.
-        const running = fs.existsSync(`${pair.home(host)}/auto/${part}/${part}.pid`);
+        const running = fs.existsSync(`${pair.stateDir}/hosts/${host}/auto/${part}/${part}.pid`);
         expect({ host, part, running }).toEqual({ host, part, running: false });
       }
-      for (const host of Object.keys(OCTET) as Built[]) {
-        const pids = execFileSync("ip", ["netns", "pids", pair.namespace(host as "primary")], {
+      for (const host of [...Object.keys(OCTET), MOVED.host]) {
+        if (!fs.existsSync(`${pair.stateDir}/meta/${host}.json`)) continue;
+        const pids = execFileSync("ip", ["netns", "pids", `gpm-${NAME}-${host}`], {
           encoding: "utf8",
         });
         const left = pids.split("\n").filter((p) => /gpmirror-agent|etcd/.test(cmdline(p)));

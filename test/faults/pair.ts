@@ -126,6 +126,8 @@ export class Pair {
       cwd: ROOT,
       env: { ...process.env, ...this.env },
       encoding: "utf8",
+      // The state holds every step's script text: over execFileSync's default 1 MB.
+      maxBuffer: 256 * 1024 * 1024,
     });
   }
 

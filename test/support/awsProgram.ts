@@ -20,8 +20,33 @@ export const AWS_BASE = {
   },
 };
 
+/** Automatic failover's settings on AWS: the masters may reach Route53's API. */
+export const AWS_AUTOMATIC = {
+  "gpmirror:aws": JSON.stringify({
+    ...AWS_BASE,
+    access: { ...AWS_BASE.access, httpsEgressCidrs: ["10.0.0.0/8"] },
+  }),
+  "gpmirror:activation": JSON.stringify({ automatic: true }),
+};
+
+/** What tls.sh and build-agent.sh print, for the AutomaticFailover component to read. */
+export function automaticStdout(tlsDir: string, agentBinary: string): Record<string, string> {
+  return {
+    "auto-tls": JSON.stringify({ dir: tlsDir, caCert: "CA" }),
+    "auto-agent-build": JSON.stringify({ path: agentBinary, sha256: "ab12" }),
+  };
+}
+
+/** The instances' private addresses, by role. */
+export const PRIVATE_IP: Record<string, string> = {
+  primary: "10.42.1.10",
+  standby: "10.42.2.10",
+  witness: "10.42.3.10",
+};
+
 /**
  * Sets the mocks and the stack's config; returns the list registrations are appended to.
+ * `zones`: what the region's availability zones lookup answers.
  * `previousOutputs`: the stack's outputs as the last update left them (what the stack's
  * reference to itself reads), or those by the reference's name. `stdout`: what a command
  * prints, by resource name, where the default does not do.
@@ -30,6 +55,7 @@ export function mockAwsProgram(
   config: Record<string, string>,
   previousOutputs: Record<string, unknown> | ((ref: string) => Record<string, unknown>) = {},
   stdout: Record<string, string> = {},
+  zones: string[] = ["us-east-1a", "us-east-1b"],
 ): Registered[] {
   const registered: Registered[] = [];
   pulumi.runtime.setMocks(
@@ -48,7 +74,7 @@ export function mockAwsProgram(
         } else if (args.name.endsWith("-first-contact")) {
           out["stdout"] = '{"ready":true,"hostKey":"ssh-ed25519 AAAAr"}';
         } else if (args.type === "aws:ec2/instance:Instance") {
-          out["privateIp"] = args.name.endsWith("primary") ? "10.42.1.10" : "10.42.2.10";
+          out["privateIp"] = PRIVATE_IP[args.name.split("-").pop() ?? ""] ?? "10.42.2.10";
         } else if (args.type === "aws:route53/record:Record") {
           out["fqdn"] = inputs["name"];
         } else if (args.type === "aws:route53/zone:Zone") {
@@ -69,7 +95,7 @@ export function mockAwsProgram(
         if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0123456789abcdef0" };
         if (args.token === "aws:index/getRegion:getRegion") return { region: "us-east-1" };
         if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones")
-          return { names: ["us-east-1a", "us-east-1b"] };
+          return { names: zones };
         return args.inputs;
       },
     },

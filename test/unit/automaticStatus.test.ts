@@ -126,7 +126,7 @@ describe("status of automatic failover", () => {
     ]);
   });
 
-  it("says when etcd cannot be read from any master host", () => {
+  it("says when etcd cannot be read from any host", () => {
     const r = evaluateAutomatic(
       [
         view("h11", "primary", { error: "h11 (10.0.0.11): cannot connect" }),
@@ -141,8 +141,76 @@ describe("status of automatic failover", () => {
     );
     expect(r.problems).toEqual([
       "the agent's status on h11 cannot be read: h11 (10.0.0.11): cannot connect",
-      "etcd cannot be read from any master host (h12: Error: context deadline exceeded)",
+      "etcd cannot be read from any host (h12: Error: context deadline exceeded)",
     ]);
     expect(r.agents[0]).toMatchObject({ host: "h11", note: "unreachable" });
+  });
+
+  it("reads the leader key and the members' health on the witness when no master's etcd answers (AWS: over the operators' SSH line)", () => {
+    // What status.sh prints on the witness: no agent there, etcd read with its certificate.
+    const onWitness = probe({ agent: null, agentRunning: false });
+    const r = evaluateAutomatic(
+      [
+        view("h11", "primary", {
+          ...probe({ agent: leading }),
+          leader: null,
+          members: null,
+          etcdError: "Error: context deadline exceeded",
+        }),
+        view("h12", "standby", { error: "h12 (10.0.0.12): cannot connect" }),
+      ],
+      "h11",
+      NOW,
+      view("witness_s", "witness", onWitness),
+    );
+    expect(r).toMatchObject({
+      leader: "h11",
+      heldForSeconds: 120,
+      leaseTtlLeftSeconds: 2,
+      leaseTtlSeconds: 3,
+    });
+    expect(r.problems).toEqual([
+      "the agent's status on h12 cannot be read: h12 (10.0.0.12): cannot connect",
+    ]);
+    // The witness is no agent: only the masters are listed as such.
+    expect(r.agents.map((a) => a.host)).toEqual(["h11", "h12"]);
+    expect(r.members.map((m) => [m.endpoint, m.healthy, m.detail])).toEqual(
+      ENDPOINTS.map((e) => [e, true, "healthy from witness_s"]),
+    );
+  });
+
+  it("reports a witness it cannot reach, and a member the witness sees unhealthy", () => {
+    const sick = ENDPOINTS.map((endpoint, i) => ({
+      endpoint,
+      health: i !== 1,
+      took: "2ms",
+      error: i === 1 ? "context deadline exceeded" : null,
+    }));
+    const masters = [
+      view("h11", "primary", probe({ agent: leading })),
+      view("h12", "standby", probe()),
+    ];
+    expect(
+      evaluateAutomatic(
+        masters,
+        "h11",
+        NOW,
+        view("witness_s", "witness", { error: "witness_s (10.0.0.13): cannot connect" }),
+      ).problems,
+    ).toEqual([
+      "etcd cannot be read on the witness witness_s: witness_s (10.0.0.13): cannot connect",
+    ]);
+    const r = evaluateAutomatic(
+      masters,
+      "h11",
+      NOW,
+      view("witness_s", "witness", probe({ agent: null, agentRunning: false, members: sick })),
+    );
+    expect(r.members[1]).toEqual({
+      endpoint: ENDPOINTS[1],
+      healthy: false,
+      detail:
+        "healthy from h11, healthy from h12, UNHEALTHY (context deadline exceeded) from witness_s",
+    });
   });
 });

@@ -557,6 +557,9 @@ describe("AwsHosts: user data and host keys", () => {
     expect(cloudConfig("byo-primary").write_files[0].content).toContain(
       "export GPM_GP_PREINSTALLED='true'",
     );
+    // Without automatic failover: no etcd installed.
+    expect(file.content).toContain("export GPM_AUTO_PACKAGES='false'");
+    expect(cc.write_files.map((f) => f.path)).not.toContain("/var/lib/gpmirror/auto-packages.sh");
   });
 });
 

@@ -1,6 +1,7 @@
 // What the AWS hosts' parts share: the two roles, tags, and the scripts under scripts/aws.
 import * as fs from "fs";
 import * as path from "path";
+import type { AwsSettings } from "../../config";
 import { scriptPath } from "../../packageRoot";
 
 export type Role = "primary" | "standby";
@@ -14,4 +15,23 @@ const SCRIPTS = scriptPath("aws");
 /** A script of scripts/aws, as text. */
 export function script(file: string): string {
   return fs.readFileSync(path.join(SCRIPTS, file), "utf8");
+}
+
+/** IMDSv2 only, one hop: a process in a container on the host cannot take the role. */
+export const IMDS_V2_ONLY = {
+  httpEndpoint: "enabled",
+  httpTokens: "required",
+  httpPutResponseHopLimit: 1,
+};
+
+/** An encrypted root disk: it holds nothing that is not made again at first boot. */
+export function rootDisk(s: AwsSettings, tags: Record<string, string>) {
+  return {
+    volumeType: "gp3",
+    volumeSize: s.rootVolumeSizeGiB,
+    encrypted: true,
+    kmsKeyId: s.dataVolume.kmsKeyId,
+    deleteOnTermination: true,
+    tags,
+  };
 }

@@ -35,6 +35,17 @@ export function cloudConfig(
         owner: "root:root",
         content: script("rotate-host-key.sh"),
       },
+      // Automatic failover: etcd, etcdctl and jq (user-data.sh runs it).
+      ...(params["GPM_AUTO_PACKAGES"] === "true"
+        ? [
+            {
+              path: "/var/lib/gpmirror/auto-packages.sh",
+              permissions: "0700",
+              owner: "root:root",
+              content: script("auto-packages.sh"),
+            },
+          ]
+        : []),
     ],
     runcmd: [["bash", "/var/lib/gpmirror/user-data.sh"]],
   })}\n`;

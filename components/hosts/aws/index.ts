@@ -4,14 +4,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsSettings, HostRole } from "../../config";
 import { SshCommandLine } from "../../engines/engine";
 import { Host, SshProxy, sshConnection } from "../../host";
-import { localCommandDir } from "../../packageRoot";
-import { boundedCommand, parseStepResult } from "../../remoteStep";
-import { exportLines, shellQuote } from "../../shell";
-import { Role, Tags, script } from "./common";
+import { boundedCommand } from "../../remoteStep";
+import { exportLines } from "../../shell";
+import { IMDS_V2_ONLY, Role, Tags, rootDisk, script } from "./common";
 import type { FenceRecord } from "./fence";
 import { AWS_FENCE, bootTrigger, checkFence, fenceRecord, instancePower } from "./fence";
 import { cloudConfig } from "./firstBoot";
+import { bootstrapHostKey, firstContact } from "./firstContact";
 import { knownHosts } from "./knownHosts";
+import { operatorSsh } from "./operatorSsh";
 import { statusAlarms, snapshotPolicy } from "./monitoring";
 import { Placement, placeHosts } from "./network";
 import {
@@ -21,12 +22,14 @@ import {
   expectedSystemIdentifier,
   previousRecord,
 } from "./previous";
-import { instanceProfile } from "./profile";
+import { clientRecordPolicy, instanceProfile } from "./profile";
 import { securityGroupRules } from "./securityGroup";
 import { attachVolume, dataVolume } from "./volume";
+import { witnessHost } from "./witness";
 
 export { cloudConfig } from "./firstBoot";
-export { checkPlacement, subnetCidr } from "./network";
+export { checkPlacement, regionZones, subnetCidr } from "./network";
+export { operatorSsh } from "./operatorSsh";
 export type { Placement } from "./network";
 export { RECORD_OUTPUT, checkChanges } from "./previous";
 export type { AwsRecord, HostRecord } from "./previous";
@@ -54,6 +57,13 @@ export interface AwsHostsArgs {
   protect?: boolean;
 }
 
+/** The Route53 record clients use, as the agents get it (they UPSERT it after a promotion). */
+export interface ClientRecord {
+  zoneId: pulumi.Output<string>;
+  name: string;
+  ttl: number;
+}
+
 /** What replaces an instance; ignored unless the host's allowReplace opts in. */
 const REPLACING_INSTANCE_INPUTS = [
   "subnetId",
@@ -61,8 +71,6 @@ const REPLACING_INSTANCE_INPUTS = [
   "rootBlockDevice.kmsKeyId",
   "rootBlockDevice.encrypted",
 ];
-/** How long a new instance may take to boot and run its first-boot script. */
-const BOOT_TIMEOUT_SECONDS = 1200;
 /** Bound on the boot check after a (re)start, and on a pair step's wait for SSH. */
 const BOOT_CHECK_SECONDS = 600;
 
@@ -82,6 +90,10 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
   /** `name:port` for clients: the DNS name, not an instance's address. */
   readonly clientEndpoint: pulumi.Output<string>;
   readonly knownHostsFile: string;
+  /** etcd's third member (activation.automatic): a small instance in a third zone. */
+  readonly witness?: Host;
+  /** activation.automatic: the record the promoting agent moves (the role may change it only). */
+  readonly clientRecord?: ClientRecord;
   private readonly privateKeyPath: string;
   private readonly proxy?: AwsSettings["connection"]["proxy"];
   private readonly fenced: boolean;
@@ -133,8 +145,27 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
           parent,
         )
       : undefined;
-    securityGroupRules(name, s, sg.id, [args.primaryDbPort, args.standbyDbPort], tags, parent);
-    const profile = instanceProfile(name, s, tags, parent);
+    const witnessSg = s.witness
+      ? new aws.ec2.SecurityGroup(
+          `${name}-witness-group`,
+          {
+            vpcId: this.vpcId,
+            description: `gpmirror ${args.stack}: etcd's witness for automatic failover`,
+            tags: tags("witness"),
+          },
+          parent,
+        )
+      : undefined;
+    securityGroupRules(
+      name,
+      s,
+      sg.id,
+      [args.primaryDbPort, args.standbyDbPort],
+      tags,
+      parent,
+      witnessSg?.id,
+    );
+    const { profile, role: instanceRole } = instanceProfile(name, s, tags, parent);
     const ami = s.ami.id
       ? pulumi.output(s.ami.id)
       : aws.ec2
@@ -193,25 +224,13 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
 
     const makeHost = (role: Role, dbPort: number): Host => {
       const record = checked.apply((p) => hostRecord(role, p));
-      // A one-time key for the first SSH contact only, generated here and kept (secret) in the
-      // state: the host replaces it at first contact (first-contact.sh) with one it makes
-      // itself. A change that rebuilds the host makes a new one too.
-      const bootstrapKeyPair = new command.local.Command(
-        `${name}-${role}-host-key`,
-        {
-          create: "bash scripts/aws/host-key.sh",
-          ...localCommandDir(),
-          environment: { GPM_COMMENT: `gpmirror-${args.stack}-${role}-bootstrap` },
-          logging: "none",
-          addPreviousOutputInEnv: false,
-          triggers: [record.apply((r) => [r.subnetId, r.zone, r.kmsKeyId, r.associatePublicIp])],
-        },
-        { ...parent, additionalSecretOutputs: ["stdout"] },
+      const { keys, publicKey: bootstrapKey } = bootstrapHostKey(
+        name,
+        args.stack,
+        role,
+        [record.apply((r) => [r.subnetId, r.zone, r.kmsKeyId, r.associatePublicIp])],
+        parent,
       );
-      const keys = bootstrapKeyPair.stdout.apply(
-        (out) => JSON.parse(out) as { privateKey: string; publicKey: string },
-      );
-      const bootstrapKey = pulumi.unsecret(keys.apply((k) => k.publicKey));
       const volume = dataVolume(
         name,
         args.stack,
@@ -232,6 +251,7 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
             GPM_GP_PREINSTALLED: String(s.greenplum.preinstalled),
             GPM_GP_PACKAGE_URL: s.greenplum.packageUrl,
             GPM_GP_PACKAGE_SHA256: s.greenplum.packageSha256,
+            GPM_AUTO_PACKAGES: String(s.witness !== undefined),
           }),
         ),
       );
@@ -244,23 +264,10 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
           vpcSecurityGroupIds: [fenceSg && args.fence === role ? fenceSg.id : sg.id],
           associatePublicIpAddress: s.associatePublicIp,
           iamInstanceProfile: profile.name,
-          // IMDSv2 only, one hop: a process in a container on the host cannot take the role.
-          metadataOptions: {
-            httpEndpoint: "enabled",
-            httpTokens: "required",
-            httpPutResponseHopLimit: 1,
-          },
+          metadataOptions: IMDS_V2_ONLY,
           ebsOptimized: true,
-          // The root disk holds nothing that is not made again at first boot; the data is on
-          // the volume of its own (volume.ts).
-          rootBlockDevice: {
-            volumeType: "gp3",
-            volumeSize: s.rootVolumeSizeGiB,
-            encrypted: true,
-            kmsKeyId: s.dataVolume.kmsKeyId,
-            deleteOnTermination: true,
-            tags: tags(`${role}-root`, role),
-          },
+          // The data is on a volume of its own (volume.ts).
+          rootBlockDevice: rootDisk(s, tags(`${role}-root`, role)),
           // Terminating a master takes turning this off first (README: destroying a stack).
           disableApiTermination: s.terminationProtection,
           // Never stop-protected: a forced failover and an instance type change stop it.
@@ -303,33 +310,14 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
       };
       // Once per instance: wait for first boot, have the host replace the bootstrap key, and
       // learn the new one over the connection pinned to the old.
-      const firstContact = new command.remote.Command(
-        `${name}-${role}-first-contact`,
-        {
-          // A new instance takes a while to answer SSH: retry for up to ~15 minutes.
-          connection: {
-            ...sshConnection({ ...base, hostKey: bootstrapKey } as Host),
-            dialErrorLimit: 90,
-          },
-          create: boundedCommand(`${name}-${role}-first-contact`, BOOT_TIMEOUT_SECONDS + 60),
-          stdin: `set -euo pipefail\n${exportLines({ GPM_TIMEOUT_SECONDS: String(BOOT_TIMEOUT_SECONDS) })}${script("first-contact.sh")}`,
-          logging: "stderr",
-          addPreviousOutputInEnv: false,
-          triggers: [instance.id],
-        },
-        {
-          ...parent,
-          dependsOn: [instance, attachment],
-          customTimeouts: { create: `${BOOT_TIMEOUT_SECONDS + 300}s` },
-          // After the rotation the bootstrap key is gone: this step must never run again on
-          // the same instance, whatever else changes.
-          ignoreChanges: ["connection", "stdin"],
-        },
+      const { step: firstContactStep, hostKey } = firstContact(
+        name,
+        base,
+        bootstrapKey,
+        instance,
+        [instance, attachment],
+        parent,
       );
-      const hostKey = pulumi
-        .unsecret(firstContact.stdout)
-        .apply((out) => parseStepResult(`${name}-${role}-first-contact`, out))
-        .apply((r) => String(r["hostKey"]));
       // Changes whenever the host was replaced, stopped for a new type, or got a new volume:
       // the boot check and every step of the pair run again (and start the database again).
       const generation = pulumi.interpolate`${instance.id} ${instance.instanceType} ${volume.id}`;
@@ -337,7 +325,7 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
         ...base,
         hostKey,
         instance: generation,
-        ready: [instance, attachment, firstContact],
+        ready: [instance, attachment, firstContactStep],
         expectedSystemIdentifier: expectedSystemId,
       };
       const boot = new command.remote.Command(
@@ -353,18 +341,32 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
         },
         {
           ...parent,
-          dependsOn: [instance, attachment, firstContact, power],
+          dependsOn: [instance, attachment, firstContactStep, power],
           customTimeouts: { create: "1200s", update: "1200s" },
         },
       );
       if (s.autoRecovery) statusAlarms(name, role, instance.id, tags, parent);
       this.volumeIds[role] = volume.id;
-      return { ...host, ready: [instance, attachment, firstContact, power, boot] };
+      return { ...host, ready: [instance, attachment, firstContactStep, power, boot] };
     };
     this.activeRole = activeRole;
     this.primary = makeHost("primary", args.primaryDbPort);
     this.standby = makeHost("standby", args.standbyDbPort);
     if (s.snapshots.enabled) snapshotPolicy(name, args.stack, s, tags, parent);
+    if (s.witness && witnessSg) {
+      this.witness = witnessHost(
+        name,
+        args.stack,
+        s,
+        s.witness,
+        checked,
+        ami,
+        witnessSg.id,
+        proxy,
+        tags,
+        parent,
+      );
+    }
 
     const zone = s.dns.zoneId
       ? pulumi.output(s.dns.zoneId)
@@ -393,9 +395,20 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
       parent,
     );
     this.dnsName = record.fqdn;
+    const recordName = `${s.dns.recordName}.${s.dns.zoneName}`;
+    if (s.witness) {
+      clientRecordPolicy(name, instanceRole, zone, recordName, parent);
+      this.clientRecord = { zoneId: zone, name: recordName, ttl: s.dns.ttl };
+    }
     this.clientEndpoint = pulumi.interpolate`${record.fqdn}:${active.dbPort}`;
 
-    knownHosts(name, s.connection.knownHostsFile, [this.primary, this.standby], s, parent);
+    knownHosts(
+      name,
+      s.connection.knownHostsFile,
+      [this.primary, this.standby, ...(this.witness ? [this.witness] : [])],
+      s,
+      parent,
+    );
     this.registerOutputs({
       vpcId: this.vpcId,
       securityGroupId: this.securityGroupId,
@@ -433,14 +446,13 @@ export class AwsHosts extends pulumi.ComponentResource implements SshCommandLine
 
   /** The command line an operator uses: pinned keys from the known_hosts file, via the bastion. */
   prefix(host: Host): pulumi.Output<string> {
-    const key = this.privateKeyPath === "" ? "" : `-i ${shellQuote(this.privateKeyPath)} `;
-    const checked = `${key}-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${shellQuote(this.knownHostsFile)}`;
-    const p = this.proxy;
-    const jump = p
-      ? ` -o ProxyCommand=${shellQuote(`ssh ${checked} -W %h:%p -p ${p.sshPort} ${p.user}@${p.address}`)}`
-      : "";
+    const c = {
+      privateKeyPath: this.privateKeyPath,
+      knownHostsFile: this.knownHostsFile,
+      proxy: this.proxy,
+    };
     return pulumi
       .all([host.sshPort, host.user, host.address])
-      .apply(([port, user, address]) => `ssh ${checked}${jump} -p ${port} ${user}@${address}`);
+      .apply(([port, user, address]) => operatorSsh(c, user, address, port));
   }
 }

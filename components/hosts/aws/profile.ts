@@ -12,7 +12,7 @@ export function instanceProfile(
   s: AwsSettings,
   tags: Tags,
   parent: pulumi.CustomResourceOptions,
-): aws.iam.InstanceProfile {
+): { profile: aws.iam.InstanceProfile; role: aws.iam.Role } {
   const role = serviceRole(`${name}-role`, "ec2.amazonaws.com", tags("role"), parent);
   new aws.iam.RolePolicyAttachment(
     `${name}-ssm`,
@@ -35,9 +35,52 @@ export function instanceProfile(
       parent,
     );
   }
-  return new aws.iam.InstanceProfile(
+  const profile = new aws.iam.InstanceProfile(
     `${name}-profile`,
     { role: role.name, tags: tags("profile") },
+    parent,
+  );
+  return { profile, role };
+}
+
+/**
+ * Automatic failover: the agent that promotes points the record clients use at its own host.
+ * The role may change that one name, type A, by UPSERT, in that one zone, and nothing else.
+ * Route53 compares the names normalized: lowercase, without the final dot.
+ */
+export function clientRecordPolicy(
+  name: string,
+  role: aws.iam.Role,
+  zoneId: pulumi.Input<string>,
+  recordName: string,
+  parent: pulumi.CustomResourceOptions,
+): aws.iam.RolePolicy {
+  return new aws.iam.RolePolicy(
+    `${name}-client-record`,
+    {
+      role: role.id,
+      policy: pulumi.output(zoneId).apply((zone) =>
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Action: "route53:ChangeResourceRecordSets",
+              Resource: `arn:aws:route53:::hostedzone/${zone}`,
+              Condition: {
+                "ForAllValues:StringEquals": {
+                  "route53:ChangeResourceRecordSetsNormalizedRecordNames": [
+                    recordName.toLowerCase().replace(/\.$/, ""),
+                  ],
+                  "route53:ChangeResourceRecordSetsRecordTypes": ["A"],
+                  "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+                },
+              },
+            },
+          ],
+        }),
+      ),
+    },
     parent,
   );
 }

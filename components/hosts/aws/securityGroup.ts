@@ -15,6 +15,7 @@ export function securityGroupRules(
   dbPorts: number[],
   tags: Tags,
   parent: pulumi.CustomResourceOptions,
+  witnessSgId?: pulumi.Output<string>,
 ): void {
   type Peer = { key: string; cidrIpv4?: string; referencedSecurityGroupId?: pulumi.Input<string> };
   type Ports = { protocol: "tcp" | "udp" | "icmp"; from: number; to: number; what: string };
@@ -109,7 +110,46 @@ export function securityGroupRules(
   }
   rule("in", "database clients", cidrPeers("client", a.clientCidrs), db);
   rule("in", "administration over SSH", admins, [ssh]);
-  rule("out", "package download and SSM", cidrPeers("https", a.httpsEgressCidrs), [
-    { protocol: "tcp", from: 443, to: 443, what: "https" },
-  ]);
+  const https: Ports = { protocol: "tcp", from: 443, to: 443, what: "https" };
+  // Also Route53's API, which the agent calls after a promotion (automatic failover).
+  rule("out", "package download and SSM", cidrPeers("https", a.httpsEgressCidrs), [https]);
+  if (witnessSgId) witnessRules(rule, masters, admins, witnessSgId, name);
+}
+
+type RuleFn = (
+  dir: "in" | "out",
+  why: string,
+  peers: { key: string; referencedSecurityGroupId?: pulumi.Input<string>; cidrIpv4?: string }[],
+  ports: { protocol: "tcp" | "udp" | "icmp"; from: number; to: number; what: string }[],
+  group?: pulumi.Input<string>,
+  prefix?: string,
+) => void;
+
+/**
+ * Automatic failover: etcd's client (2379) and peer (2380) ports among the three members
+ * only (the masters share their group, the witness has its own), and SSH to the witness for
+ * Pulumi's steps. Nothing else reaches the witness, and it reaches nothing else.
+ */
+function witnessRules(
+  rule: RuleFn,
+  masters: { key: string; referencedSecurityGroupId?: pulumi.Input<string> }[],
+  admins: { key: string; referencedSecurityGroupId?: pulumi.Input<string>; cidrIpv4?: string }[],
+  witnessSgId: pulumi.Output<string>,
+  name: string,
+): void {
+  const etcd = [{ protocol: "tcp" as const, from: 2379, to: 2380, what: "etcd" }];
+  const witness = [{ key: "witness", referencedSecurityGroupId: witnessSgId }];
+  const why = "etcd among the masters and the witness";
+  rule("in", why, [...masters, ...witness], etcd);
+  rule("out", why, [...masters, ...witness], etcd);
+  rule("in", why, masters, etcd, witnessSgId, `${name}-witness-in`);
+  rule("out", why, masters, etcd, witnessSgId, `${name}-witness-out`);
+  rule(
+    "in",
+    "administration over SSH",
+    admins,
+    [{ protocol: "tcp", from: 22, to: 22, what: "ssh" }],
+    witnessSgId,
+    `${name}-witness-in`,
+  );
 }

@@ -4,6 +4,8 @@
 # only; sent after common.sh and lib.sh. Parameters:
 #   GPM_AUTO_DIR     this host's directory for etcd and the agent
 #   GPM_AUTO_PREFIX  the stack's etcd key prefix (/gpmirror/<stack>)
+#   GPM_AUTO_ENDPOINTS  etcd's client URLs, comma-separated: on the witness, which has no
+#                    agent (whose agent.json names them on a master); optional
 # Prints: {"agent": state.json|null, "agentRunning": bool, "endpoints": [...],
 #   "members": [{"endpoint","health","took","error"}]|null, "leader": {"holder","leaseId" (decimal text),
 #   "ttlSeconds","grantedTtlSeconds"}|null, "etcdError": string|null}
@@ -21,6 +23,10 @@ running=false
 auto_running "$agent_dir/agent.pid" && running=true
 endpoints='[]'
 [[ -f "$agent_dir/agent.json" ]] && endpoints="$(jq -c '.endpoints // []' "$agent_dir/agent.json")"
+if [[ -n "${GPM_AUTO_ENDPOINTS:-}" ]]; then
+  gpm_need_match GPM_AUTO_ENDPOINTS '^https://[A-Za-z0-9:/.,-]+$' "etcd client URLs"
+  endpoints="$(jq -cn --arg e "$GPM_AUTO_ENDPOINTS" '$e | split(",")')"
+fi
 
 members=null leader=null etcd_error=null
 if ! command -v etcdctl >/dev/null; then
