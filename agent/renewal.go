@@ -23,9 +23,14 @@ type renewal struct {
 	HolderID  clientv3.LeaseID // the lease the key was attached to at that read
 }
 
-// renewOnce renews lease and confirms it by reading key, both within timeout.
+// renewOnce renews lease and confirms it by reading key, both within timeout. Both require a
+// leader: a member cut off from etcd's leader (the master cut off from the standby's host,
+// where the leader runs, while both reach the witness) would hold each request until the
+// timeout, and the client, which sends each request to the next member in turn, would give
+// every renewal one such request: the master fenced itself. Told so, such a member answers
+// "no leader" at once, and the client tries the request again on the next member.
 func renewOnce(cli *clientv3.Client, lease clientv3.LeaseID, key string, timeout time.Duration) (renewal, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(context.Background()), timeout)
 	defer cancel()
 	ka, err := cli.KeepAliveOnce(ctx, lease)
 	if err != nil {
