@@ -125,15 +125,15 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
     const standby = otherMaster(old);
     expect(syncSeenBy(standby)).toBe(true);
     const tCut = Date.now();
-    numbers["partition"] = await unchangedThrough(cluster, "gp-partition", async () => {
-      pair.network("partition", old);
-      // Commits wait for the standby until wal_sender_timeout ends the stream; the leader's
-      // status then shows no synchronous standby, and the standby's agent (through the
-      // witness) sees that.
-      await waitFor(() => !syncSeenBy(standby), 40_000, "the standby's agent to see no sync");
-      numbers["partitionStreamDroppedMs"] = Date.now() - tCut;
-    });
     try {
+      numbers["partition"] = await unchangedThrough(cluster, "gp-partition", async () => {
+        pair.network("partition", old);
+        // Commits wait for the standby until wal_sender_timeout ends the stream; the leader's
+        // status then shows no synchronous standby, and the standby's agent (through the
+        // witness) sees that.
+        await waitFor(() => !syncSeenBy(standby), 40_000, "the standby's agent to see no sync");
+        numbers["partitionStreamDroppedMs"] = Date.now() - tCut;
+      });
       // A commit the standby cannot have, then the coordinator's loss.
       pair.sql(
         "CREATE TABLE IF NOT EXISTS cut_off (id int) DISTRIBUTED BY (id); INSERT INTO cut_off SELECT generate_series(1, 100)",
