@@ -111,7 +111,7 @@ func (a *Agent) fenceLocked(reason string) {
 }
 
 func (a *Agent) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), a.cfg.renewInterval())
+	return leaderCtx(a.cfg.renewInterval())
 }
 
 func (a *Agent) step() {

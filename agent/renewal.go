@@ -23,9 +23,20 @@ type renewal struct {
 	HolderID  clientv3.LeaseID // the lease the key was attached to at that read
 }
 
+// leaderCtx bounds one exchange with etcd to timeout and requires a member that has a leader:
+// a member cut off from etcd's leader (a master cut off from the other master's host while
+// that host's member leads) answers at once that it has none, and the client retries on
+// another member (the witness), instead of waiting the whole timeout on it. Without this, each
+// renewal's keepalive and read went one to the witness and one to the leaderless member (the
+// client's round robin over two reachable members), no renewal was confirmed, and the
+// master fenced itself with a quorum in reach.
+func leaderCtx(timeout time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(clientv3.WithRequireLeader(context.Background()), timeout)
+}
+
 // renewOnce renews lease and confirms it by reading key, both within timeout.
 func renewOnce(cli *clientv3.Client, lease clientv3.LeaseID, key string, timeout time.Duration) (renewal, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := leaderCtx(timeout)
 	defer cancel()
 	ka, err := cli.KeepAliveOnce(ctx, lease)
 	if err != nil {
