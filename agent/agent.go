@@ -192,7 +192,10 @@ func (a *Agent) lead(pg PgState) {
 	if pg.Answered && err == nil {
 		b, _ := json.Marshal(LeaderStatus{Host: a.cfg.Name, Lsn: pg.Lsn, SyncNames: pg.SyncNames, Replicas: pg.Replicas, At: time.Now().UnixMilli()})
 		ctx, cancel := a.ctx()
-		_, _ = a.cli.Put(ctx, a.cfg.statusKey(), string(b), clientv3.WithLease(lease))
+		_ = untilLeaderAnswers(ctx, func() error {
+			_, err := a.cli.Put(ctx, a.cfg.statusKey(), string(b), clientv3.WithLease(lease))
+			return err
+		})
 		cancel()
 	}
 }
@@ -237,13 +240,21 @@ func (a *Agent) acquire() (bool, error) {
 	sent := mono()
 	ctx, cancel := a.ctx()
 	defer cancel()
-	g, err := a.cli.Grant(ctx, a.cfg.LeaseTTLSeconds)
+	var g *clientv3.LeaseGrantResponse
+	err := untilLeaderAnswers(ctx, func() (err error) {
+		g, err = a.cli.Grant(ctx, a.cfg.LeaseTTLSeconds)
+		return err
+	})
 	if err != nil {
 		return false, err
 	}
 	key := a.cfg.leaderKey()
-	t, err := a.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, a.cfg.Name, clientv3.WithLease(g.ID))).Commit()
+	var t *clientv3.TxnResponse
+	err = untilLeaderAnswers(ctx, func() (err error) {
+		t, err = a.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, a.cfg.Name, clientv3.WithLease(g.ID))).Commit()
+		return err
+	})
 	if err != nil || !t.Succeeded {
 		ctx2, cancel2 := a.ctx()
 		_, _ = a.cli.Revoke(ctx2, g.ID)

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -32,6 +35,20 @@ type renewal struct {
 // master fenced itself with a quorum in reach.
 func leaderCtx(timeout time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(clientv3.WithRequireLeader(context.Background()), timeout)
+}
+
+// untilLeaderAnswers runs a write until it is not refused for want of a leader, or ctx ends.
+// The client retries reads on another member itself, not writes; a write that a leaderless
+// member refused was not applied, so it is sent again (to the next member). Without this the
+// leader's status, published after its renewal's keepalive and read, kept going to its own
+// leaderless member, and the standby never saw that the stream had dropped.
+func untilLeaderAnswers(ctx context.Context, write func() error) error {
+	for {
+		err := write()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, rpctypes.ErrNoLeader) {
+			return err
+		}
+	}
 }
 
 // renewOnce renews lease and confirms it by reading key, both within timeout.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -19,5 +21,34 @@ func TestEtcdExchangesRequireALeader(t *testing.T) {
 	}
 	if d, ok := ctx.Deadline(); !ok || time.Until(d) > time.Second {
 		t.Fatalf("the context is not bounded by the timeout")
+	}
+}
+
+// A write refused for want of a leader is sent again until the context ends; any other
+// answer ends it.
+func TestWritesAreSentAgainOnlyWhenNoLeaderRefusedThem(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	tries := 0
+	err := untilLeaderAnswers(ctx, func() error {
+		tries++
+		if tries < 3 {
+			return rpctypes.ErrNoLeader
+		}
+		return nil
+	})
+	if err != nil || tries != 3 {
+		t.Fatalf("refused twice then accepted: got %v after %d tries", err, tries)
+	}
+	tries = 0
+	err = untilLeaderAnswers(ctx, func() error { tries++; return rpctypes.ErrLeaseNotFound })
+	if !errors.Is(err, rpctypes.ErrLeaseNotFound) || tries != 1 {
+		t.Fatalf("another error must end it at once: got %v after %d tries", err, tries)
+	}
+	short, stop := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer stop()
+	err = untilLeaderAnswers(short, func() error { return rpctypes.ErrNoLeader })
+	if !errors.Is(err, rpctypes.ErrNoLeader) || short.Err() == nil {
+		t.Fatalf("it must end with the context: got %v", err)
 	}
 }
