@@ -45,8 +45,10 @@ type State struct {
 }
 
 type Agent struct {
-	cfg      Config
-	cli      *clientv3.Client
+	cfg Config
+	cli *clientv3.Client
+	// one client per member: renewals and the status go through all at once (renewOnce)
+	members  []*clientv3.Client
 	mu       sync.Mutex
 	st       State
 	downRuns int
@@ -56,8 +58,8 @@ type Agent struct {
 // dnsMoveWithin bounds the retries of the record's move after a promotion.
 const dnsMoveWithin = 2 * time.Minute
 
-func newAgent(cfg Config, cli *clientv3.Client) *Agent {
-	a := &Agent{cfg: cfg, cli: cli, st: State{Name: cfg.Name}}
+func newAgent(cfg Config, cli *clientv3.Client, members []*clientv3.Client) *Agent {
+	a := &Agent{cfg: cfg, cli: cli, members: members, st: State{Name: cfg.Name}}
 	if cfg.DNSRecord != nil {
 		a.dns = newRecordMover(*cfg.DNSRecord)
 	}
@@ -118,7 +120,7 @@ func (a *Agent) fenceLocked(reason string) {
 }
 
 func (a *Agent) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), a.cfg.renewInterval())
+	return leaderCtx(a.cfg.renewInterval())
 }
 
 func (a *Agent) step() {
@@ -198,9 +200,11 @@ func (a *Agent) lead(pg PgState) {
 	a.mu.Unlock()
 	if pg.Answered && err == nil {
 		b, _ := json.Marshal(LeaderStatus{Host: a.cfg.Name, Lsn: pg.Lsn, SyncNames: pg.SyncNames, Replicas: pg.Replicas, At: time.Now().UnixMilli()})
-		ctx, cancel := a.ctx()
-		_, _ = a.cli.Put(ctx, a.cfg.statusKey(), string(b), clientv3.WithLease(lease))
-		cancel()
+		// Through every member, as the renewals: the same value applied twice changes nothing.
+		_ = onEveryMember(a.members, a.cfg.renewInterval(), func(ctx context.Context, cli *clientv3.Client) error {
+			_, err := cli.Put(ctx, a.cfg.statusKey(), string(b), clientv3.WithLease(lease))
+			return err
+		})
 	}
 }
 
@@ -208,7 +212,7 @@ func (a *Agent) lead(pg PgState) {
 // fence deadline moves to the renewal's send time.
 func (a *Agent) renew(lease clientv3.LeaseID) (renewal, error) {
 	sent := mono()
-	r, err := renewOnce(a.cli, lease, a.cfg.leaderKey(), a.cfg.renewInterval())
+	r, err := renewOnce(a.members, lease, a.cfg.leaderKey(), a.cfg.renewInterval())
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err == nil && r.ours(a.cfg.Name, lease) && a.st.Holding && a.st.LeaseID == int64(lease) {
@@ -244,13 +248,21 @@ func (a *Agent) acquire() (bool, error) {
 	sent := mono()
 	ctx, cancel := a.ctx()
 	defer cancel()
-	g, err := a.cli.Grant(ctx, a.cfg.LeaseTTLSeconds)
+	var g *clientv3.LeaseGrantResponse
+	err := untilLeaderAnswers(ctx, func() (err error) {
+		g, err = a.cli.Grant(ctx, a.cfg.LeaseTTLSeconds)
+		return err
+	})
 	if err != nil {
 		return false, err
 	}
 	key := a.cfg.leaderKey()
-	t, err := a.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, a.cfg.Name, clientv3.WithLease(g.ID))).Commit()
+	var t *clientv3.TxnResponse
+	err = untilLeaderAnswers(ctx, func() (err error) {
+		t, err = a.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, a.cfg.Name, clientv3.WithLease(g.ID))).Commit()
+		return err
+	})
 	if err != nil || !t.Succeeded {
 		ctx2, cancel2 := a.ctx()
 		_, _ = a.cli.Revoke(ctx2, g.ID)
@@ -279,7 +291,7 @@ func (a *Agent) claim() {
 		_, _ = a.acquire()
 	case a.cfg.Name:
 		sent := mono()
-		r, err := renewOnce(a.cli, lease, a.cfg.leaderKey(), a.cfg.renewInterval())
+		r, err := renewOnce(a.members, lease, a.cfg.leaderKey(), a.cfg.renewInterval())
 		if err == nil && r.ours(a.cfg.Name, lease) {
 			a.mu.Lock()
 			a.st.Holding, a.st.LeaseID, a.st.LeaseTTL = true, int64(lease), r.TTL

@@ -33,20 +33,30 @@ func main() {
 		fmt.Println(`{"config":"ok"}`)
 		return
 	}
-	cli, err := newClient(cfg)
+	cli, err := newClient(cfg, cfg.Endpoints)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gpmirror-agent:", err)
 		os.Exit(1)
 	}
+	// One client per member besides: renewals go through every member at once (renewOnce).
+	members := make([]*clientv3.Client, 0, len(cfg.Endpoints))
+	for _, ep := range cfg.Endpoints {
+		m, err := newClient(cfg, []string{ep})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "gpmirror-agent:", err)
+			os.Exit(1)
+		}
+		members = append(members, m)
+	}
 	if *probe {
-		leaseProbe(cfg, cli)
+		leaseProbe(cfg, cli, members)
 		return
 	}
-	a := newAgent(cfg, cli)
+	a := newAgent(cfg, cli, members)
 	a.run()
 }
 
-func newClient(c Config) (*clientv3.Client, error) {
+func newClient(c Config, endpoints []string) (*clientv3.Client, error) {
 	ca, err := os.ReadFile(c.CACert)
 	if err != nil {
 		return nil, err
@@ -60,7 +70,7 @@ func newClient(c Config) (*clientv3.Client, error) {
 		return nil, err
 	}
 	return clientv3.New(clientv3.Config{
-		Endpoints:         c.Endpoints,
+		Endpoints:         endpoints,
 		DialTimeout:       time.Second,
 		DialKeepAliveTime: time.Second,
 		// A blip shorter than the retry window must not end the connections: TCP's own

@@ -15,7 +15,7 @@ import (
 // from the send of the last successful renewal to the answer of the next one exceeds two
 // intervals: what the watchdog compares with the retry window. bench/etcd-election.sh kills
 // etcd's leader member under load and reads these to size the window (-lease-probe).
-func leaseProbe(cfg Config, cli *clientv3.Client) {
+func leaseProbe(cfg Config, cli *clientv3.Client, members []*clientv3.Client) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	g, err := cli.Grant(ctx, cfg.LeaseTTLSeconds)
 	cancel()
@@ -31,7 +31,7 @@ func leaseProbe(cfg Config, cli *clientv3.Client) {
 	lastSent, worst := mono(), time.Duration(0)
 	for {
 		sent := mono()
-		r, err := renewOnce(cli, g.ID, cfg.Prefix+"/probe", cfg.renewInterval())
+		r, err := renewOnce(members, g.ID, cfg.Prefix+"/probe", cfg.renewInterval())
 		switch {
 		case err == nil && r.TTL > 0 && r.Confirmed:
 			gap := mono() - lastSent

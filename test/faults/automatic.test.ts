@@ -1,9 +1,9 @@
-import { Writer } from "../../components/operator/drill/writer";
 import { operatorCli } from "../support/operator";
 import { automaticKillDrill } from "./automaticDrill";
 import { AutomaticReport } from "../../components/operator/automatic";
 import { StatusReport } from "../../components/operator/status";
 import { AutomaticPair, killRound, writerFor } from "./automaticPair";
+import { etcdMemberRound, unchangedThrough } from "./automaticRounds";
 import { faultRounds, Role, sleep, waitFor } from "./pair";
 import { activationSettings } from "../../bench/settings";
 
@@ -100,8 +100,8 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
     // longer reach; the master must renew through the witness's member.
     const holder = pair.holder();
     if (!holder) throw new Error("nobody leads");
-    await pair.moveEtcdLeader(other(holder));
-    numbers["partition"] = await unchangedThrough("partition", async () => {
+    await pair.etcd.moveLeader(other(holder));
+    numbers["partition"] = await unchangedThrough(pair, "partition", async () => {
       pair.partition(true);
       await sleep(2 * ttlMs + 1000); // more than two lease TTLs
       pair.partition(false);
@@ -138,7 +138,7 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
   });
 
   it("one etcd member killed (etcd's leader, the worst case): nothing changes, writes go on, the status names it", async () => {
-    numbers["etcdMember"] = await inRounds("etcd-member", etcdMemberRound);
+    numbers["etcdMember"] = await inRounds("etcd-member", (run) => etcdMemberRound(pair, run));
   });
 
   it("kill -9 of the master's postmaster: the standby takes over alone, no acknowledged commit lost; pulumi up follows and re-protects", async () => {
@@ -186,81 +186,6 @@ async function inRounds(
   return results;
 }
 
-/**
- * A fault that must change nothing: writes go on (or resume) on the same master, none lost,
- * its agent never fences, the other never promotes, and the leader key stays where it was.
- */
-async function unchangedThrough(
-  label: string,
-  fault: (writer: Writer) => Promise<void>,
-): Promise<Record<string, number>> {
-  const old = pair.holder();
-  if (!old) throw new Error("nobody leads");
-  const { writer, endpoints } = await writerFor(pair, `${label}-${Date.now()}`);
-  writer.start();
-  await sleep(1000);
-  const t0 = Date.now();
-  const oldName = endpoints.find((e) => e.host.endsWith(old === "primary" ? ".11" : ".12"))?.name;
-  try {
-    await fault(writer);
-    const tAfter = writer.now();
-    await waitFor(
-      () => writer.acks.some((a) => a.at > tAfter + 500 && a.host === oldName),
-      30_000,
-      "a write accepted on the same master after the fault",
-    );
-  } catch (e) {
-    const events = { [old]: pair.events(old, t0), [other(old)]: pair.events(other(old), t0) };
-    throw new Error(`${(e as Error).message}; the agents' events: ${JSON.stringify(events)}`);
-  } finally {
-    await writer.stop();
-  }
-  const present = await writer.idsOn(endpoints.find((e) => e.name === oldName) ?? endpoints[0]);
-  const lost = writer.acks.filter((a) => !present.has(a.id)).length;
-  expect({ label, lost }).toEqual({ label, lost: 0 });
-  expect(writer.acks.filter((a) => a.host !== oldName)).toEqual([]);
-  expect(pair.holder()).toBe(old);
-  expect(pair.events(old, t0).filter((e) => e.event === "fenced")).toEqual([]);
-  expect(pair.events(other(old), t0).filter((e) => e.event === "promoted")).toEqual([]);
-  return { acked: writer.acks.length, lost };
-}
-
-async function etcdMemberRound(run: string): Promise<Record<string, number>> {
-  let status: AutomaticReport | undefined;
-  const member = pair.etcdLeader();
-  const octet = { primary: 11, standby: 12, witness: 13 }[member];
-  const r = await unchangedThrough(run, async (writer) => {
-    pair.killEtcdMember(member, true);
-    try {
-      await sleep(7000);
-      const tLate = writer.now();
-      await waitFor(
-        () => writer.acks.some((a) => a.at > tLate),
-        10_000,
-        "a write while the member is down",
-      );
-      status = (pair.status().report as StatusReport & { automatic: AutomaticReport }).automatic;
-    } finally {
-      pair.killEtcdMember(member, false);
-    }
-  });
-  expect(status?.members.filter((m) => !m.healthy).map((m) => m.endpoint)).toEqual([
-    expect.stringMatching(new RegExp(`\\.${octet}:2379$`)),
-  ]);
-  expect(status?.leader).toBe(status?.agents.find((a) => a.holding)?.host);
-  // The member rejoins before the next round kills etcd's leader again.
-  await waitFor(
-    () => {
-      const auto = (pair.status().report as StatusReport & { automatic?: AutomaticReport })
-        .automatic;
-      return auto?.members.length === 3 && auto.members.every((m) => m.healthy);
-    },
-    30_000,
-    "every etcd member healthy again",
-  );
-  return { ...r, killedMemberOctet: octet };
-}
-
 async function isolateRound(run: string): Promise<Record<string, number>> {
   const old = pair.holder();
   if (!old) throw new Error("nobody leads before the round");
@@ -269,7 +194,7 @@ async function isolateRound(run: string): Promise<Record<string, number>> {
   const prober = pair.startProber(old, oldNode?.port ?? 5432);
   // The worst case: the cut-off host's etcd member leads etcd, and answers its agent's
   // keepalives from its own lessor until it notices that it lost its quorum.
-  await pair.moveEtcdLeader(old);
+  await pair.etcd.moveLeader(old);
   writer.start();
   await sleep(2000);
   const tCut = pair.link(old, false);

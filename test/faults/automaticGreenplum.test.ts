@@ -4,9 +4,11 @@
 // the engine's activate step once the coordinator's lease is gone (segment fence where the old
 // coordinator is not proven stopped, then gpactivatestandby). Timings are printed, not
 // asserted; what is asserted is safety: no acknowledged commit lost, no write accepted by the
-// old coordinator once the new one took one, no failover from a blip; then the drill
-// (`npm run drill -- --automatic`) on the same cluster. One cluster for the file;
-// GPMIRROR_FAULT_ROUNDS repeats the kill -9 and isolation rounds.
+// old coordinator once the new one took one, no failover from a blip, from a cut between the
+// two master hosts, from the standby's loss or from etcd's leader member's; no promotion of a
+// standby that the coordinator committed without; then the drill (`npm run drill --
+// --automatic`) on the same cluster. One cluster for the file; GPMIRROR_FAULT_ROUNDS repeats
+// the etcd member, kill -9 and isolation rounds.
 import * as fs from "fs";
 import { AutomaticReport } from "../../components/operator/automatic";
 import { StatusReport } from "../../components/operator/status";
@@ -14,18 +16,35 @@ import { describeGreenplum, GreenplumStack } from "../support/greenplumStack";
 import { GreenplumRoles, Master, otherMaster } from "../support/greenplumRoles";
 import { automaticKillDrill } from "./automaticDrill";
 import { AgentFiles, startProber } from "./agentFiles";
+import { AutomaticCluster, etcdMemberRound, unchangedThrough } from "./automaticRounds";
+import { EtcdMembers } from "./etcdMembers";
 import { faultRounds, sleep, waitFor } from "./pair";
 
 jest.setTimeout(30 * 60 * 1000);
 
 describeGreenplum("automatic failover on a real Greenplum cluster", () => {
-  const gp = new GreenplumStack("gpautof", "10.210.1", { "activation.automatic": "true" });
+  // wal_sender_timeout as short as the config allows with the default timings (more than the
+  // retry window and the fence), so that a cut stream drops within the test's time.
+  const gp = new GreenplumStack("gpautof", "10.210.1", {
+    "activation.automatic": "true",
+    "greenplum.walSenderTimeoutSeconds": "10",
+  });
   const pair = new GreenplumRoles(gp);
   /** A host's home on this machine (bound at /home/gpadmin in its own mount namespace). */
   const home = (h: Master | "witness") => `${gp.stateDir}/hosts/${h}/home`;
   /** The coordinator directory of a host as this machine sees it (the stack's path per role). */
   const coordinatorDir = (h: Master | "witness") => `${home(h)}/data/${gp.name}/${h}/coordinator`;
   const agents = new AgentFiles((h) => `${coordinatorDir(h)}/auto`);
+  const cluster: AutomaticCluster = {
+    agents,
+    etcd: new EtcdMembers(
+      gp.subnet,
+      `${gp.stateDir}/etcd-tls`,
+      (h) => `${coordinatorDir(h)}/auto/etcd`,
+    ),
+    writer: (run) => pair.writer(run),
+    status: () => gp.status(),
+  };
   const numbers: Record<string, unknown> = {};
 
   beforeAll(async () => {
@@ -92,6 +111,89 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
     expect(agents.holder()).toBe(old);
     expect(agents.events(old, t0).filter((e) => e.event === "fenced")).toEqual([]);
     expect(agents.events(otherMaster(old), t0).filter((e) => e.event === "acquired")).toEqual([]);
+  });
+
+  /** The gp_walreceiver entry of the leader's last status as the standby's agent saw it. */
+  const syncSeenBy = (h: Master) => {
+    const last = agents.state(h)["lastLeaderStatus"] as { replicas?: string } | undefined;
+    return (last?.replicas ?? "").split(",").includes("gp_walreceiver:sync");
+  };
+
+  it("the coordinator cut off from the standby only (both reach the witness): no fence, no failover, commits go on without the standby once the stream drops; the coordinator killed then, the standby's agent refuses to promote; restarted, it leads with every commit and the standby streams again", async () => {
+    const old = agents.holder();
+    if (!old) throw new Error("nobody leads");
+    const standby = otherMaster(old);
+    expect(syncSeenBy(standby)).toBe(true);
+    // The worst case for the coordinator: etcd's leader on the standby's host, which the
+    // coordinator's own member then cannot reach; its agent must renew through the witness.
+    await cluster.etcd.moveLeader(standby);
+    const tCut = Date.now();
+    try {
+      numbers["partition"] = await unchangedThrough(cluster, "gp-partition", async () => {
+        pair.network("partition", old);
+        // Commits wait for the standby until wal_sender_timeout ends the stream; the leader's
+        // status then shows no synchronous standby, and the standby's agent (through the
+        // witness) sees that.
+        await waitFor(() => !syncSeenBy(standby), 40_000, "the standby's agent to see no sync");
+        numbers["partitionStreamDroppedMs"] = Date.now() - tCut;
+      });
+      // A commit the standby cannot have, then the coordinator's loss.
+      pair.sql(
+        "CREATE TABLE IF NOT EXISTS cut_off (id int) DISTRIBUTED BY (id); INSERT INTO cut_off SELECT generate_series(1, 100)",
+      );
+      const tKill = Date.now();
+      pair.kill(old);
+      await waitFor(
+        () => agents.events(standby, tKill).some((e) => e.event === "refused"),
+        30_000,
+        "the standby's agent to refuse",
+      );
+      await sleep(2000);
+      expect(agents.events(standby, tKill).filter((e) => e.event === "refused")).toEqual([
+        expect.objectContaining({
+          reason: expect.stringMatching(
+            /did not show this standby streaming synchronously .*acknowledged commits may be missing here/,
+          ),
+        }),
+      ]);
+      expect(
+        agents.events(standby, tKill).filter((e) => ["acquired", "promoted"].includes(e.event)),
+      ).toEqual([]);
+      expect(agents.events(old, tKill).map((e) => e.event)).toContain("released");
+      expect(agents.holder()).toBeUndefined();
+    } finally {
+      pair.network("join", old);
+    }
+    pair.start(old);
+    await waitFor(
+      () => agents.holder() === old,
+      60_000,
+      "the restarted coordinator's agent to lead",
+    );
+    expect(pair.sql("SELECT count(*) FROM cut_off")).toBe("100");
+    await pair.caughtUp();
+    await waitFor(() => syncSeenBy(standby), 10_000, "the standby's agent to see it sync again");
+    expect(pair.status()).toMatchObject({ code: 0, report: { protected: true } });
+  });
+
+  it("the standby coordinator killed: the coordinator keeps its lease, writes go on, nothing fails over; restarted, it streams again", async () => {
+    const old = agents.holder();
+    if (!old) throw new Error("nobody leads");
+    const standby = otherMaster(old);
+    numbers["standbyKilled"] = await unchangedThrough(cluster, "gp-standby-killed", async () => {
+      pair.kill(standby);
+      await sleep(9000); // more than a lease TTL (8 s)
+      expect(agents.state(standby)["role"]).toBe("down");
+    });
+    pair.start(standby);
+    await pair.caughtUp();
+    await waitFor(() => agents.state(standby)["role"] === "standby", 10_000, "its agent to follow");
+    expect(agents.holder()).toBe(old);
+    expect(pair.status()).toMatchObject({ code: 0, report: { protected: true } });
+  });
+
+  it("one etcd member killed (etcd's leader, the worst case): nothing changes, writes go on, the status names it", async () => {
+    await inRounds("etcdMember", () => etcdMemberRound(cluster, `gp-etcd-${Date.now()}`));
   });
 
   /** GPMIRROR_FAULT_ROUNDS rounds, one after the other; each round's numbers under `kind`. */

@@ -5,7 +5,8 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { AgentEvent, AgentFiles, Prober, startProber } from "./agentFiles";
-import { etcdctlFlags } from "../../components/automaticLeader";
+import { AutomaticCluster } from "./automaticRounds";
+import { EtcdMembers } from "./etcdMembers";
 import { ROOT } from "../support/engine";
 import { Writer } from "../../components/operator/drill/writer";
 import { OperatorAccess } from "../../components/operator/access";
@@ -13,8 +14,13 @@ import { Pair, Role, sleep, waitFor } from "./pair";
 
 export type { AgentEvent } from "./agentFiles";
 
-export class AutomaticPair extends Pair {
+export class AutomaticPair extends Pair implements AutomaticCluster {
   readonly agents = new AgentFiles((h) => `${this.home(h)}/auto`);
+  readonly etcd = new EtcdMembers(
+    this.config["local.subnet"],
+    `${this.stateDir}/etcd-tls`,
+    (h) => `${this.home(h)}/auto/etcd`,
+  );
 
   home(built: Role | "witness"): string {
     return `${this.stateDir}/hosts/${built}`;
@@ -57,79 +63,8 @@ export class AutomaticPair extends Pair {
     return Date.now();
   }
 
-  /** Stops or continues a host's etcd member (its supervisor and etcd). */
-  etcdMember(built: Role | "witness", signal: "STOP" | "CONT"): void {
-    const dir = `${this.home(built)}/auto/etcd`;
-    const sup = fs.readFileSync(`${dir}/etcd.pid`, "utf8").trim();
-    execFileSync("pkill", [`-${signal}`, "-P", sup]);
-    execFileSync("kill", [`-${signal}`, sup]);
-  }
-
-  /** The host whose etcd member is etcd's leader now (asked with the witness's certificate). */
-  etcdLeader(): Role | "witness" {
-    for (const h of ["primary", "standby", "witness"] as const) {
-      const status = this.etcdStatus(h);
-      if (status && status.member === status.leader) return h;
-    }
-    throw new Error("no etcd member says it leads");
-  }
-
-  /** Makes a host's etcd member etcd's leader (etcdctl move-leader), and waits until it is. */
-  async moveEtcdLeader(to: Role | "witness"): Promise<void> {
-    const member = this.etcdStatus(to)?.member;
-    if (!member) throw new Error(`the etcd member on ${to} does not answer`);
-    if (this.etcdLeader() !== to) {
-      this.etcdctl(
-        [11, 12, 13].map((o) => this.etcdEndpoint(o)),
-        ["move-leader", BigInt(member).toString(16)],
-      );
-    }
-    const deadline = Date.now() + 10_000;
-    while (this.etcdLeader() !== to) {
-      if (Date.now() > deadline) throw new Error(`etcd's leader did not move to ${to}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  /** A member's id and the id of the leader it follows (64-bit ids: kept as text). */
-  private etcdStatus(h: Role | "witness"): { member: string; leader: string } | undefined {
-    const octet = { primary: 11, standby: 12, witness: 13 }[h];
-    let out: string;
-    try {
-      out = this.etcdctl([this.etcdEndpoint(octet)], ["-w", "fields", "endpoint", "status"]);
-    } catch {
-      return undefined;
-    }
-    const field = (name: string) => new RegExp(`^"${name}" : (\\d+)$`, "m").exec(out)?.[1];
-    const member = field("MemberID");
-    const leader = field("Leader");
-    return member && leader ? { member, leader } : undefined;
-  }
-
-  private etcdEndpoint(octet: number): string {
-    return `https://${this.config["local.subnet"]}.${octet}:2379`;
-  }
-
-  private etcdctl(endpoints: string[], args: string[]): string {
-    const flags = etcdctlFlags(`${this.stateDir}/etcd-tls`, endpoints);
-    return execFileSync("etcdctl", [...flags, ...args], {
-      encoding: "utf8",
-      env: { ...process.env, ETCDCTL_API: "3" },
-    });
-  }
-
-  /**
-   * Kills a host's etcd member (kill -9) and keeps it down (its supervisor stopped), or lets
-   * the supervisor start it again.
-   */
-  killEtcdMember(built: Role | "witness", down: boolean): void {
-    const sup = fs.readFileSync(`${this.home(built)}/auto/etcd/etcd.pid`, "utf8").trim();
-    if (down) {
-      execFileSync("kill", ["-STOP", sup]);
-      execFileSync("pkill", ["-KILL", "-P", sup]);
-    } else {
-      execFileSync("kill", ["-CONT", sup]);
-    }
+  writer(run: string) {
+    return writerFor(this, run);
   }
 
   /** A prober writing on a host's server through its unix socket (startProber). */

@@ -134,6 +134,19 @@ export class GreenplumRoles {
     this.gp.shell(h, `kill -9 "$(head -n 1 ${shellQuote(this.dataDir(h))}/postmaster.pid)"`);
   }
 
+  /**
+   * Starts the coordinator (or the standby) of a master host again, as gpstart and the
+   * activate step do (pg_ctl start with gp_role=dispatch), without waiting: a standby never
+   * accepts connections, and a killed coordinator recovers first.
+   */
+  start(h: Master): void {
+    const dir = shellQuote(this.dataDir(h));
+    this.gp.shell(
+      h,
+      `pg_ctl start -W -D ${dir} -l ${dir}/log/startup.log -o " -c gp_role=dispatch" >/dev/null`,
+    );
+  }
+
   /** Data directories beside the coordinator's on a host whose name contains `marker`. */
   beside(h: Master, dir: string, marker: string): string[] {
     return this.gp
