@@ -48,11 +48,10 @@ type Agent struct {
 	cfg Config
 	cli *clientv3.Client
 	// one client per member: renewals and the status go through all at once (renewOnce)
-	members  []*clientv3.Client
-	mu       sync.Mutex
-	st       State
-	downRuns int
-	dns      *recordMover // platform aws: the record clients use
+	members []*clientv3.Client
+	mu      sync.Mutex
+	st      State
+	dns     *recordMover // platform aws: the record clients use
 }
 
 // dnsMoveWithin bounds the retries of the record's move after a promotion.
@@ -83,12 +82,18 @@ func newAgent(cfg Config, cli *clientv3.Client, members []*clientv3.Client) *Age
 func (a *Agent) run() {
 	event("started", map[string]any{"name": a.cfg.Name, "holding": a.st.Holding})
 	go a.watchdog()
+	wake := make(chan struct{}, 1)
+	go a.watchPostmaster(wake)
+	go watchDeletes(a.cli, a.cfg.leaderKey(), wake)
 	tick := time.NewTicker(a.cfg.renewInterval())
 	defer tick.Stop()
 	for {
 		a.step()
 		a.save()
-		<-tick.C
+		select {
+		case <-tick.C:
+		case <-wake:
+		}
 	}
 }
 
@@ -174,13 +179,8 @@ func (a *Agent) lead(pg PgState) {
 		a.mu.Unlock()
 		return
 	}
-	if !pg.Running {
-		a.downRuns++
-	} else {
-		a.downRuns = 0
-	}
 	release := ""
-	if a.downRuns >= 2 {
+	if !pg.Running && a.cfg.postmasterGone() {
 		// Killed or crashed: make sure nothing of it runs, then let the standby take over now
 		// rather than after the TTL.
 		a.fenceLocked("the server stopped")
@@ -326,6 +326,10 @@ func (a *Agent) follow(pg PgState) {
 	last := a.st.LastStatus
 	a.mu.Unlock()
 	if holder != "" {
+		// A leader again: a later refusal is news, and is logged.
+		a.mu.Lock()
+		a.st.Refused = ""
+		a.mu.Unlock()
 		return
 	}
 	if reason := a.mayPromote(pg, last); reason != "" {

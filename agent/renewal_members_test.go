@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -15,20 +16,7 @@ import (
 // A renewal goes through every member at once: two members that hold every request (a host cut
 // off, a member without a leader) do not keep a third, healthy one from confirming it in time.
 func TestRenewalIsConfirmedThroughTheOneMemberThatAnswers(t *testing.T) {
-	etcd, err := exec.LookPath("etcd")
-	if err != nil {
-		t.Skip("etcd is not installed (Debian: etcd-server)")
-	}
-	dir := t.TempDir()
-	cmd := exec.Command(etcd, "--name", "m", "--data-dir", filepath.Join(dir, "data"),
-		"--listen-client-urls", "http://127.0.0.1:23791", "--advertise-client-urls", "http://127.0.0.1:23791",
-		"--listen-peer-urls", "http://127.0.0.1:23801", "--initial-advertise-peer-urls", "http://127.0.0.1:23801",
-		"--initial-cluster", "m=http://127.0.0.1:23801", "--log-level", "error", "--logger", "zap")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() }()
+	startEtcd(t, 23791, 23801)
 	// Two "members" that accept connections and never answer.
 	var members []*clientv3.Client
 	for i := 0; i < 2; i++ {
@@ -65,7 +53,7 @@ func TestRenewalIsConfirmedThroughTheOneMemberThatAnswers(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	ctx, cancel := leaderCtx(2 * time.Second)
-	_, err = healthy.Put(ctx, "k", "me", clientv3.WithLease(lease))
+	_, err := healthy.Put(ctx, "k", "me", clientv3.WithLease(lease))
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +77,25 @@ func TestRenewalIsConfirmedThroughTheOneMemberThatAnswers(t *testing.T) {
 	if took := time.Since(start); took > time.Second {
 		t.Fatalf("a renewal through silent members took %v", took)
 	}
+}
+
+// startEtcd runs a one-member etcd on loopback for the test, or skips it when etcd is missing.
+func startEtcd(t *testing.T, clientPort, peerPort int) {
+	etcd, err := exec.LookPath("etcd")
+	if err != nil {
+		t.Skip("etcd is not installed (Debian: etcd-server)")
+	}
+	clientURL := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
+	cmd := exec.Command(etcd, "--name", "m", "--data-dir", filepath.Join(t.TempDir(), "data"),
+		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
+		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+		"--initial-cluster", "m="+peerURL, "--log-level", "error", "--logger", "zap")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
 }
 
 func client(t *testing.T, addr string) *clientv3.Client {

@@ -174,19 +174,38 @@ pid_runs() {
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$word"
 }
 
-# kill_wait PID...: TERM, wait up to 10 s, then KILL.
-kill_wait() {
-  local pids=("$@") p i alive
-  ((${#pids[@]})) || return 0
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
+# pid_alive PID: the process runs. A zombie (ended, not yet reaped) does not: some inits reap
+# only every second or two, and a postmaster killed just before a destroy is one meanwhile.
+pid_alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [[ -n "$stat" && "${stat:0:1}" != Z && "${stat:0:1}" != X ]]
+}
+
+# all_gone TENTHS PID...: wait up to TENTHS tenths of a second for every PID to end.
+all_gone() {
+  local tenths="$1" p i alive
+  shift
+  for ((i = 0; i < tenths; i++)); do
     alive=0
-    for p in "${pids[@]}"; do [[ -d "/proc/$p" ]] && alive=1; done
+    for p in "$@"; do pid_alive "$p" && alive=1; done
     ((alive)) || return 0
     sleep 0.1
   done
+  return 1
+}
+
+# kill_wait PID...: TERM, wait up to 10 s, then KILL and wait up to 10 s more (a process
+# blocked in an fsync, a standby's checkpointer say, ends only once the write returns, and
+# until then it holds its postmaster's shared memory).
+kill_wait() {
+  local pids=("$@")
+  ((${#pids[@]})) || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  all_gone 100 "${pids[@]}" && return 0
   kill -KILL "${pids[@]}" 2>/dev/null || true
-  sleep 0.2
+  all_gone 100 "${pids[@]}" || log "process(es) $* still ending after SIGKILL"
 }
 
 KNOWN_HOSTS="$STATE_DIR/known_hosts"
@@ -215,20 +234,20 @@ stop_postgres_under() {
   while IFS= read -r pidfile; do
     datadir="$(dirname "$pidfile")"
     pid="$(head -n 1 "$pidfile" 2>/dev/null || true)"
-    [[ "$pid" =~ ^[0-9]+$ && -d "/proc/$pid" ]] || continue
+    [[ "$pid" =~ ^[0-9]+$ ]] && pid_alive "$pid" || continue
     # Only a postmaster whose data dir is this one (its command line or cwd says so).
     if ! pid_runs "$pid" "$datadir" && [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" != "$datadir" ]]; then
       continue
     fi
     log "stopping PostgreSQL $pid on $datadir (fast) ..."
     kill -INT "$pid" 2>/dev/null || true # what pg_ctl stop -m fast sends
-    for ((i = 0; i < 300 && ${#pid} > 0; i++)); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
-    if [[ -d "/proc/$pid" ]]; then
+    for ((i = 0; i < 300; i++)); do pid_alive "$pid" || break; sleep 0.1; done
+    if pid_alive "$pid"; then
       log "PostgreSQL $pid still running; immediate shutdown"
       kill -QUIT "$pid" 2>/dev/null || true # pg_ctl stop -m immediate
-      for ((i = 0; i < 100; i++)); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
+      for ((i = 0; i < 100; i++)); do pid_alive "$pid" || break; sleep 0.1; done
     fi
-    if [[ -d "/proc/$pid" ]]; then
+    if pid_alive "$pid"; then
       log "PostgreSQL $pid still running; killing it and its children"
       pkill -KILL -P "$pid" 2>/dev/null || true
       kill -KILL "$pid" 2>/dev/null || true
@@ -243,7 +262,7 @@ stop_postmasters_in_ns() {
   local ns="$1" pid ppid i alive
   local -a masters=()
   while IFS= read -r pid; do
-    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == postgres ]] || continue
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == postgres ]] && pid_alive "$pid" || continue
     ppid="$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)"
     [[ "$(cat "/proc/$ppid/comm" 2>/dev/null)" != postgres ]] || continue
     masters+=("$pid")
@@ -253,7 +272,7 @@ stop_postmasters_in_ns() {
   kill -INT "${masters[@]}" 2>/dev/null || true
   for ((i = 0; i < 300; i++)); do
     alive=0
-    for pid in "${masters[@]}"; do [[ -d "/proc/$pid" ]] && alive=1; done
+    for pid in "${masters[@]}"; do pid_alive "$pid" && alive=1; done
     ((alive)) || return 0
     sleep 0.1
   done
@@ -263,8 +282,9 @@ stop_postmasters_in_ns() {
 }
 
 # The System V shared memory of postmasters under DIR that are gone without a clean shutdown
-# (kill -9 in a drill or fault test): a postmaster.pid names its segment (line 7: key and
-# id); one no process is attached to any more is removed, as PostgreSQL's next start would.
+# (kill -9 in a drill or fault test): a postmaster.pid names its segment (line 7: key and id).
+# Run once the host's processes are ended: the segment is removed, as PostgreSQL's next start
+# would; should a process still be attached, the kernel frees it when that one detaches.
 remove_orphan_shm_under() {
   local dir="$1" pidfile pid key id line
   [[ -d "$dir" ]] || return 0
@@ -273,12 +293,12 @@ remove_orphan_shm_under() {
     pid="$(sed -n 1p "$pidfile" 2>/dev/null)"
     read -r key id < <(sed -n 7p "$pidfile" 2>/dev/null) || true
     [[ "$key" =~ ^[0-9]+$ && "$id" =~ ^[0-9]+$ ]] || continue
-    [[ ! "$pid" =~ ^[0-9]+$ || ! -d "/proc/$pid" ]] || continue
+    [[ "$pid" =~ ^[0-9]+$ ]] && pid_alive "$pid" && continue
     # ipcs -m: key shmid owner perms bytes nattch
     line="$(ipcs -m | awk -v id="$id" '$2 == id')"
     [[ -n "$line" ]] || continue
-    [[ "$(awk '{print $1}' <<<"$line")" == "$(printf '0x%08x' "$key")" && "$(awk '{print $6}' <<<"$line")" == 0 ]] || continue
-    log "removing shared memory $id left by postmaster $pid ($(dirname "$pidfile"))"
+    [[ "$(awk '{print $1}' <<<"$line")" == "$(printf '0x%08x' "$key")" ]] || continue
+    log "removing shared memory $id left by postmaster $pid ($(dirname "$pidfile")), $(awk '{print $6}' <<<"$line") attached"
     ipcrm -m "$id" 2>/dev/null || true
   done < <(find "$dir" -maxdepth 7 -name postmaster.pid -type f 2>/dev/null)
 }

@@ -16,6 +16,17 @@ import { operatorCli } from "./operator";
 /** The hosts of a local Greenplum stack, by the role each was built with. */
 export type GreenplumHost = "primary" | "standby" | "seg1";
 
+/** PID runs: a zombie (ended, holding nothing until its parent reaps it; this machine's init
+ * reaps about once a second) does not. */
+function runs(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+  } catch {
+    return false;
+  }
+}
+
 const OCTET: Record<GreenplumHost, number> = { primary: 11, standby: 12, seg1: 21 };
 const GPHOME = "/usr/local/greenplum-db";
 
@@ -271,7 +282,7 @@ if pg_ctl status -D "$d" >/dev/null 2>&1; then echo running=yes; else echo runni
     for (const line of mounts.split("\n"))
       if (line.includes(this.stateDir) || line.includes(`gpm-${this.name}-`))
         left.push(`mount ${line}`);
-    for (const pid of pidsBefore) if (fs.existsSync(`/proc/${pid}`)) left.push(`process ${pid}`);
+    for (const pid of pidsBefore) if (runs(pid)) left.push(`process ${pid}`);
     // System V shared memory a postmaster made, which only a clean shutdown removes.
     const shm = execFileSync("ipcs", ["-m", "-p"], { encoding: "utf8" });
     for (const line of shm.split("\n")) {
