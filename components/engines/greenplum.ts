@@ -196,8 +196,9 @@ export class GreenplumEngine implements Engine {
       ...this.activateEnv(target, old),
       GPM_FORCE: "true",
       GPM_OLD_FENCED_BY: "lease",
-      // The takeover waits on this when the old host is cut off (the default is 10 s).
-      GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS: "2",
+      // The takeover waits on this when the old host is cut off (the default is 10 s). A SYN
+      // lost on the way only skips the probe: the lease is the proof, the segments are fenced.
+      GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS: "1",
     });
     return {
       config: {

@@ -556,7 +556,7 @@ describe("the Greenplum failover agent (automatic failover)", () => {
     for (const line of [
       "export GPM_FORCE='true'",
       "export GPM_OLD_FENCED_BY='lease'",
-      "export GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS='2'",
+      "export GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS='1'",
       "export GPM_OLD_PRIMARY_ADDRESS='10.0.1.10'",
       "export GPM_DATA_DIR='/data/coordinator/gpseg-1'",
     ]) {

@@ -628,7 +628,7 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
   it("unreachable and promoted by the failover agent (GPM_OLD_FENCED_BY=lease): the expired lease is its proof, and the segments are fenced first", () => {
     const { sb, r } = unreachableForced({
       GPM_OLD_FENCED_BY: "lease",
-      GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS: "2",
+      GPM_OLD_SSH_CONNECT_TIMEOUT_SECONDS: "1",
     });
     expect(r.status).toBe(0);
     const out = lastJson(r.stdout);
@@ -824,18 +824,36 @@ describe("prepare and trust steps", () => {
     expect(fs.readFileSync(path.join(ssh, "known_hosts"), "utf8")).toContain(
       "10.0.1.10,mdw ecdsa-sha2-nistp256 AAAAhostpeer2",
     );
-    // As the real ssh reads it: 10 s toward the other host, 2 s only where the activate step
-    // found it silent and fenced (GPMIRROR_PEER_FENCED); this host's own names keep 10 s.
-    const connectTimeout = (host: string, fenced: boolean) =>
-      /^connecttimeout (\d+)$/m.exec(
-        execFileSync("ssh", ["-F", path.join(ssh, "config"), "-G", host], {
-          encoding: "utf8",
-          env: { PATH: "/usr/bin:/bin", ...(fenced ? { GPMIRROR_PEER_FENCED: "1" } : {}) },
-        }),
-      )?.[1];
-    expect(["10.0.1.10", "mdw"].map((h) => connectTimeout(h, false))).toEqual(["10", "10"]);
-    expect(["10.0.1.10", "mdw"].map((h) => connectTimeout(h, true))).toEqual(["2", "2"]);
-    expect(["localhost", "10.0.1.20"].map((h) => connectTimeout(h, true))).toEqual(["10", "10"]);
+    // As the real ssh reads it: 10 s toward the other host; no connection at all where the
+    // activate step found it silent and fenced (GPMIRROR_PEER_FENCED); this host's own names
+    // keep 10 s either way.
+    const fencedEnv = (fenced: boolean) => ({
+      PATH: "/usr/bin:/bin",
+      ...(fenced ? { GPMIRROR_PEER_FENCED: "1" } : {}),
+    });
+    const resolved = (host: string, fenced: boolean) => {
+      const conf = execFileSync("ssh", ["-F", path.join(ssh, "config"), "-G", host], {
+        encoding: "utf8",
+        env: fencedEnv(fenced),
+      });
+      return `${/^connecttimeout (\d+)$/m.exec(conf)?.[1]} ${/^proxycommand (.*)$/m.exec(conf)?.[1] ?? "direct"}`;
+    };
+    expect(["10.0.1.10", "mdw"].map((h) => resolved(h, false))).toEqual(["10 direct", "10 direct"]);
+    expect(["10.0.1.10", "mdw"].map((h) => resolved(h, true))).toEqual(["10 false", "10 false"]);
+    expect(["localhost", "10.0.1.20"].map((h) => resolved(h, true))).toEqual([
+      "10 direct",
+      "10 direct",
+    ]);
+    // gpactivatestandby's own ssh toward a fenced old host fails at once, as a silent host's
+    // would after its timeout (it sends nothing anywhere).
+    const started = Date.now();
+    const toFenced = spawnSync(
+      "ssh",
+      ["-F", path.join(ssh, "config"), "-o", "BatchMode=yes", "mdw", "true"],
+      { encoding: "utf8", env: fencedEnv(true), timeout: 10_000 },
+    );
+    expect(toFenced.status).toBe(255);
+    expect(Date.now() - started).toBeLessThan(1000);
     const second = sb.run("trust", trustEnv);
     expect(lastJson(second.stdout)).toMatchObject({
       authorizedKeysChanged: false,
