@@ -196,9 +196,8 @@ all_gone() {
   return 1
 }
 
-# kill_wait PID...: TERM, wait up to 10 s, then KILL and wait up to 10 s more (a process
-# blocked in an fsync, a standby's checkpointer say, ends only once the write returns, and
-# until then it holds its postmaster's shared memory).
+# kill_wait PID...: TERM, wait up to 10 s, then KILL and wait up to 10 s more (a process in an
+# uninterruptible wait ends only once the call returns, and holds its shared memory till then).
 kill_wait() {
   local pids=("$@")
   ((${#pids[@]})) || return 0
