@@ -641,8 +641,8 @@ describe("activate step (Greenplum 7, on the standby host)", () => {
     expect(r.stderr).toMatch(/lost the leader key's lease/);
     // The takeover waits on ssh's connect timeout toward the cut-off host: the agent's, first.
     const toOld = sb.calls("ssh").find((c) => c.args.includes("127.0.0.9"));
-    expect(toOld?.args.slice(0, 2)).toEqual(["-o", "ConnectTimeout=2"]);
-    // Then gpactivatestandby's own ssh to it (its lock check): 2 s, not 10 (trust.sh's config).
+    expect(toOld?.args.slice(0, 2)).toEqual(["-o", "ConnectTimeout=1"]);
+    // Then gpactivatestandby's own ssh to it (its lock check) fails at once (trust.sh's config).
     expect(peerFenced(sb)).toBe("1");
     expect(r.stderr).not.toMatch(/NOT FENCED: the old coordinator's host/);
   });

@@ -544,7 +544,7 @@ if ! gpm_postmaster_running "$DATA_DIR"; then
   fi
 fi
 # The old host already found silent and fenced: its check of the old master's lock file
-# (over ssh, failure ignored) waits 2 s, not 10 (the trust step's ssh config).
+# (over ssh, failure ignored) fails at once instead of waiting 10 s (the trust step's ssh config).
 peer_fenced=()
 if [[ "$proof" =~ ^(fenced-by-(command|lease|platform)|unreachable-forced)$ ]]; then
   peer_fenced=(env GPMIRROR_PEER_FENCED=1)
