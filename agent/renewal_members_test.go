@@ -16,7 +16,7 @@ import (
 // A renewal goes through every member at once: two members that hold every request (a host cut
 // off, a member without a leader) do not keep a third, healthy one from confirming it in time.
 func TestRenewalIsConfirmedThroughTheOneMemberThatAnswers(t *testing.T) {
-	startEtcd(t, 23791, 23801)
+	healthy := startEtcd(t, 23791, 23801)
 	// Two "members" that accept connections and never answer.
 	var members []*clientv3.Client
 	for i := 0; i < 2; i++ {
@@ -36,24 +36,16 @@ func TestRenewalIsConfirmedThroughTheOneMemberThatAnswers(t *testing.T) {
 		}()
 		members = append(members, client(t, l.Addr().String()))
 	}
-	healthy := client(t, "127.0.0.1:23791")
 	members = append(members, healthy)
-	var lease clientv3.LeaseID
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		ctx, cancel := leaderCtx(time.Second)
-		g, err := healthy.Grant(ctx, 8)
-		cancel()
-		if err == nil {
-			lease = g.ID
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("etcd did not start: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 	ctx, cancel := leaderCtx(2 * time.Second)
-	_, err := healthy.Put(ctx, "k", "me", clientv3.WithLease(lease))
+	g, err := healthy.Grant(ctx, 8)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease := g.ID
+	ctx, cancel = leaderCtx(2 * time.Second)
+	_, err = healthy.Put(ctx, "k", "me", clientv3.WithLease(lease))
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -79,8 +71,9 @@ func TestRenewalIsConfirmedThroughTheOneMemberThatAnswers(t *testing.T) {
 	}
 }
 
-// startEtcd runs a one-member etcd on loopback for the test, or skips it when etcd is missing.
-func startEtcd(t *testing.T, clientPort, peerPort int) {
+// startEtcd runs a one-member etcd on loopback for the test (or skips it when etcd is missing)
+// and returns a client once etcd has a leader and answers.
+func startEtcd(t *testing.T, clientPort, peerPort int) *clientv3.Client {
 	etcd, err := exec.LookPath("etcd")
 	if err != nil {
 		t.Skip("etcd is not installed (Debian: etcd-server)")
@@ -96,6 +89,19 @@ func startEtcd(t *testing.T, clientPort, peerPort int) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	cli := client(t, fmt.Sprintf("127.0.0.1:%d", clientPort))
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		ctx, cancel := leaderCtx(time.Second)
+		_, err := cli.Get(ctx, "ready")
+		cancel()
+		if err == nil {
+			return cli
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("etcd did not start: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func client(t *testing.T, addr string) *clientv3.Client {

@@ -177,10 +177,7 @@ pid_runs() {
 # pid_alive PID: the process runs. A zombie (ended, not yet reaped) does not: some inits reap
 # only every second or two, and a postmaster killed just before a destroy is one meanwhile.
 pid_alive() {
-  local stat
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"
-  [[ -n "$stat" && "${stat:0:1}" != Z && "${stat:0:1}" != X ]]
+  [[ -d "/proc/$1" ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
 }
 
 # all_gone TENTHS PID...: wait up to TENTHS tenths of a second for every PID to end.
