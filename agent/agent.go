@@ -99,7 +99,7 @@ func (a *Agent) run() {
 
 // watchdog: the rule that makes two masters impossible. The lease cannot expire before
 // lastRenew(send) + TTL, lastRenew being the last renewal etcd's leader confirmed (renewOnce);
-// the server is fenced once lastRenew + retryWindow has passed, which the config check keeps
+// the server is fenced once lastRenew + fenceAfter has passed, which the config check keeps
 // more than fence time + clock margin before that.
 func (a *Agent) watchdog() {
 	for {
@@ -107,7 +107,7 @@ func (a *Agent) watchdog() {
 		a.mu.Lock()
 		if a.st.Holding {
 			since := mono() - time.Duration(a.st.LastRenewMono)
-			if since >= a.cfg.retryWindow() {
+			if since >= a.cfg.fenceAfter() {
 				a.fenceLocked("no lease renewal for " + since.Round(time.Millisecond).String())
 				a.st.Holding = false
 			}

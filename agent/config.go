@@ -19,7 +19,7 @@ type Config struct {
 	Key             string   `json:"key"`
 	LeaseTTLSeconds int64    `json:"leaseTtlSeconds"`
 	RenewIntervalMs int64    `json:"renewIntervalMs"`
-	RetryWindowMs   int64    `json:"retryWindowMs"`
+	RetryWindowMs   int64    `json:"retryWindowMs"` // the longest loss of etcd ridden out
 	MaxLagBytes     int64    `json:"maxLagBytes"`
 	Synchronous     bool     `json:"synchronous"`
 	ApplicationName string   `json:"applicationName"` // this host's application_name as a standby
@@ -57,10 +57,23 @@ func (c Config) retryWindow() time.Duration { return time.Duration(c.RetryWindow
 func (c Config) leaderKey() string          { return c.Prefix + "/leader" }
 func (c Config) statusKey() string          { return c.Prefix + "/status" }
 
+// fenceAfter: the leader fences once no renewal was confirmed for this long, counted from that
+// renewal's send. The send came up to one renew interval before a loss of etcd began, and the
+// first renewal after the loss may need a new connection (reconnectAllowance), so a loss
+// shorter than the retry window changes nothing.
+func (c Config) fenceAfter() time.Duration {
+	return c.retryWindow() + c.renewInterval() + reconnectAllowance
+}
+
 // fenceBudget is what a fence may take (stop, then kill of every server process); the rule
-// checked here and in the Pulumi config: retryWindow + fenceBudget + clockMargin < TTL.
+// checked here and in the Pulumi config (components/config/automatic.ts, the same constants):
+// fenceAfter + fenceBudget + clockMargin < TTL.
 const fenceBudget = 500 * time.Millisecond
 const clockMargin = 500 * time.Millisecond
+
+// reconnectAllowance: a connection that TCP_USER_TIMEOUT (the keepalive timeout, newClient)
+// ended is dialled again, a try every 50-300 ms, each allowed 1 s.
+const reconnectAllowance = time.Second
 
 func loadConfig(path string) (Config, error) {
 	var c Config
@@ -91,9 +104,9 @@ func loadConfig(path string) (Config, error) {
 	}
 	ttl := time.Duration(c.LeaseTTLSeconds) * time.Second
 	if c.RenewIntervalMs <= 0 || c.renewInterval() >= c.retryWindow() ||
-		c.retryWindow()+fenceBudget+clockMargin >= ttl {
-		return c, fmt.Errorf("%s: timings inconsistent: need renewInterval (%d ms) < retryWindow (%d ms) and retryWindow + %v fence + %v margin < lease TTL (%d s)",
-			path, c.RenewIntervalMs, c.RetryWindowMs, fenceBudget, clockMargin, c.LeaseTTLSeconds)
+		c.fenceAfter()+fenceBudget+clockMargin >= ttl {
+		return c, fmt.Errorf("%s: timings inconsistent: need renewInterval (%d ms) < retryWindow (%d ms) and retryWindow + renewInterval + %v reconnect + %v fence + %v margin < lease TTL (%d s)",
+			path, c.RenewIntervalMs, c.RetryWindowMs, reconnectAllowance, fenceBudget, clockMargin, c.LeaseTTLSeconds)
 	}
 	return c, nil
 }

@@ -59,7 +59,7 @@ func TestGreenplumConfigNeedsItsPromoteStep(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "agent.json")
 	base := `{"name":"a","peer":"b","prefix":"/p","endpoints":["x"],"pgBin":"/b","dataDir":"/d","socketDir":"/tmp","port":1,"stateFile":"/s",
-"leaseTtlSeconds":6,"renewIntervalMs":500,"retryWindowMs":4000,"engine":"greenplum"`
+"leaseTtlSeconds":6,"renewIntervalMs":500,"retryWindowMs":3000,"engine":"greenplum"`
 	if err := os.WriteFile(path, []byte(base+`}`), 0o600); err != nil {
 		t.Fatal(err)
 	}

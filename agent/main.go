@@ -70,13 +70,15 @@ func newClient(c Config, endpoints []string) (*clientv3.Client, error) {
 		return nil, err
 	}
 	return clientv3.New(clientv3.Config{
-		Endpoints:         endpoints,
-		DialTimeout:       time.Second,
-		DialKeepAliveTime: time.Second,
-		// A blip shorter than the retry window must not end the connections: TCP's own
-		// retransmissions (200 ms, then doubling) outlast a 1 s ping timeout, and gRPC's
-		// default reconnect backoff (1 s, growing) then held renewals off for 2.5 s after the
-		// link was back, which fenced a healthy master.
+		Endpoints:   endpoints,
+		DialTimeout: time.Second,
+		// gRPC raises the ping interval to at least 10 s, and sets TCP_USER_TIMEOUT to the
+		// timeout: a connection whose data stays unacknowledged that long is ended, and dialled
+		// again (the backoff below; Config.fenceAfter allows for it). A shorter timeout ended
+		// connections that TCP's own retransmissions (200 ms, then doubling) would have saved,
+		// and gRPC's default reconnect backoff (1 s, growing) then held renewals off for 2.5 s
+		// after the link was back, which fenced a healthy master.
+		DialKeepAliveTime:    time.Second,
 		DialKeepAliveTimeout: 3 * time.Second,
 		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 300 * time.Millisecond},

@@ -173,7 +173,7 @@ func TestAnIncompleteRecordIsRefusedAtStart(t *testing.T) {
 	cfg := map[string]any{
 		"name": "standby", "peer": "primary", "prefix": "/gpmirror/u", "endpoints": []string{"https://10.0.0.1:2379"},
 		"pgBin": "/usr/bin", "dataDir": "/d", "socketDir": "/s", "port": 5432, "stateFile": "/s/state.json",
-		"leaseTtlSeconds": 8, "renewIntervalMs": 500, "retryWindowMs": 6500,
+		"leaseTtlSeconds": 8, "renewIntervalMs": 500, "retryWindowMs": 5000,
 		"dnsRecord": map[string]any{"zoneId": "Z1", "name": "master.x", "ttl": 30},
 	}
 	path := filepath.Join(dir, "agent.json")

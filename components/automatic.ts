@@ -47,6 +47,8 @@ export interface AgentsSummary {
   leaseTtlSeconds: number;
   renewIntervalMs: number;
   retryWindowMs: number;
+  /** When the leader's agent fences, counted from its last confirmed renewal. */
+  fenceAfterMs: number;
   etcdHeartbeatMs: number;
   etcdElectionTimeoutMs: number;
 }
@@ -213,6 +215,7 @@ export class AutomaticFailover extends pulumi.ComponentResource {
       leaseTtlSeconds: s.leaseTtlSeconds,
       renewIntervalMs: s.renewIntervalMs,
       retryWindowMs: s.retryWindowMs,
+      fenceAfterMs: s.fenceAfterMs,
       etcdHeartbeatMs: s.etcdHeartbeatMs,
       etcdElectionTimeoutMs: s.etcdElectionTimeoutMs,
     }));

@@ -283,18 +283,18 @@ function checkAutomatic(
 /**
  * Greenplum's coordinator waits for its standby at commit only while the stream is up; once
  * wal_sender_timeout ends a hung stream, commits go on without it. A coordinator cut off from
- * the standby and from etcd must fence itself (after the retry window) before that.
+ * the standby and from etcd must fence itself (at its fence deadline) before that.
  */
 function checkAutomaticGreenplum(
   r: Reader,
   automatic: AutomaticSettings,
   greenplum: GreenplumSettings,
 ): void {
-  const needMs = automatic.retryWindowMs + FENCE_BUDGET_MS + CLOCK_MARGIN_MS;
+  const needMs = automatic.fenceAfterMs + FENCE_BUDGET_MS + CLOCK_MARGIN_MS;
   if (greenplum.walSenderTimeoutSeconds * 1000 <= needMs) {
     r.fail(
       "greenplum.walSenderTimeoutSeconds",
-      `must be longer than activation.retryWindowMs plus the fence (${needMs} ms) with automatic failover, got ${greenplum.walSenderTimeoutSeconds} s: a coordinator cut off from its standby would acknowledge commits without it before its agent fences it`,
+      `must be longer than the agent's fence deadline (activation.retryWindowMs + renew interval + reconnect allowance) plus the fence (${needMs} ms) with automatic failover, got ${greenplum.walSenderTimeoutSeconds} s: a coordinator cut off from its standby would acknowledge commits without it before its agent fences it`,
       `pulumi config set ${CONFIG_NAMESPACE}:greenplum.walSenderTimeoutSeconds ${Math.ceil(needMs / 1000) + 5}`,
     );
   }

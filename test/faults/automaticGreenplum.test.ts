@@ -100,12 +100,16 @@ describeGreenplum("automatic failover on a real Greenplum cluster", () => {
     expect(auto.members.map((m) => m.healthy)).toEqual([true, true, true]);
   });
 
-  it("a blip of 0.5 s on the coordinator's host: no fence, no failover", async () => {
+  it("a blip of the coordinator's host just shorter than the retry window (by one renew interval): no fence, no failover", async () => {
     const old = agents.holder();
     if (!old) throw new Error("nobody leads");
+    const { retryWindowMs, renewIntervalMs } = gp.outputs["automaticFailover"].value as {
+      retryWindowMs: number;
+      renewIntervalMs: number;
+    };
     const t0 = Date.now();
     pair.network("fence", old);
-    await sleep(500);
+    await sleep(retryWindowMs - renewIntervalMs);
     pair.network("heal", old);
     await sleep(6000);
     expect(agents.holder()).toBe(old);

@@ -17,7 +17,8 @@ describe("automatic failover settings", () => {
     expect(parseSettings({ activation: { automatic: "true" } }, ctx).activation.automatic).toEqual({
       leaseTtlSeconds: 8,
       renewIntervalMs: 500,
-      retryWindowMs: 6500,
+      retryWindowMs: 5000,
+      fenceAfterMs: 6500,
       etcdHeartbeatMs: 100,
       etcdElectionTimeoutMs: 1000,
     });
@@ -25,24 +26,33 @@ describe("automatic failover settings", () => {
 
   it("refuses a retry window that leaves no room for the fence before the lease expires", () => {
     const msg = errorOf({
-      activation: { automatic: "true", leaseTtlSeconds: "4", retryWindowMs: "3500" },
+      activation: { automatic: "true", leaseTtlSeconds: "5", retryWindowMs: "3600" },
     });
     expect(msg).toMatch(/activation\.retryWindowMs/);
-    expect(msg).toMatch(/4500 ms is not less than the lease TTL \(4000 ms\)/);
-    expect(msg).toMatch(/activation\.leaseTtlSeconds 5/);
+    // The agent fences a window, a renew interval and the reconnect allowance after its last
+    // confirmed renewal: 3600 + 500 + 1000, then the fence and the clock margin.
+    expect(msg).toMatch(/= 6100 ms is not less than the lease TTL \(5000 ms\)/);
+    expect(msg).toMatch(/activation\.leaseTtlSeconds 7/);
   });
 
   it.each([
-    ["500", "4000", 4000],
-    ["200", "3700", 3700],
+    ["1000", "3500", 3500],
+    ["500", "2000", 2000],
   ])(
-    "refuses a retry window that an etcd election after its leader's loss outlasts (renew every %s ms, window %s ms)",
-    (renewIntervalMs, retryWindowMs, needed) => {
+    "refuses a retry window that an etcd election after its leader's loss outlasts (election timeout %s ms, window %s ms)",
+    (etcdElectionTimeoutMs, retryWindowMs, needed) => {
       const msg = errorOf({
-        activation: { automatic: "true", leaseTtlSeconds: "10", renewIntervalMs, retryWindowMs },
+        activation: {
+          automatic: "true",
+          leaseTtlSeconds: "10",
+          etcdElectionTimeoutMs,
+          retryWindowMs,
+        },
       });
       expect(msg).toMatch(
-        new RegExp(`activation\\.retryWindowMs.*longer than etcd's election.*= ${needed} ms`),
+        new RegExp(
+          `activation\\.retryWindowMs.*longer than etcd's election.*= ${needed} ms\\), got ${needed} ms`,
+        ),
       );
       expect(msg).toMatch(/etcd's leader member is lost/);
       expect(msg).toMatch(new RegExp(`activation\\.retryWindowMs ${needed + 1000}\\b`));
@@ -54,35 +64,37 @@ describe("automatic failover settings", () => {
       {
         activation: {
           automatic: "true",
-          leaseTtlSeconds: "5",
+          leaseTtlSeconds: "6",
           renewIntervalMs: "200",
-          retryWindowMs: "3701",
+          retryWindowMs: "3501",
         },
       },
       ctx,
     ).activation.automatic;
     expect(auto).toEqual({
-      leaseTtlSeconds: 5,
+      leaseTtlSeconds: 6,
       renewIntervalMs: 200,
-      retryWindowMs: 3701,
+      retryWindowMs: 3501,
+      fenceAfterMs: 4701,
       etcdHeartbeatMs: 100,
       etcdElectionTimeoutMs: 1000,
     });
   });
 
-  it("scales etcd's election floor with its election timeout: a 100 ms timeout allows a 2 s lease", () => {
+  it("scales etcd's election floor with its election timeout: a 100 ms timeout allows a 3 s lease", () => {
     const fast = {
       automatic: "true",
-      leaseTtlSeconds: "2",
+      leaseTtlSeconds: "3",
       renewIntervalMs: "100",
-      retryWindowMs: "950",
+      retryWindowMs: "850",
       etcdHeartbeatMs: "20",
       etcdElectionTimeoutMs: "100",
     };
     expect(parseSettings({ activation: fast }, ctx).activation.automatic).toEqual({
-      leaseTtlSeconds: 2,
+      leaseTtlSeconds: 3,
       renewIntervalMs: 100,
-      retryWindowMs: 950,
+      retryWindowMs: 850,
+      fenceAfterMs: 1950,
       etcdHeartbeatMs: 20,
       etcdElectionTimeoutMs: 100,
     });
@@ -91,11 +103,14 @@ describe("automatic failover settings", () => {
       activation: { ...fast, etcdHeartbeatMs: "100", etcdElectionTimeoutMs: "1000" },
     });
     expect(msg).toMatch(
-      /activation\.retryWindowMs.*longer than etcd's election.*etcdElectionTimeoutMs 1000 \+ 500\) plus one renew interval \(3500 \+ 100 = 3600 ms\), got 950 ms/,
+      /activation\.retryWindowMs.*longer than etcd's election.*etcdElectionTimeoutMs 1000 \+ 500 = 3500 ms\), got 850 ms/,
     );
-    const short = errorOf({ activation: { ...fast, retryWindowMs: "900" } });
-    expect(short).toMatch(/\(800 \+ 100 = 900 ms\), got 900 ms/);
-    expect(short).toMatch(/activation\.retryWindowMs 1900\b/);
+    const short = errorOf({ activation: { ...fast, retryWindowMs: "800" } });
+    expect(short).toMatch(/\+ 500 = 800 ms\), got 800 ms/);
+    expect(short).toMatch(/activation\.retryWindowMs 1800\b/);
+    // A 2 s lease leaves no room: the fence deadline alone is more than a second.
+    const two = errorOf({ activation: { ...fast, leaseTtlSeconds: "2" } });
+    expect(two).toMatch(/= 2950 ms is not less than the lease TTL \(2000 ms\)/);
   });
 
   it("refuses an election timeout shorter than 5 etcd heartbeats, which etcd would not start with", () => {
@@ -159,7 +174,8 @@ describe("automatic failover settings", () => {
     expect(c.activation.automatic).toEqual({
       leaseTtlSeconds: 8,
       renewIntervalMs: 500,
-      retryWindowMs: 6500,
+      retryWindowMs: 5000,
+      fenceAfterMs: 6500,
       etcdHeartbeatMs: 100,
       etcdElectionTimeoutMs: 1000,
     });
@@ -172,7 +188,7 @@ describe("automatic failover settings", () => {
       activation: { automatic: "true" },
     });
     expect(msg).toMatch(
-      /greenplum\.walSenderTimeoutSeconds.*must be longer than activation\.retryWindowMs plus the fence \(7500 ms\)/,
+      /greenplum\.walSenderTimeoutSeconds.*must be longer than the agent's fence deadline \(activation\.retryWindowMs \+ renew interval \+ reconnect allowance\) plus the fence \(7500 ms\)/,
     );
     expect(msg).toMatch(/greenplum\.walSenderTimeoutSeconds 13/);
   });
