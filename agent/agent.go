@@ -209,13 +209,18 @@ func (a *Agent) lead(pg PgState) {
 }
 
 // renew renews lease once; when etcd's leader confirmed it as this host's (renewal.ours), the
-// fence deadline moves to the renewal's send time.
+// fence deadline moves to the renewal's send time. A renewal that came more than two renew
+// intervals after the last one is logged ("renewed-late"): how close the master came to its
+// fence, e.g. after a blip.
 func (a *Agent) renew(lease clientv3.LeaseID) (renewal, error) {
 	sent := mono()
 	r, err := renewOnce(a.members, lease, a.cfg.leaderKey(), a.cfg.renewInterval())
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err == nil && r.ours(a.cfg.Name, lease) && a.st.Holding && a.st.LeaseID == int64(lease) {
+		if gap := mono() - time.Duration(a.st.LastRenewMono); gap > 2*a.cfg.renewInterval() {
+			event("renewed-late", map[string]any{"gapMs": gap.Milliseconds(), "fenceAfterMs": a.cfg.fenceAfter().Milliseconds()})
+		}
 		a.st.LastRenewMono, a.st.LeaseTTL = int64(sent), r.TTL
 	}
 	return r, err

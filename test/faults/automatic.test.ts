@@ -70,6 +70,8 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
     pair.link(old, true);
     numbers["blipMs"] = blipMs;
     await sleep(5000);
+    // How close it came: the longest time without a confirmed renewal, against the deadline.
+    numbers["blipRenewedLate"] = pair.events(old, t0).filter((e) => e.event === "renewed-late");
     expect(pair.holder()).toBe(old);
     expect(pair.events(old, t0).filter((e) => e.event === "fenced")).toEqual([]);
     expect(pair.events(other(old), t0).filter((e) => e.event === "promoted")).toEqual([]);
