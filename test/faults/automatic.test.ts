@@ -65,6 +65,7 @@ const other = (r: Role): Role => (r === "primary" ? "standby" : "primary");
       renewIntervalMs: number;
     };
     const blipMs = retryWindowMs - renewIntervalMs;
+    expect(blipMs).toBeGreaterThan(0); // the outputs name both
     const t0 = pair.link(old, false);
     await sleep(blipMs);
     pair.link(old, true);
@@ -257,6 +258,7 @@ async function isolateRound(run: string): Promise<Record<string, number>> {
   // the same term), so it fences at its deadline after the cut at the latest, not after its
   // own member gives up leading.
   const { fenceAfterMs } = pair.outputs["automaticFailover"].value as { fenceAfterMs: number };
+  expect(fenceAfterMs).toBeGreaterThan(0);
   // (The fence itself may take its budget, 500 ms.)
   expect({ run, fencedLate: r.fenceMs > fenceAfterMs + 500 }).toEqual({ run, fencedLate: false });
   const tHeal = pair.link(old, true);
